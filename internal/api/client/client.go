@@ -1,0 +1,195 @@
+// Package client is the Go binding of dnslb's HTTP API v1, used by the CLI
+// and the agent, together with the JSON types of that API.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/dnslb/dnslb/internal/record"
+)
+
+// Error is an error answered by the server.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (%s)", e.Field, e.Message, e.Code)
+	}
+	return fmt.Sprintf("%s (%s)", e.Message, e.Code)
+}
+
+// IsCode reports whether err is an *Error with the given code.
+func IsCode(err error, code string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}
+
+// Client talks to one dnslb server.
+type Client struct {
+	base *url.URL
+	http *http.Client
+}
+
+// New returns a Client for the server at base ("http://127.0.0.1:5380").
+// hc nil means http.DefaultClient.
+func New(base string, hc *http.Client) (*Client, error) {
+	u, err := url.Parse(strings.TrimSuffix(base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("server %q: want a URL like http://127.0.0.1:5380", base)
+	}
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return &Client{base: u, http: hc}, nil
+}
+
+// Zones lists all zones.
+func (c *Client) Zones(ctx context.Context) ([]record.Zone, error) {
+	var out []record.Zone
+	return out, c.do(ctx, http.MethodGet, "/v1/zones", nil, nil, &out)
+}
+
+// Zone returns one zone.
+func (c *Client) Zone(ctx context.Context, name string) (record.Zone, error) {
+	var out record.Zone
+	return out, c.do(ctx, http.MethodGet, "/v1/zones/"+url.PathEscape(name), nil, nil, &out)
+}
+
+// CreateZone creates a zone.
+func (c *Client) CreateZone(ctx context.Context, req ZoneRequest) (record.Zone, error) {
+	var out record.Zone
+	return out, c.do(ctx, http.MethodPost, "/v1/zones", nil, req, &out)
+}
+
+// DeleteZone deletes a zone and all its record sets.
+func (c *Client) DeleteZone(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/zones/"+url.PathEscape(name), nil, nil, nil)
+}
+
+// Sets lists the record sets of zone, filtered by name, type and set id
+// when they are not empty.
+func (c *Client) Sets(ctx context.Context, zone, name, typ, setID string) ([]SetView, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"name": name, "type": typ, "set_id": setID} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var out []SetView
+	return out, c.do(ctx, http.MethodGet, "/v1/zones/"+url.PathEscape(zone)+"/rrsets", q, nil, &out)
+}
+
+// PutSet creates or replaces one record set.
+func (c *Client) PutSet(ctx context.Context, zone string, req SetRequest) (SetResult, error) {
+	var out SetResult
+	return out, c.do(ctx, http.MethodPut, "/v1/zones/"+url.PathEscape(zone)+"/rrsets", nil, req, &out)
+}
+
+// DeleteSet deletes one record set; setID is empty for a simple set.
+func (c *Client) DeleteSet(ctx context.Context, zone, name, typ, setID string) (ChangeResult, error) {
+	p, q := setPath(zone, name, typ, setID, "")
+	var out ChangeResult
+	return out, c.do(ctx, http.MethodDelete, p, q, nil, &out)
+}
+
+// Renew renews the lease of a set; healthy, when not nil, reports the
+// instance's own health.
+func (c *Client) Renew(ctx context.Context, zone, name, typ, setID string, healthy *bool) (record.LeaseStatus, error) {
+	p, q := setPath(zone, name, typ, setID, "/renew")
+	var out record.LeaseStatus
+	return out, c.do(ctx, http.MethodPost, p, q, RenewRequest{Healthy: healthy}, &out)
+}
+
+// Drain starts draining a set (or reports on the drain under way).
+func (c *Client) Drain(ctx context.Context, zone, name, typ, setID string, req DrainRequest) (record.DrainStatus, error) {
+	p, q := setPath(zone, name, typ, setID, "/drain")
+	var out record.DrainStatus
+	return out, c.do(ctx, http.MethodPost, p, q, req, &out)
+}
+
+// DrainStatus reports on a drain; a drained and deleted set is not_found.
+func (c *Client) DrainStatus(ctx context.Context, zone, name, typ, setID string) (record.DrainStatus, error) {
+	p, q := setPath(zone, name, typ, setID, "/drain")
+	var out record.DrainStatus
+	return out, c.do(ctx, http.MethodGet, p, q, nil, &out)
+}
+
+// Force overrides a set's health: "up", "down" or "auto".
+func (c *Client) Force(ctx context.Context, zone, name, typ, setID, force string) error {
+	p, q := setPath(zone, name, typ, setID, "/health")
+	return c.do(ctx, http.MethodPost, p, q, HealthRequest{Force: force}, nil)
+}
+
+func setPath(zone, name, typ, setID, suffix string) (string, url.Values) {
+	q := url.Values{}
+	if setID != "" {
+		q.Set("set_id", setID)
+	}
+	return "/v1/zones/" + url.PathEscape(zone) + "/rrsets/" + url.PathEscape(name) + "/" + url.PathEscape(typ) + suffix, q
+}
+
+// Change applies a batch all-or-nothing.
+func (c *Client) Change(ctx context.Context, zone string, batch ChangeBatch) (ChangeResult, error) {
+	var out ChangeResult
+	return out, c.do(ctx, http.MethodPost, "/v1/zones/"+url.PathEscape(zone)+"/changes", nil, batch, &out)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
+	u := c.base.String() + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w (is `dnslb serve` running there? set --server or DNSLB_SERVER)", method, c.base.Host, err)
+	}
+	defer resp.Body.Close()
+	return decode(resp, out)
+}
+
+func decode(resp *http.Response, out any) error {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		var eb ErrorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
+			return &Error{Status: resp.StatusCode, Code: CodeInternal, Message: strings.TrimSpace(string(data))}
+		}
+		eb.Error.Status = resp.StatusCode
+		return &eb.Error
+	}
+	if out == nil || len(data) == 0 {
+		return nil
+	}
+	return json.Unmarshal(data, out)
+}

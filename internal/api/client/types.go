@@ -1,0 +1,103 @@
+package client
+
+import "github.com/dnslb/dnslb/internal/record"
+
+// The JSON bodies of API v1. Responses use record.Zone and record.Set as
+// they are; requests use the types below, whose optional fields are
+// pointers so that "absent" and "zero" differ.
+
+// ZoneRequest creates a zone. Unset fields take defaults.
+type ZoneRequest struct {
+	Name        string   `json:"name"`
+	NS          []string `json:"ns,omitempty"`
+	Hostmaster  string   `json:"hostmaster,omitempty"`   // SOA RNAME; default hostmaster.<zone>
+	NegativeTTL *uint32  `json:"negative_ttl,omitempty"` // SOA minimum; default 5
+}
+
+// SetRequest is one record set as a client writes it. Name may be relative
+// to the zone ("www", "@") or absolute. Weight is required with SetID and
+// refused without it. TTL defaults to DefaultTTL.
+type SetRequest struct {
+	Name   string        `json:"name"`
+	Type   string        `json:"type"`
+	SetID  string        `json:"set_id,omitempty"`
+	Weight *int          `json:"weight,omitempty"`
+	TTL    *int64        `json:"ttl,omitempty"`
+	Values []string      `json:"values"`
+	Policy record.Policy `json:"policy,omitempty"` // sets the routing policy of Name
+	// Lease, when set, takes the set out of answers unless renewed within it.
+	Lease *record.Duration `json:"lease,omitempty"`
+	// Check is an optional server-side health check.
+	Check *record.Check `json:"check,omitempty"`
+}
+
+// DefaultTTL is the TTL of a record set written without one (as Route 53's
+// console).
+const DefaultTTL = 300
+
+// Change is one step of a ChangeBatch.
+type Change struct {
+	Action string     `json:"action"` // CREATE, UPSERT or DELETE
+	RRSet  SetRequest `json:"rrset"`
+}
+
+// ChangeBatch is applied all-or-nothing.
+type ChangeBatch struct {
+	Changes []Change `json:"changes"`
+}
+
+// ChangeResult reports a committed write: the store revision it created,
+// already visible in DNS answers.
+type ChangeResult struct {
+	Revision int64 `json:"revision"`
+}
+
+// SetResult is the answer to a single-set write.
+type SetResult struct {
+	Revision int64      `json:"revision"`
+	RRSet    record.Set `json:"rrset"`
+}
+
+// ErrorBody is every error response: {"error": {...}}.
+type ErrorBody struct {
+	Error Error `json:"error"`
+}
+
+// Stable error codes.
+const (
+	CodeInvalid       = "invalid_argument"
+	CodeNotFound      = "not_found"
+	CodeExists        = "already_exists"
+	CodeTooLarge      = "request_too_large"
+	CodeBadMethod     = "method_not_allowed"
+	CodeUnsupported   = "unsupported_media_type"
+	CodeUnavailable   = "unavailable"
+	CodeInternal      = "internal"
+	CodeUnauthorized  = "unauthorized"
+	CodeNotAcceptable = "not_acceptable"
+)
+
+// SetView is a record set as listed: its stored form and the server's
+// runtime status of it.
+type SetView struct {
+	record.Set
+	Status record.Status `json:"status"`
+}
+
+// RenewRequest renews a lease; Healthy, when set, reports the instance's
+// own check result.
+type RenewRequest struct {
+	Healthy *bool `json:"healthy,omitempty"`
+}
+
+// DrainRequest starts a drain. Margin defaults to the server's; Keep leaves
+// the set at weight 0 instead of deleting it.
+type DrainRequest struct {
+	Margin *record.Duration `json:"margin,omitempty"`
+	Keep   bool             `json:"keep,omitempty"`
+}
+
+// HealthRequest overrides a set's health: "up", "down" or "auto".
+type HealthRequest struct {
+	Force string `json:"force"`
+}

@@ -1,0 +1,105 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/dnslb/dnslb/internal/api/client"
+	"github.com/dnslb/dnslb/internal/record"
+	"github.com/dnslb/dnslb/internal/registry"
+	"github.com/dnslb/dnslb/internal/store"
+)
+
+// writeError answers err as JSON with a stable code and a status that
+// matches it. Unknown errors are logged and answered as internal errors
+// without their text.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := s.classify(err)
+	if status >= 500 {
+		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, client.ErrorBody{Error: body})
+}
+
+func (s *Server) classify(err error) (int, client.Error) {
+	var fe *record.FieldError
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &fe):
+		return http.StatusBadRequest, client.Error{Code: client.CodeInvalid, Field: fe.Field, Message: fe.Message}
+	case errors.As(err, &tooLarge):
+		return http.StatusRequestEntityTooLarge, client.Error{Code: client.CodeTooLarge,
+			Message: fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit)}
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, client.Error{Code: client.CodeNotFound, Message: err.Error()}
+	case errors.Is(err, registry.ErrExists):
+		return http.StatusConflict, client.Error{Code: client.CodeExists, Message: err.Error()}
+	case errors.Is(err, store.ErrClosed):
+		return http.StatusServiceUnavailable, client.Error{Code: client.CodeUnavailable, Message: "server is shutting down"}
+	}
+	return http.StatusInternalServerError, client.Error{Code: client.CodeInternal, Message: "internal error; see the server log"}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v) // the client has gone if this fails; nothing to do
+}
+
+// decodeBody decodes exactly one JSON value into v, refusing unknown fields
+// and trailing data, with errors that name the field at fault.
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return record.Errorf("body", "has data after the JSON value; send exactly one object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return err
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return record.Errorf(field, "got a JSON %s; want %s", typeErr.Value, jsonKind(typeErr.Type.Kind().String()))
+	case errors.As(err, &syntaxErr):
+		return record.Errorf("body", "is not valid JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
+	case errors.Is(err, io.EOF):
+		return record.Errorf("body", "is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return record.Errorf("body", "ends in the middle of the JSON value")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return record.Errorf(name, "is not a known field")
+	}
+	return record.Errorf("body", "cannot be decoded: %v", err)
+}
+
+func jsonKind(k string) string {
+	switch {
+	case strings.HasPrefix(k, "int"), strings.HasPrefix(k, "uint"), strings.HasPrefix(k, "float"):
+		return "a number"
+	case k == "slice":
+		return "an array"
+	case k == "struct", k == "map":
+		return "an object"
+	}
+	return "a " + k
+}

@@ -1,0 +1,150 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/dnslb/dnslb/internal/api/client"
+	"github.com/dnslb/dnslb/internal/record"
+	"github.com/dnslb/dnslb/internal/registry"
+)
+
+func (s *Server) listZones(w http.ResponseWriter, r *http.Request) {
+	zones, err := s.cfg.Registry.Zones(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if zones == nil {
+		zones = []record.Zone{}
+	}
+	writeJSON(w, http.StatusOK, zones)
+}
+
+func (s *Server) createZone(w http.ResponseWriter, r *http.Request) {
+	var req client.ZoneRequest
+	if err := decodeBody(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	z, err := s.cfg.Registry.CreateZone(r.Context(), toZone(req))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, z)
+}
+
+func (s *Server) getZone(w http.ResponseWriter, r *http.Request) {
+	z, err := s.cfg.Registry.Zone(r.Context(), r.PathValue("zone"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, z)
+}
+
+func (s *Server) deleteZone(w http.ResponseWriter, r *http.Request) {
+	if err := s.cfg.Registry.DeleteZone(r.Context(), r.PathValue("zone")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listSets(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "name" && k != "type" && k != "set_id" {
+			s.writeError(w, r, record.Errorf(k, "is not a known filter; allowed: name, type, set_id"))
+			return
+		}
+	}
+	f := registry.Filter{Name: q.Get("name"), Type: q.Get("type"), SetID: q.Get("set_id")}
+	sets, err := s.cfg.Registry.Sets(r.Context(), r.PathValue("zone"), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	statuses := s.cfg.Registry.Statuses(sets)
+	views := make([]client.SetView, len(sets))
+	for i := range sets {
+		views[i] = client.SetView{Set: sets[i], Status: statuses[i]}
+	}
+	writeJSON(w, http.StatusOK, views)
+}
+
+func (s *Server) putSet(w http.ResponseWriter, r *http.Request) {
+	var req client.SetRequest
+	if err := decodeBody(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	set, err := toSet(req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	zone := r.PathValue("zone")
+	change := registry.Change{Action: registry.Upsert, Set: set, Policy: req.Policy}
+	rev, err := s.cfg.Registry.Apply(r.Context(), zone, []registry.Change{change})
+	if err != nil {
+		s.writeError(w, r, unwrapChange(err, ""))
+		return
+	}
+	s.writeStoredSet(w, r, zone, set, rev)
+}
+
+// writeStoredSet answers a single-set write with the set as stored.
+func (s *Server) writeStoredSet(w http.ResponseWriter, r *http.Request, zone string, set record.Set, rev int64) {
+	sets, err := s.cfg.Registry.Sets(r.Context(), zone, registry.Filter{Name: set.Name, Type: string(set.Type), SetID: set.SetID})
+	if err != nil || len(sets) != 1 {
+		writeJSON(w, http.StatusOK, client.SetResult{Revision: rev})
+		return
+	}
+	writeJSON(w, http.StatusOK, client.SetResult{Revision: rev, RRSet: sets[0]})
+}
+
+func (s *Server) deleteSet(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	k := record.Key{Name: r.PathValue("name"), Type: record.Type(r.PathValue("type")), SetID: q.Get("set_id")}
+	change := registry.Change{Action: registry.Delete, Set: record.Set{Key: k}}
+	rev, err := s.cfg.Registry.Apply(r.Context(), r.PathValue("zone"), []registry.Change{change})
+	if err != nil {
+		s.writeError(w, r, unwrapChange(err, ""))
+		return
+	}
+	writeJSON(w, http.StatusOK, client.ChangeResult{Revision: rev})
+}
+
+func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
+	var batch client.ChangeBatch
+	if err := decodeBody(r, &batch); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	changes, err := toChanges(batch)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev, err := s.cfg.Registry.Apply(r.Context(), r.PathValue("zone"), changes)
+	if err != nil {
+		s.writeError(w, r, unwrapChange(err, "changes[%d].rrset"))
+		return
+	}
+	writeJSON(w, http.StatusOK, client.ChangeResult{Revision: rev})
+}
+
+// unwrapChange places a registry error about one change under the field
+// path the client sent it as (format "" keeps fields as they are).
+func unwrapChange(err error, format string) error {
+	var ce *registry.ChangeError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	if format == "" {
+		return ce.Err
+	}
+	return record.Prefix(fmtIndex(format, ce.Index), ce.Err)
+}

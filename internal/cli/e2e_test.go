@@ -1,0 +1,267 @@
+package cli_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"go.uber.org/goleak"
+
+	"github.com/dnslb/dnslb/internal/cli"
+	"github.com/dnslb/dnslb/internal/record"
+)
+
+// TestMain doubles as the dnslb binary: a test re-executes itself with
+// DNSLB_TEST_MAIN=1 to run a real `dnslb serve` process it can kill -9.
+func TestMain(m *testing.M) {
+	if os.Getenv("DNSLB_TEST_MAIN") == "1" {
+		os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// server is a `dnslb serve` subprocess.
+type server struct {
+	cmd      *exec.Cmd
+	dns, api string
+	stderr   *bytes.Buffer
+	exited   chan struct{}
+}
+
+var servingLine = regexp.MustCompile(`msg="dnslb serving" dns=(\S+) api=(\S+)`)
+
+// startServer runs `dnslb serve` on ip with ports chosen by the kernel and
+// waits until it logs the addresses it serves on.
+func startServer(t *testing.T, ip, data string, args ...string) *server {
+	t.Helper()
+	args = append([]string{"serve", "--dns", ip + ":0", "--api", ip + ":0", "--data", data}, args...)
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "DNSLB_TEST_MAIN=1")
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan struct{})}
+	found := make(chan []string, 1)
+	go s.scan(pipe, found)
+	t.Cleanup(func() { s.kill(t) })
+	select {
+	case m := <-found:
+		s.dns, s.api = m[1], m[2]
+	case <-s.exited:
+		t.Fatalf("dnslb serve exited before serving:\n%s", s.stderr)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("dnslb serve did not start:\n%s", s.stderr)
+	}
+	return s
+}
+
+func (s *server) scan(r io.Reader, found chan<- []string) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		s.stderr.WriteString(line + "\n")
+		if m := servingLine.FindStringSubmatch(line); m != nil {
+			found <- m
+		}
+	}
+	_ = s.cmd.Wait()
+	close(s.exited)
+}
+
+func (s *server) kill(t *testing.T) {
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("dnslb serve did not stop on SIGTERM")
+	}
+	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("dnslb serve exited %d after SIGTERM:\n%s", code, s.stderr)
+	}
+}
+
+// run runs a CLI command in-process against s and returns its stdout.
+func (s *server) run(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, code := s.try(args...)
+	if code != 0 {
+		t.Fatalf("dnslb %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+	}
+	return out
+}
+
+func (s *server) try(args ...string) (stdout, stderr string, code int) {
+	var o, e bytes.Buffer
+	code = cli.Main(append([]string{"--server", "http://" + s.api}, args...), &o, &e)
+	return o.String(), e.String(), code
+}
+
+func (s *server) query(t *testing.T, name string, qtype uint16, proto string) *dns.Msg {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	c := &dns.Client{Net: proto, Timeout: 5 * time.Second}
+	r, _, err := c.Exchange(m, s.dns)
+	if err != nil {
+		t.Fatalf("query %s over %s: %v", name, proto, err)
+	}
+	return r
+}
+
+func TestCLIEndToEnd(t *testing.T) {
+	s := startServer(t, "127.0.0.11", t.TempDir(), "--zone", "lb.test")
+	s.run(t, "record", "set", "lb.test", "www", "A", "--set-id", "i-aaa", "--weight", "10", "--ttl", "60", "--value", "127.0.1.1")
+	out := s.run(t, "record", "set", "lb.test", "www", "A", "--set-id", "i-bbb", "--weight", "30", "--ttl", "60", "--value", "127.0.1.2")
+	if !strings.Contains(out, "www.lb.test. A set i-bbb weight 30") {
+		t.Errorf("record set printed %q", out)
+	}
+	table := s.run(t, "record", "ls", "lb.test")
+	for _, want := range []string{"NAME", "i-aaa", "i-bbb", "25.0%", "75.0%", "127.0.1.2"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("record ls lacks %q:\n%s", want, table)
+		}
+	}
+	var sets []record.Set
+	if err := json.Unmarshal([]byte(s.run(t, "record", "ls", "lb.test", "--json")), &sets); err != nil || len(sets) != 2 {
+		t.Fatalf("record ls --json: %v, %d sets", err, len(sets))
+	}
+	checkShares(t, s, map[string]float64{"127.0.1.1": 10, "127.0.1.2": 30})
+
+	s.run(t, "record", "rm", "lb.test", "www", "A", "--set-id", "i-aaa")
+	for range 20 {
+		if r := s.query(t, "www.lb.test.", dns.TypeA, "udp"); len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "127.0.1.2" {
+			t.Fatalf("after rm: %v", r.Answer)
+		}
+	}
+	_, errOut, code := s.try("record", "set", "lb.test", "www", "A", "--set-id", "i-ccc", "--weight", "300", "--ttl", "60", "--value", "127.0.1.3")
+	if code == 0 || !strings.Contains(errOut, "weight") {
+		t.Errorf("weight 300: exit %d, stderr %q", code, errOut)
+	}
+	s.run(t, "zone", "create", "other.test")
+	if zones := s.run(t, "zone", "ls"); !strings.Contains(zones, "other.test.") || !strings.Contains(zones, "lb.test.") {
+		t.Errorf("zone ls:\n%s", zones)
+	}
+	s.run(t, "zone", "rm", "other.test")
+	if r := s.query(t, "other.test.", dns.TypeSOA, "tcp"); r.Rcode != dns.RcodeRefused {
+		t.Errorf("deleted zone answers %s", dns.RcodeToString[r.Rcode])
+	}
+	s.stop(t)
+}
+
+// checkShares queries www.lb.test 4,000 times and compares the answers with
+// the weights by a chi-square test (p = 0.001).
+func checkShares(t *testing.T, s *server, weights map[string]float64) {
+	t.Helper()
+	const n = 4000
+	counts := map[string]float64{}
+	for range n {
+		r := s.query(t, "www.lb.test.", dns.TypeA, "udp")
+		if len(r.Answer) != 1 {
+			t.Fatalf("answer %v", r.Answer)
+		}
+		counts[r.Answer[0].(*dns.A).A.String()]++
+	}
+	var total, chi2 float64
+	for _, w := range weights {
+		total += w
+	}
+	for addr, w := range weights {
+		exp := n * w / total
+		chi2 += math.Pow(counts[addr]-exp, 2) / exp
+	}
+	if len(counts) != len(weights) || chi2 > 10.83 { // df = 1
+		t.Errorf("answer counts %v for weights %v: chi-square %.2f", counts, weights, chi2)
+	}
+}
+
+// TestDurableAcrossKill9 writes through the API, kills the server with
+// SIGKILL right after the last acknowledged write, and checks that a
+// restarted server has every write.
+func TestDurableAcrossKill9(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, "127.0.0.12", data, "--zone", "lb.test")
+	const n = 50
+	for i := range n {
+		s.run(t, "record", "set", "lb.test", fmt.Sprintf("h%d", i), "A", "--value", fmt.Sprintf("127.0.2.%d", i))
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-s.exited
+	s = startServer(t, "127.0.0.12", data, "--zone", "lb.test")
+	for i := range n {
+		r := s.query(t, fmt.Sprintf("h%d.lb.test.", i), dns.TypeA, "udp")
+		if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != fmt.Sprintf("127.0.2.%d", i) {
+			t.Fatalf("h%d after kill -9: %v %v", i, dns.RcodeToString[r.Rcode], r.Answer)
+		}
+	}
+	s.stop(t)
+	s = startServer(t, "127.0.0.12", data)
+	if r := s.query(t, "h7.lb.test.", dns.TypeA, "tcp"); len(r.Answer) != 1 {
+		t.Fatalf("after a clean restart: %v", r)
+	}
+	s.stop(t)
+}
+
+func TestServeRefusesTakenPortAndBadDataDir(t *testing.T) {
+	s := startServer(t, "127.0.0.13", t.TempDir(), "--demo")
+	var o, e bytes.Buffer
+	code := cli.Main([]string{"serve", "--dns", s.dns, "--api", "127.0.0.13:0", "--data", t.TempDir()}, &o, &e)
+	if code == 0 || !strings.Contains(e.String(), "address already in use") {
+		t.Errorf("taken DNS port: exit %d, stderr %q", code, e.String())
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.Reset()
+	code = cli.Main([]string{"serve", "--dns", "127.0.0.13:0", "--api", "127.0.0.13:0", "--data", file}, &o, &e)
+	if code == 0 || !strings.Contains(e.String(), "--data") {
+		t.Errorf("data dir is a file: exit %d, stderr %q", code, e.String())
+	}
+	// The demo name answers.
+	if r := s.query(t, "www.lb.test.", dns.TypeA, "udp"); len(r.Answer) != 1 || !r.Authoritative {
+		t.Errorf("demo www: %v", r)
+	}
+	s.stop(t)
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"record", "set", "--help"}, {"zone", "--help"}} {
+		var o, e bytes.Buffer
+		code := cli.Main(args, &o, &e)
+		if code != 0 || !strings.Contains(o.String(), "Usage: dnslb") {
+			t.Errorf("%v: exit %d, out %q err %q", args, code, o.String(), e.String())
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/dnslb/dnslb/internal/api"
+	"github.com/dnslb/dnslb/internal/dnsserver"
+	"github.com/dnslb/dnslb/internal/record"
+	"github.com/dnslb/dnslb/internal/registry"
+	"github.com/dnslb/dnslb/internal/store/boltstore"
+)
+
+// ServeCmd runs the DNS server, the API and the registry over one store.
+type ServeCmd struct {
+	DNS       string        `name:"dns" default:"127.0.0.1:5300" help:"DNS address (UDP and TCP)."`
+	API       string        `name:"api" default:"127.0.0.1:5380" help:"HTTP API and /metrics address."`
+	Data      string        `default:"./dnslb-data" help:"Data directory (holds dnslb.db)."`
+	Zone      []string      `sep:"none" help:"Zone to serve (repeatable); created with SOA and NS if missing."`
+	Demo      bool          `help:"Also create zone lb.test with weighted name www (weights 10, 20, 30 on 127.0.1.1-3)."`
+	Lameduck  time.Duration `default:"0s" help:"On SIGTERM, keep answering this long while /readyz reports not ready."`
+
+	LeaseGrace   time.Duration `default:"1m" help:"How long a set whose lease lapsed stays (out of answers) before it is deleted."`
+	RestartGrace time.Duration `default:"15s" help:"Extra time every lease gets when the server starts, so a restart expires no one."`
+	BrakeShare   float64       `default:"0.5" help:"Mass-expiry brake: pause expiry for a name when more than this share of its leases lapse together."`
+	DrainMargin  time.Duration `default:"5s" help:"Safety margin added to the TTL before a drained set is removed."`
+	Shutdown  time.Duration `default:"5s" help:"How long in-flight requests get to finish at shutdown."`
+	LogLevel  string        `enum:"debug,info,warn,error" default:"info" help:"Log level: debug, info, warn, error."`
+	LogFormat string        `enum:"text,json" default:"text" help:"Log format: text or json."`
+}
+
+// Run serves until SIGINT or SIGTERM.
+func (c *ServeCmd) Run(g *Globals) error {
+	log := c.logger(g)
+	st, err := c.openStore(log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := c.validate(); err != nil {
+		return err
+	}
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := registry.New(st, registry.Options{Logger: log.With("part", "registry"), Registerer: metrics,
+		LeaseGrace: c.LeaseGrace, RestartGrace: c.RestartGrace, BrakeShare: c.BrakeShare, DrainMargin: c.DrainMargin})
+	dns, err := dnsserver.New(dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics})
+	if err != nil {
+		return err
+	}
+	apiSrv := api.New(api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
+		Extra: map[string]http.Handler{"GET /metrics": promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})}})
+	if err := dns.Listen(); err != nil {
+		return err
+	}
+	if err := apiSrv.Listen(); err != nil {
+		return err
+	}
+	return c.run(g.ctx, log, reg, dns, apiSrv)
+}
+
+// run starts the registry, seeds zones, serves, and shuts down in order:
+// lameduck, then DNS and API (finishing in-flight work), then the registry.
+func (c *ServeCmd) run(ctx context.Context, log *slog.Logger, reg *registry.Registry, dns *dnsserver.Server, apiSrv *api.Server) error {
+	regCtx, stopReg := context.WithCancel(context.Background())
+	defer stopReg()
+	regDone := make(chan error, 1)
+	go func() { regDone <- reg.Run(regCtx) }()
+	if err := c.seed(ctx, reg, regDone); err != nil {
+		return err
+	}
+	srvCtx, stopSrv := context.WithCancel(context.Background())
+	defer stopSrv()
+	var eg errgroup.Group
+	eg.Go(func() error { return dns.Run(srvCtx) })
+	eg.Go(func() error { return apiSrv.Run(srvCtx) })
+	log.Info("dnslb serving", "dns", dns.Addr(), "api", apiSrv.Addr(), "data", c.Data, "zones", c.Zone)
+	select {
+	case <-ctx.Done():
+	case err := <-regDone:
+		return fmt.Errorf("registry stopped: %w", err)
+	}
+	log.Info("shutting down", "lameduck", c.Lameduck)
+	apiSrv.SetLameduck()
+	time.Sleep(c.Lameduck)
+	stopSrv()
+	err := eg.Wait()
+	stopReg()
+	return errors.Join(err, <-regDone)
+}
+
+func (c *ServeCmd) validate() error {
+	switch {
+	case c.BrakeShare <= 0 || c.BrakeShare > 1:
+		return fmt.Errorf("--brake-share %v: allowed above 0 and at most 1", c.BrakeShare)
+	case c.LeaseGrace < 0, c.RestartGrace < 0, c.DrainMargin < 0, c.Lameduck < 0, c.Shutdown < 0:
+		return fmt.Errorf("durations must not be negative")
+	}
+	return nil
+}
+
+// seed waits for the first snapshot and creates the zones asked for.
+func (c *ServeCmd) seed(ctx context.Context, reg *registry.Registry, regDone <-chan error) error {
+	select {
+	case <-reg.Ready():
+	case err := <-regDone:
+		return fmt.Errorf("registry: %w", err)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	zones := c.Zone
+	if c.Demo {
+		zones = append(zones, "lb.test")
+	}
+	for _, z := range zones {
+		if err := reg.EnsureZone(ctx, z); err != nil {
+			return fmt.Errorf("--zone %s: %w", z, err)
+		}
+	}
+	if c.Demo {
+		return seedDemo(ctx, reg)
+	}
+	return nil
+}
+
+func seedDemo(ctx context.Context, reg *registry.Registry) error {
+	var changes []registry.Change
+	for i, w := range []int{10, 20, 30} {
+		changes = append(changes, registry.Change{Action: registry.Upsert, Set: record.Set{
+			Key:    record.Key{Name: "www", Type: record.A, SetID: fmt.Sprintf("demo-%d", i+1)},
+			Weight: w, TTL: 60, Values: []string{fmt.Sprintf("127.0.1.%d", i+1)},
+		}})
+	}
+	_, err := reg.Apply(ctx, "lb.test", changes)
+	return err
+}
+
+// openStore makes the data directory and opens the bolt file in it.
+func (c *ServeCmd) openStore(log *slog.Logger) (*boltstore.Store, error) {
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("--data %s: cannot create the data directory: %w", c.Data, err)
+	}
+	path := filepath.Join(c.Data, "dnslb.db")
+	st, err := boltstore.Open(path, boltstore.Options{Logger: log.With("part", "store")})
+	if err != nil {
+		return nil, fmt.Errorf("--data %s: %w", c.Data, err)
+	}
+	return st, nil
+}
+
+func (c *ServeCmd) logger(g *Globals) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.LogLevel)) // kong's enum already checked it
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(g.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(g.stderr, opts))
+}

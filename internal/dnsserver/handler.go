@@ -1,0 +1,172 @@
+package dnsserver
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/miekg/dns"
+
+	"github.com/dnslb/dnslb/internal/zone"
+)
+
+var results = sync.Pool{New: func() any { return new(zone.Result) }}
+
+// ServeDNS answers one query. It never panics: a bug answers SERVFAIL and
+// is logged.
+func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	m := new(dns.Msg)
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("query handler panicked", "panic", v, "question", req.Question)
+			fail := new(dns.Msg)
+			fail.SetRcode(req, dns.RcodeServerFailure)
+			_ = w.WriteMsg(fail)
+		}
+	}()
+	m.SetReply(req)
+	m.Authoritative, m.RecursionAvailable = true, false
+	proto := protoOf(w)
+	size, ok := s.edns(req, m)
+	if ok {
+		s.answer(req, m)
+	}
+	if proto == udp {
+		m.Truncate(size)
+	}
+	s.metrics.count(proto, req.Question[0].Qtype, m.Rcode)
+	if err := w.WriteMsg(m); err != nil {
+		s.log.Debug("writing a response failed", "err", err)
+	}
+}
+
+// edns applies EDNS0 (RFC 6891): the reply carries an OPT when the query
+// did, our buffer size, and the DO bit copied; an unknown version is
+// BADVERS. It returns the UDP size the reply must fit and false when the
+// query is answered already.
+func (s *Server) edns(req, m *dns.Msg) (int, bool) {
+	opt := req.IsEdns0()
+	if opt == nil {
+		return dns.MinMsgSize, true
+	}
+	m.SetEdns0(s.cfg.MaxUDPSize, opt.Do())
+	if opt.Version() != 0 {
+		m.Rcode, m.Authoritative = dns.RcodeBadVers, false
+		return dns.MinMsgSize, false
+	}
+	return int(min(max(opt.UDPSize(), dns.MinMsgSize), s.cfg.MaxUDPSize)), true
+}
+
+// answer fills m for the one question of req.
+func (s *Server) answer(req, m *dns.Msg) {
+	q := req.Question[0]
+	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
+		m.Rcode, m.Authoritative = dns.RcodeRefused, false
+		return
+	}
+	snap := s.cfg.Snapshot.Load()
+	if snap == nil {
+		m.Rcode = dns.RcodeServerFailure
+		return
+	}
+	qname := strings.ToLower(q.Name)
+	if q.Qtype == dns.TypeANY {
+		s.answerANY(snap, qname, q.Name, m)
+		return
+	}
+	res := results.Get().(*zone.Result)
+	defer results.Put(res)
+	res.Reset()
+	snap.Lookup(qname, q.Qtype, s.rnd, res)
+	s.fill(m, res, qname, q)
+	if len(res.Chosen) > 0 {
+		now := s.cfg.Now()
+		for _, set := range res.Chosen {
+			if set.Served != nil {
+				set.Served.Record(now)
+			}
+		}
+	}
+}
+
+// fill turns a lookup result into the sections of m.
+func (s *Server) fill(m *dns.Msg, res *zone.Result, qname string, q dns.Question) {
+	switch res.Kind {
+	case zone.Refused:
+		m.Rcode, m.Authoritative = dns.RcodeRefused, false
+		return
+	case zone.NXDomain:
+		m.Rcode = dns.RcodeNameError
+	}
+	m.Answer = echoCase(res.Answer, qname, q.Name)
+	if res.Kind == zone.Success {
+		if res.Zone != nil && !(q.Qtype == dns.TypeNS && qname == res.Zone.Origin) && !isCNAMEOnly(res, q.Qtype) {
+			m.Ns = res.Zone.NS
+		}
+		return
+	}
+	m.Ns = []dns.RR{res.Zone.NegSOA}
+}
+
+// isCNAMEOnly reports an answer that is only a CNAME chain leaving our
+// zones: its authority would be about the wrong zone.
+func isCNAMEOnly(res *zone.Result, qtype uint16) bool {
+	if qtype == dns.TypeCNAME || len(res.Answer) == 0 {
+		return false
+	}
+	return res.Answer[len(res.Answer)-1].Header().Rrtype == dns.TypeCNAME
+}
+
+// answerANY answers ANY minimally (RFC 8482): one synthesized HINFO for
+// a name that exists.
+func (s *Server) answerANY(snap *zone.Snapshot, qname, asked string, m *dns.Msg) {
+	res := results.Get().(*zone.Result)
+	defer results.Put(res)
+	res.Reset()
+	snap.Lookup(qname, dns.TypeHINFO, s.rnd, res)
+	switch res.Kind {
+	case zone.Refused:
+		m.Rcode, m.Authoritative = dns.RcodeRefused, false
+	case zone.NXDomain:
+		m.Rcode, m.Ns = dns.RcodeNameError, []dns.RR{res.Zone.NegSOA}
+	default:
+		m.Answer = []dns.RR{&dns.HINFO{
+			Hdr: dns.RR_Header{Name: asked, Rrtype: dns.TypeHINFO, Class: dns.ClassINET, Ttl: res.Zone.SOA.Hdr.Ttl},
+			Cpu: "RFC8482",
+		}}
+	}
+}
+
+// echoCase returns rrs with the owner name qname written as the question
+// asked it (mixed case, DNS 0x20); shared records are copied, not changed.
+func echoCase(rrs []dns.RR, qname, asked string) []dns.RR {
+	if len(rrs) == 0 {
+		return nil
+	}
+	out := make([]dns.RR, len(rrs))
+	copy(out, rrs)
+	if qname == asked {
+		return out
+	}
+	for i, rr := range out {
+		if rr.Header().Name == qname {
+			c := dns.Copy(rr)
+			c.Header().Name = asked
+			out[i] = c
+		}
+	}
+	return out
+}
+
+type proto int
+
+const (
+	udp proto = iota
+	tcp
+)
+
+func protoOf(w dns.ResponseWriter) proto {
+	if a := w.LocalAddr(); a != nil && a.Network() == "tcp" {
+		return tcp
+	}
+	return udp
+}

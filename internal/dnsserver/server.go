@@ -1,0 +1,155 @@
+// Package dnsserver is dnslb's authoritative DNS server: a miekg/dns
+// handler that answers from the current zone.Snapshot, and its UDP and TCP
+// listeners. It never touches the store: all it reads is the snapshot it is
+// handed, which its owner swaps atomically.
+package dnsserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dnslb/dnslb/internal/selector"
+	"github.com/dnslb/dnslb/internal/zone"
+)
+
+// Snapshots gives the current snapshot; *atomic.Pointer[zone.Snapshot]
+// and *registry.Registry satisfy it.
+type Snapshots interface{ Load() *zone.Snapshot }
+
+// Config configures a Server.
+type Config struct {
+	Addr       string // "127.0.0.1:5300"; UDP and TCP on the same address
+	Snapshot   Snapshots
+	Rand       selector.Rand // nil: selector.Fast
+	MaxUDPSize uint16        // EDNS buffer size advertised and honoured; default 1232
+	Now        func() time.Time
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil: no metrics
+	Shutdown   time.Duration         // how long in-flight queries get at shutdown; default 5s
+}
+
+// DefaultMaxUDPSize is the EDNS buffer size of DNS flag day 2020.
+const DefaultMaxUDPSize = 1232
+
+// Server answers DNS queries over UDP and TCP. New starts nothing; Listen
+// binds; Run serves.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	rnd     selector.Rand
+	metrics *metrics
+	pc      net.PacketConn
+	ln      net.Listener
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Snapshot == nil {
+		return nil, errors.New("dnsserver: Config.Snapshot is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxUDPSize < dns.MinMsgSize {
+		cfg.MaxUDPSize = DefaultMaxUDPSize
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Shutdown == 0 {
+		cfg.Shutdown = 5 * time.Second
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, rnd: cfg.Rand, metrics: newMetrics(cfg.Registerer)}
+	if s.rnd == nil {
+		s.rnd = selector.Fast{}
+	}
+	return s, nil
+}
+
+// Listen binds UDP and TCP on the configured address. With port 0, UDP
+// picks a port and TCP takes the same one.
+func (s *Server) Listen() error {
+	var lastErr error
+	for range 5 {
+		pc, err := net.ListenPacket("udp", s.cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("dns: %w", err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			s.pc, s.ln = pc, ln
+			return nil
+		}
+		pc.Close()
+		lastErr = fmt.Errorf("dns: %w", err)
+		if _, port, _ := net.SplitHostPort(s.cfg.Addr); port != "0" {
+			break
+		}
+	}
+	return lastErr
+}
+
+// Addr is the bound address (UDP and TCP); valid after Listen.
+func (s *Server) Addr() string { return s.pc.LocalAddr().String() }
+
+// Port is the bound port; valid after Listen.
+func (s *Server) Port() int {
+	_, p, _ := net.SplitHostPort(s.Addr())
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// Run serves until ctx ends, then stops accepting and gives in-flight
+// queries cfg.Shutdown to finish.
+func (s *Server) Run(ctx context.Context) error {
+	if s.pc == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	udp := &dns.Server{PacketConn: s.pc, Handler: s, MsgAcceptFunc: accept, UDPSize: int(s.cfg.MaxUDPSize)}
+	tcp := &dns.Server{Listener: s.ln, Handler: s, MsgAcceptFunc: accept}
+	errc := make(chan error, 2)
+	for _, srv := range []*dns.Server{udp, tcp} {
+		go func() { errc <- srv.ActivateAndServe() }()
+	}
+	var err error
+	select {
+	case err = <-errc:
+		err = fmt.Errorf("dns: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Shutdown)
+	defer cancel()
+	for _, srv := range []*dns.Server{udp, tcp} {
+		if serr := srv.ShutdownContext(sctx); serr != nil && err == nil && ctx.Err() != nil {
+			err = fmt.Errorf("dns shutdown: %w", serr)
+		}
+	}
+	return err
+}
+
+// accept filters queries before they are parsed: responses are dropped,
+// opcodes other than QUERY get NOTIMP (dnslb takes no NOTIFY or UPDATE),
+// and a query must have exactly one question.
+func accept(dh dns.Header) dns.MsgAcceptAction {
+	const qr = 1 << 15
+	if dh.Bits&qr != 0 {
+		return dns.MsgIgnore
+	}
+	if opcode := int(dh.Bits>>11) & 0xF; opcode != dns.OpcodeQuery {
+		return dns.MsgRejectNotImplemented
+	}
+	if dh.Qdcount != 1 || dh.Ancount > 0 || dh.Nscount > 0 || dh.Arcount > 2 {
+		return dns.MsgReject
+	}
+	return dns.MsgAccept
+}

@@ -1,0 +1,209 @@
+package record
+
+import (
+	"strings"
+	"time"
+)
+
+// Type is a DNS record type that dnslb serves in record sets.
+type Type string
+
+// The record types a record set may have.
+const (
+	A     Type = "A"
+	AAAA  Type = "AAAA"
+	CNAME Type = "CNAME"
+	TXT   Type = "TXT"
+	MX    Type = "MX"
+	SRV   Type = "SRV"
+)
+
+// Types lists the supported record types in a stable order.
+var Types = []Type{A, AAAA, CNAME, TXT, MX, SRV}
+
+// ParseType validates a record type, case-insensitively.
+func ParseType(field, s string) (Type, error) {
+	t := Type(strings.ToUpper(s))
+	for _, ok := range Types {
+		if t == ok {
+			return t, nil
+		}
+	}
+	return "", Errorf(field, "%q is not supported; allowed: A, AAAA, CNAME, TXT, MX, SRV", s)
+}
+
+// Policy decides how a name's record sets become an answer.
+type Policy string
+
+// Routing policies, set per name.
+const (
+	// Weighted answers with one set chosen by weight (Route 53 weighted routing).
+	Weighted Policy = "weighted"
+	// Multivalue answers with up to eight eligible sets, in weighted order.
+	Multivalue Policy = "multivalue"
+	// FailClosed is Weighted, but answers NODATA when no set is eligible
+	// instead of failing open to all sets.
+	FailClosed Policy = "fail-closed"
+)
+
+// ParsePolicy validates a policy name; "" means Weighted.
+func ParsePolicy(field, s string) (Policy, error) {
+	switch p := Policy(strings.ToLower(s)); p {
+	case "":
+		return Weighted, nil
+	case Weighted, Multivalue, FailClosed:
+		return p, nil
+	}
+	return "", Errorf(field, "%q is not a policy; allowed: weighted, multivalue, fail-closed", s)
+}
+
+// State is a record set's place in its lifecycle.
+type State string
+
+// Record set states.
+const (
+	Active   State = "active"   // in answers when eligible
+	Draining State = "draining" // out of new answers, waiting for caches to expire
+)
+
+// Force is an operator's override of a set's health.
+type Force string
+
+// Health overrides.
+const (
+	ForceAuto Force = ""     // health comes from checks
+	ForceUp   Force = "up"   // treated as healthy whatever checks say
+	ForceDown Force = "down" // treated as unhealthy whatever checks say
+)
+
+// ParseForce validates an override; "auto" and "" mean ForceAuto.
+func ParseForce(field, s string) (Force, error) {
+	switch f := Force(strings.ToLower(s)); f {
+	case "", "auto":
+		return ForceAuto, nil
+	case ForceUp, ForceDown:
+		return f, nil
+	}
+	return "", Errorf(field, "%q is not allowed; use up, down or auto", s)
+}
+
+// Drain records a drain in progress: when it started, the safety margin
+// added to the TTL, and whether the set stays (at weight 0) afterwards.
+type Drain struct {
+	Started time.Time `json:"started"`
+	Margin  Duration  `json:"margin"`
+	Keep    bool      `json:"keep,omitempty"`
+	// LastServed is when the set was last put in an answer, recorded once
+	// the drain began; nil until recorded, zero if never served.
+	LastServed *time.Time `json:"last_served,omitempty"`
+}
+
+// SOA holds a zone's start-of-authority values. Minimum is the negative
+// caching TTL (RFC 2308).
+type SOA struct {
+	MName   string `json:"mname"`
+	RName   string `json:"rname"`
+	Serial  uint32 `json:"serial"`
+	Refresh uint32 `json:"refresh"`
+	Retry   uint32 `json:"retry"`
+	Expire  uint32 `json:"expire"`
+	Minimum uint32 `json:"minimum"`
+	TTL     uint32 `json:"ttl"`
+}
+
+// Zone is an origin dnslb is authoritative for.
+type Zone struct {
+	Name     string            `json:"name"`
+	SOA      SOA               `json:"soa"`
+	NS       []string          `json:"ns"`
+	Policies map[string]Policy `json:"policies,omitempty"` // by canonical name; absent means Weighted
+	Created  time.Time         `json:"created"`
+	Revision int64             `json:"revision"` // store revision of the last change; set by the store
+}
+
+// Policy returns the routing policy of name in z.
+func (z *Zone) Policy(name string) Policy {
+	if p, ok := z.Policies[name]; ok {
+		return p
+	}
+	return Weighted
+}
+
+// Key identifies a record set. SetID is empty for a simple (non-weighted) set.
+type Key struct {
+	Zone  string `json:"zone"`
+	Name  string `json:"name"`
+	Type  Type   `json:"type"`
+	SetID string `json:"set_id,omitempty"`
+}
+
+func (k Key) String() string {
+	s := k.Name + " " + string(k.Type)
+	if k.SetID != "" {
+		s += " set " + k.SetID
+	}
+	return s
+}
+
+// Set is a record set: one or more values under a name and type, weighted
+// when it has a set identifier.
+type Set struct {
+	Key
+	Weight int      `json:"weight"` // 0..255; weighted sets only
+	TTL    uint32   `json:"ttl"`
+	Values []string `json:"values"`
+	State  State    `json:"state"`
+	Owner  string   `json:"owner,omitempty"`
+	// Lease, when set, is how long the set stays eligible without a renewal.
+	Lease Duration `json:"lease,omitempty"`
+	// Check is an optional server-side health check.
+	Check *Check `json:"check,omitempty"`
+	// Force overrides health: ForceUp, ForceDown, or ForceAuto ("").
+	Force Force `json:"force,omitempty"`
+	// Drain is set while the set is draining.
+	Drain    *Drain    `json:"drain,omitempty"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
+	Revision int64     `json:"revision"` // store revision of the last change; set by the store
+}
+
+// Weighted reports whether s takes part in weighted routing.
+func (s *Set) Weighted() bool { return s.SetID != "" }
+
+// Status is what a server knows of a record set beyond its stored form:
+// its lifecycle state, health, lease and what it served.
+type Status struct {
+	State          string     `json:"state"`  // active, draining or expired
+	Health         string     `json:"health"` // up, down or unknown
+	HealthSince    *time.Time `json:"health_since,omitempty"`
+	HealthError    string     `json:"health_error,omitempty"`
+	Eligible       bool       `json:"eligible"` // in answers when chosen
+	LeaseRemaining Duration   `json:"lease_remaining,omitempty"`
+	LastServed     *time.Time `json:"last_served,omitempty"`
+	Served         uint64     `json:"served"` // answers since the server started
+	SafeAt         *time.Time `json:"safe_at,omitempty"`
+	Braked         bool       `json:"braked,omitempty"`
+}
+
+// LeaseStatus answers a renewal.
+type LeaseStatus struct {
+	Key       Key      `json:"key"`
+	Lease     Duration `json:"lease"`
+	Remaining Duration `json:"remaining"`
+	State     string   `json:"state"`
+}
+
+// DrainStatus tells how far a drain is: the set left new answers at Started;
+// clients may hold it until SafeAt = last served + TTL + margin (never later
+// than Started + TTL + margin).
+type DrainStatus struct {
+	Key        Key        `json:"key"`
+	Started    time.Time  `json:"started"`
+	LastServed *time.Time `json:"last_served,omitempty"` // nil: never served
+	TTL        uint32     `json:"ttl"`
+	Margin     Duration   `json:"margin"`
+	SafeAt     time.Time  `json:"safe_at"`
+	Remaining  Duration   `json:"remaining"`
+	Keep       bool       `json:"keep,omitempty"`
+	Done       bool       `json:"done"`
+}

@@ -1,0 +1,185 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dnslb/dnslb/internal/record"
+	"github.com/dnslb/dnslb/internal/store"
+)
+
+// Renew extends the lease of the set k (name may be relative) by its
+// lease TTL. healthy, when not nil, is the instance's own check result:
+// false takes the set out of answers until a renewal says true. Renewals are
+// kept in memory, not written to the store. A set the server does not know
+// gives store.ErrNotFound: the agent should register again.
+func (r *Registry) Renew(ctx context.Context, k record.Key, healthy *bool) (record.LeaseStatus, error) {
+	set, err := r.lookup(ctx, k)
+	if err != nil {
+		return record.LeaseStatus{}, err
+	}
+	if set.Lease <= 0 {
+		return record.LeaseStatus{}, record.Errorf("lease", "%s has no lease; set one when registering (e.g. --lease 15s)", set.Key)
+	}
+	now := r.now()
+	r.live.mu.Lock()
+	s := r.live.get(set.Key)
+	changed := s.expired || (healthy != nil && (s.reported == nil || *s.reported != *healthy))
+	s.deadline, s.expired, s.braked = now.Add(set.Lease.D()), false, false
+	if healthy != nil {
+		v := *healthy
+		s.reported = &v
+	}
+	gen := r.live.bump(changed)
+	st := record.LeaseStatus{Key: set.Key, Lease: set.Lease, Remaining: set.Lease, State: r.stateOf(&set, s, now)}
+	r.live.mu.Unlock()
+	if changed {
+		return st, r.publishLive(ctx, gen)
+	}
+	return st, nil
+}
+
+// lookup reads the set with key k from the store, resolving its name.
+func (r *Registry) lookup(ctx context.Context, k record.Key) (record.Set, error) {
+	key, err := r.resolveKey(k)
+	if err != nil {
+		return record.Set{}, err
+	}
+	var set record.Set
+	_, err = r.store.View(ctx, func(tx store.ReadTx) (err error) {
+		set, err = tx.Set(key)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		return nil
+	})
+	return set, err
+}
+
+// resolveKey validates k as given by a client and makes it canonical.
+func (r *Registry) resolveKey(k record.Key) (record.Key, error) {
+	zone, err := record.ZoneName("zone", k.Zone)
+	if err != nil {
+		return k, err
+	}
+	name, err := record.Canonical("name", k.Name, zone)
+	if err != nil {
+		return k, err
+	}
+	typ, err := record.ParseType("type", string(k.Type))
+	if err != nil {
+		return k, err
+	}
+	return record.Key{Zone: zone, Name: name, Type: typ, SetID: k.SetID}, nil
+}
+
+// group is the leased sets of one name and type, for the brake.
+type group struct {
+	zone, name string
+	typ        record.Type
+}
+
+// expireLeases takes lapsed sets out of answers, unless the mass-expiry
+// brake holds their name, and returns the keys whose grace period is over
+// and which are to be deleted. It runs on the registry loop.
+func (r *Registry) expireLeases(st *state, now time.Time) (toDelete []record.Set) {
+	groups := map[group][]*record.Set{}
+	for k := range st.sets {
+		if set := st.sets[k]; set.Lease > 0 {
+			g := group{set.Zone, set.Name, set.Type}
+			groups[g] = append(groups[g], &set)
+		}
+	}
+	r.live.mu.Lock()
+	defer r.live.mu.Unlock()
+	for g, sets := range groups {
+		r.expireGroup(g, sets, now)
+		for _, set := range sets {
+			if s := r.live.sets[set.Key]; s != nil && s.expired && !now.Before(s.expireAt) {
+				toDelete = append(toDelete, *set)
+			}
+		}
+	}
+	return toDelete
+}
+
+// expireGroup applies lapses in one group. Callers hold r.live.mu.
+func (r *Registry) expireGroup(g group, sets []*record.Set, now time.Time) {
+	var lapsed []*setLiveRef
+	atRisk := 0
+	for _, set := range sets {
+		s := r.live.get(set.Key)
+		if s.expired {
+			continue
+		}
+		if s.deadline.IsZero() {
+			s.deadline = now.Add(set.Lease.D())
+		}
+		if !s.deadline.After(now.Add(set.Lease.D() / 3)) {
+			atRisk++
+		}
+		if !s.deadline.After(now) {
+			lapsed = append(lapsed, &setLiveRef{set, s})
+		}
+	}
+	braked := atRisk >= r.opts.BrakeMin && float64(atRisk) > r.opts.BrakeShare*float64(len(sets))
+	r.setBrake(g, braked && len(lapsed) > 0, atRisk, len(sets))
+	for _, ref := range lapsed {
+		if braked {
+			ref.live.braked = true
+			continue
+		}
+		ref.live.expired, ref.live.braked = true, false
+		ref.live.expireAt = now.Add(r.opts.LeaseGrace)
+		r.live.bump(true)
+		r.metrics.leaseExpiries.Inc()
+		r.log.Warn("lease lapsed; set left answers", "set", ref.set.Key.String(), "zone", ref.set.Zone,
+			"deadline", ref.live.deadline, "delete_at", ref.live.expireAt)
+	}
+}
+
+type setLiveRef struct {
+	set  *record.Set
+	live *setLive
+}
+
+// setBrake records and reports the brake state of a group. Callers hold
+// r.live.mu.
+func (r *Registry) setBrake(g group, on bool, atRisk, total int) {
+	was := r.brakes[g]
+	if on == was {
+		return
+	}
+	if on {
+		r.brakes[g] = true
+		r.log.Warn("mass-expiry brake engaged: too many leases of one name lapsing together; expiry paused",
+			"zone", g.zone, "name", g.name, "type", g.typ, "lapsing", atRisk, "leased", total)
+		r.metrics.brake.WithLabelValues(g.zone, g.name, string(g.typ)).Set(1)
+		return
+	}
+	delete(r.brakes, g)
+	r.log.Info("mass-expiry brake released", "zone", g.zone, "name", g.name, "type", g.typ)
+	r.metrics.brake.WithLabelValues(g.zone, g.name, string(g.typ)).Set(0)
+}
+
+// deleteExpired removes sets whose lease lapsed more than the grace period
+// ago, unless they changed (were registered again) in the meantime.
+func (r *Registry) deleteExpired(ctx context.Context, sets []record.Set) {
+	for _, set := range sets {
+		_, err := r.store.Update(ctx, func(tx store.Tx) error {
+			cur, err := tx.Set(set.Key)
+			if err != nil || cur.Revision != set.Revision {
+				return err
+			}
+			return r.deleteKeepingName(tx, cur)
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			r.log.Error("deleting an expired set failed; will retry", "set", set.Key.String(), "err", err)
+			continue
+		}
+		r.log.Info("expired set deleted", "set", set.Key.String(), "zone", set.Zone)
+		r.metrics.leaseDeletes.Inc()
+	}
+}

@@ -1,0 +1,342 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dnslb/dnslb/internal/record"
+	"github.com/dnslb/dnslb/internal/store"
+	"github.com/dnslb/dnslb/internal/zone"
+)
+
+// Options configure a Registry. The zero value is usable: defaults in
+// withDefaults.
+type Options struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil: metrics are kept but not exported
+	Now        func() time.Time      // the clock; time.Now when nil
+	// Tick is how often leases and drains are looked at (default 250ms).
+	Tick time.Duration
+	// LeaseGrace is how long a set whose lease lapsed stays in the store,
+	// out of answers, before it is deleted (default 1m).
+	LeaseGrace time.Duration
+	// RestartGrace is added to every lease when the registry starts, so a
+	// server restart does not expire everyone (default 15s).
+	RestartGrace time.Duration
+	// BrakeShare and BrakeMin: when more than BrakeShare of the leased
+	// sets of a name (and at least BrakeMin of them) would lapse within one
+	// renewal window (a third of the lease), expiry pauses for that name
+	// (defaults 0.5 and 2).
+	BrakeShare float64
+	BrakeMin   int
+	// DrainMargin is added to the TTL when computing safe_at (default 5s).
+	DrainMargin time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.Tick, 250*time.Millisecond)
+	def(&o.LeaseGrace, time.Minute)
+	def(&o.RestartGrace, 15*time.Second)
+	def(&o.DrainMargin, 5*time.Second)
+	if o.BrakeShare == 0 {
+		o.BrakeShare = 0.5
+	}
+	if o.BrakeMin == 0 {
+		o.BrakeMin = 2
+	}
+	return o
+}
+
+// Registry validates and applies changes, keeps leases, health and drains,
+// and publishes the snapshot the DNS server answers from. New starts
+// nothing; Run follows the store and runs the lifecycle.
+type Registry struct {
+	store   store.Store
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *metrics
+	snap    atomic.Pointer[zone.Snapshot]
+	live    *live
+	brakes  map[group]bool // guarded by live.mu
+
+	kickC chan struct{}      // republish: live state changed
+	tickC chan chan struct{} // run the lifecycle now (tests)
+
+	mu     sync.Mutex    // guards pubRev, pubGen, pubC
+	pubRev int64         // store revision of the newest snapshot
+	pubGen uint64        // live generation of the newest snapshot
+	pubC   chan struct{} // closed and replaced on each publish
+	ready  chan struct{} // closed after the first snapshot
+	once   sync.Once
+}
+
+// New returns a Registry over st.
+func New(st store.Store, opts Options) *Registry {
+	opts = opts.withDefaults()
+	return &Registry{
+		store: st, opts: opts, log: opts.Logger, now: opts.Now,
+		metrics: newMetrics(opts.Registerer),
+		live:    newLive(), brakes: map[group]bool{},
+		kickC: make(chan struct{}, 1), tickC: make(chan chan struct{}),
+		pubC: make(chan struct{}), ready: make(chan struct{}),
+	}
+}
+
+// Load returns the current snapshot (nil before Run has loaded the store).
+// It is what the DNS server calls for every query.
+func (r *Registry) Load() *zone.Snapshot { return r.snap.Load() }
+
+// Ready is closed once the first snapshot is published.
+func (r *Registry) Ready() <-chan struct{} { return r.ready }
+
+// Run loads the store, publishes a snapshot, and keeps it current from the
+// store's watch, from health checks and from the lease and drain clock
+// until ctx ends. A watch that falls too far behind reloads.
+func (r *Registry) Run(ctx context.Context) error {
+	defer r.stopAllChecks()
+	first := true
+	for {
+		err := r.follow(ctx, first)
+		first = false
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(err, store.ErrCompacted) {
+			return err
+		}
+		r.log.Warn("store watch fell behind; reloading everything", "err", err)
+	}
+}
+
+// Tick runs the lifecycle (lease expiry, drain completion) once now, on the
+// registry loop, and returns when it is done. Tests call it with a fake
+// clock; in production a ticker does.
+func (r *Registry) Tick(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case r.tickC <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// follow loads the whole state once, then applies watch events, health
+// changes and ticks to it.
+func (r *Registry) follow(ctx context.Context, first bool) error {
+	st := newState()
+	rev, err := r.store.View(ctx, st.load)
+	if err != nil {
+		return fmt.Errorf("load store: %w", err)
+	}
+	r.startLive(ctx, st, first)
+	r.publish(st, rev)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events := r.store.Watch(wctx, rev)
+	ticker := time.NewTicker(r.opts.Tick)
+	defer ticker.Stop()
+	for {
+		var done chan struct{}
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return r.watchEnded(ctx)
+			}
+			if rev, err = r.applyEvents(ctx, st, ev, events); err != nil {
+				return err
+			}
+		case <-r.kickC:
+		case <-ticker.C:
+			r.lifecycle(ctx, st)
+		case done = <-r.tickC:
+			r.lifecycle(ctx, st)
+		case <-ctx.Done():
+			return nil
+		}
+		r.publish(st, rev)
+		if done != nil {
+			close(done)
+		}
+	}
+}
+
+func (r *Registry) watchEnded(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("store watch ended: %w", store.ErrClosed)
+}
+
+// applyEvents applies ev and the events already waiting behind it, so a
+// burst builds one snapshot.
+func (r *Registry) applyEvents(ctx context.Context, st *state, ev store.Event, events <-chan store.Event) (int64, error) {
+	for {
+		if ev.Err != nil {
+			return 0, ev.Err
+		}
+		rev := st.apply(ev)
+		r.eventLive(ctx, st, ev)
+		select {
+		case next, ok := <-events:
+			if !ok {
+				return rev, nil
+			}
+			ev = next
+		default:
+			return rev, nil
+		}
+	}
+}
+
+// lifecycle expires leases and finishes drains.
+func (r *Registry) lifecycle(ctx context.Context, st *state) {
+	now := r.now()
+	if del := r.expireLeases(st, now); len(del) > 0 {
+		r.deleteExpired(ctx, del)
+	}
+	r.finishDrains(ctx, st, now)
+}
+
+// startLive sets up runtime state for a freshly loaded store: leases get a
+// grace window after a (re)start, checks start.
+func (r *Registry) startLive(ctx context.Context, st *state, first bool) {
+	now := r.now()
+	r.live.mu.Lock()
+	for k, set := range st.sets {
+		s := r.live.get(k)
+		if set.Lease > 0 && (first || s.deadline.IsZero()) {
+			s.deadline = now.Add(set.Lease.D() + r.opts.RestartGrace)
+		}
+	}
+	r.live.mu.Unlock()
+	for _, set := range st.sets {
+		r.syncCheck(ctx, &set)
+	}
+}
+
+// eventLive keeps runtime state in step with one store event.
+func (r *Registry) eventLive(ctx context.Context, st *state, ev store.Event) {
+	switch ev.Kind {
+	case store.PutSet:
+		set := ev.Set
+		r.live.mu.Lock()
+		s := r.live.get(set.Key)
+		if set.Lease > 0 && set.State == record.Active && set.Drain == nil {
+			s.deadline, s.expired, s.braked = r.now().Add(set.Lease.D()), false, false
+		}
+		r.live.mu.Unlock()
+		r.syncCheck(ctx, &set)
+	case store.DeleteSet:
+		r.forget(ev.Set.Key)
+	case store.DeleteZone:
+		for k := range r.keysOfZone(ev.Zone.Name) {
+			r.forget(k)
+		}
+	}
+}
+
+func (r *Registry) keysOfZone(zone string) map[record.Key]bool {
+	r.live.mu.Lock()
+	defer r.live.mu.Unlock()
+	keys := map[record.Key]bool{}
+	for k := range r.live.sets {
+		if k.Zone == zone {
+			keys[k] = true
+		}
+	}
+	return keys
+}
+
+func (r *Registry) forget(k record.Key) {
+	r.stopCheck(k)
+	r.live.mu.Lock()
+	delete(r.live.sets, k)
+	r.live.gen++
+	r.live.mu.Unlock()
+}
+
+// kick asks the loop to republish; it never blocks.
+func (r *Registry) kick() {
+	select {
+	case r.kickC <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Registry) publish(st *state, rev int64) {
+	r.live.mu.Lock()
+	gen := r.live.gen
+	in := st.input(rev)
+	in.Eligible = r.live.eligible
+	in.Served = r.live.servedOf
+	snap := zone.Build(in)
+	r.live.mu.Unlock()
+	r.snap.Store(snap)
+	r.mu.Lock()
+	r.pubRev, r.pubGen = rev, gen
+	close(r.pubC)
+	r.pubC = make(chan struct{})
+	r.mu.Unlock()
+	r.once.Do(func() { close(r.ready) })
+}
+
+// waitPublished blocks until the snapshot includes store revision rev.
+func (r *Registry) waitPublished(ctx context.Context, rev int64) error {
+	return r.waitFor(ctx, func() bool { return r.pubRev >= rev })
+}
+
+// publishLive asks for a snapshot with live generation gen and waits for it.
+func (r *Registry) publishLive(ctx context.Context, gen uint64) error {
+	r.kick()
+	return r.waitFor(ctx, func() bool { return r.pubGen >= gen })
+}
+
+func (r *Registry) waitFor(ctx context.Context, done func() bool) error {
+	for {
+		r.mu.Lock()
+		ok, c := done(), r.pubC
+		r.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-c:
+		case <-ctx.Done():
+			return fmt.Errorf("change committed but not yet in answers: %w", ctx.Err())
+		}
+	}
+}
+
+// bump advances the generation when changed and returns it. Callers hold
+// l.mu.
+func (l *live) bump(changed bool) uint64 {
+	if changed {
+		l.gen++
+	}
+	return l.gen
+}

@@ -1,0 +1,94 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dnslb/dnslb/internal/health"
+	"github.com/dnslb/dnslb/internal/record"
+	"github.com/dnslb/dnslb/internal/store"
+)
+
+// Statuses returns the status of each set, in order.
+func (r *Registry) Statuses(sets []record.Set) []record.Status {
+	now := r.now()
+	out := make([]record.Status, len(sets))
+	r.live.mu.Lock()
+	defer r.live.mu.Unlock()
+	for i := range sets {
+		out[i] = r.statusOf(&sets[i], now)
+	}
+	return out
+}
+
+// statusOf builds the Status of set. Callers hold r.live.mu.
+func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
+	s := r.live.get(set.Key)
+	st := record.Status{State: r.stateOf(set, s, now), Eligible: r.live.eligible(set), Braked: s.braked}
+	st.Health, st.HealthSince, st.HealthError = healthOf(set, s)
+	if set.Lease > 0 && !s.deadline.IsZero() && s.deadline.After(now) {
+		st.LeaseRemaining = record.Duration(s.deadline.Sub(now).Round(time.Millisecond))
+	}
+	if last := s.served.Last(); !last.IsZero() {
+		st.LastServed = &last
+	}
+	st.Served = s.served.Count()
+	if set.Drain != nil {
+		safe := safeAt(set)
+		st.SafeAt = &safe
+	}
+	return st
+}
+
+// stateOf is active, draining or expired. Callers hold r.live.mu.
+func (r *Registry) stateOf(set *record.Set, s *setLive, now time.Time) string {
+	switch {
+	case set.State == record.Draining:
+		return "draining"
+	case set.Lease > 0 && s.expired:
+		return "expired"
+	}
+	return "active"
+}
+
+func healthOf(set *record.Set, s *setLive) (string, *time.Time, string) {
+	switch {
+	case set.Force == record.ForceUp:
+		return "up (forced)", nil, ""
+	case set.Force == record.ForceDown:
+		return "down (forced)", nil, ""
+	case s.reported != nil && !*s.reported:
+		return "down (agent)", nil, ""
+	case set.Check != nil && s.health != health.Unknown:
+		since := s.since
+		return s.health.String(), &since, s.lastErr
+	case s.reported != nil:
+		return "up (agent)", nil, ""
+	}
+	return health.Unknown.String(), nil, ""
+}
+
+// Force sets the operator override of set k's health: ForceUp, ForceDown
+// or ForceAuto. It returns once answers follow it.
+func (r *Registry) Force(ctx context.Context, k record.Key, f record.Force) error {
+	key, err := r.resolveKey(k)
+	if err != nil {
+		return err
+	}
+	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
+		set, err := tx.Set(key)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		if set.Force == f {
+			return nil
+		}
+		set.Force, set.Updated = f, r.now()
+		return tx.PutSet(set)
+	})
+	if err != nil {
+		return err
+	}
+	return r.waitPublished(ctx, rev)
+}

@@ -1,0 +1,109 @@
+// Package store defines how dnslb keeps zones and record sets: a Store with
+// serializable read-write transactions, a revision that grows with every
+// committed change, and a watch that replays changes in revision order.
+//
+// Implementations live in sub-packages (boltstore is the embedded default);
+// storetest holds the conformance suite every implementation must pass.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/dnslb/dnslb/internal/record"
+)
+
+// Errors shared by every implementation.
+var (
+	// ErrNotFound: the zone or record set does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrCompacted: a watch asked for revisions the store no longer keeps;
+	// the watcher must read the whole state again with View.
+	ErrCompacted = errors.New("revision compacted")
+	// ErrClosed: the store has been closed.
+	ErrClosed = errors.New("store closed")
+)
+
+// Store is durable, transactional storage for zones and record sets.
+//
+// Update runs fn in a serializable read-write transaction. If fn returns an
+// error nothing is written and that error is returned; otherwise the
+// changes are committed durably (fsynced) before Update returns, as one new
+// revision. An Update that writes nothing does not create a revision.
+//
+// View runs fn in a read-only transaction and returns the revision it saw.
+//
+// Watch delivers, in order, every change committed after revision from
+// (0 means "from now"). The channel is closed when ctx ends or the store
+// closes; a watcher that asked for a compacted revision gets one Event whose
+// Err is ErrCompacted and then a closed channel.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) (rev int64, err error)
+	View(ctx context.Context, fn func(ReadTx) error) (rev int64, err error)
+	Watch(ctx context.Context, from int64) <-chan Event
+	Close() error
+}
+
+// ReadTx reads one consistent revision.
+type ReadTx interface {
+	// Zone returns the zone named name (canonical), or ErrNotFound.
+	Zone(name string) (record.Zone, error)
+	// Zones returns all zones ordered by name.
+	Zones() ([]record.Zone, error)
+	// Set returns the record set with key k, or ErrNotFound.
+	Set(k record.Key) (record.Set, error)
+	// Sets returns the record sets of zone ordered by name, type and set
+	// id; only those of name when name is not empty.
+	Sets(zone, name string) ([]record.Set, error)
+}
+
+// Tx is a read-write transaction. Reads see the transaction's own writes.
+// Put methods set the Revision field of what they store.
+type Tx interface {
+	ReadTx
+	PutZone(z record.Zone) error
+	// DeleteZone deletes zone name and all its record sets, or returns
+	// ErrNotFound.
+	DeleteZone(name string) error
+	// PutSet creates or replaces a record set; its zone must exist.
+	PutSet(s record.Set) error
+	// DeleteSet deletes a record set, or returns ErrNotFound.
+	DeleteSet(k record.Key) error
+}
+
+// Kind says what an Event did.
+type Kind int
+
+// Event kinds.
+const (
+	PutZone Kind = iota + 1
+	DeleteZone
+	PutSet
+	DeleteSet
+)
+
+func (k Kind) String() string {
+	switch k {
+	case PutZone:
+		return "put-zone"
+	case DeleteZone:
+		return "delete-zone"
+	case PutSet:
+		return "put-set"
+	case DeleteSet:
+		return "delete-set"
+	}
+	return "unknown"
+}
+
+// Event is one change, in the order it was committed. Events of one
+// transaction share its revision and arrive together, in the order the
+// transaction made them. Deleting a zone is one DeleteZone event; its record
+// sets are gone with it and get no events of their own.
+type Event struct {
+	Rev  int64
+	Kind Kind
+	Zone record.Zone // PutZone: the new zone; DeleteZone: Name only
+	Set  record.Set  // PutSet: the new set; DeleteSet: Key only
+	Err  error       // set on a terminal event (ErrCompacted)
+}
