@@ -24,20 +24,20 @@ import (
 
 // ServeCmd runs the DNS server, the API and the registry over one store.
 type ServeCmd struct {
-	DNS       string        `name:"dns" default:"127.0.0.1:5300" help:"DNS address (UDP and TCP)."`
-	API       string        `name:"api" default:"127.0.0.1:5380" help:"HTTP API and /metrics address."`
-	Data      string        `default:"./dnslb-data" help:"Data directory (holds dnslb.db)."`
-	Zone      []string      `sep:"none" help:"Zone to serve (repeatable); created with SOA and NS if missing."`
-	Demo      bool          `help:"Also create zone lb.test with weighted name www (weights 10, 20, 30 on 127.0.1.1-3)."`
-	Lameduck  time.Duration `default:"0s" help:"On SIGTERM, keep answering this long while /readyz reports not ready."`
+	DNS      string        `name:"dns" default:"127.0.0.1:5300" help:"DNS address (UDP and TCP)."`
+	API      string        `name:"api" default:"127.0.0.1:5380" help:"HTTP API and /metrics address."`
+	Data     string        `default:"./dnslb-data" help:"Data directory (holds dnslb.db)."`
+	Zone     []string      `sep:"none" help:"Zone to serve (repeatable); created with SOA and NS if missing."`
+	Demo     bool          `help:"Also create zone lb.test with weighted name www (weights 10, 20, 30 on 127.0.1.1-3)."`
+	Lameduck time.Duration `default:"0s" help:"On SIGTERM, keep answering this long while /readyz reports not ready."`
 
 	LeaseGrace   time.Duration `default:"1m" help:"How long a set whose lease lapsed stays (out of answers) before it is deleted."`
 	RestartGrace time.Duration `default:"15s" help:"Extra time every lease gets when the server starts, so a restart expires no one."`
 	BrakeShare   float64       `default:"0.5" help:"Mass-expiry brake: pause expiry for a name when more than this share of its leases lapse together."`
 	DrainMargin  time.Duration `default:"5s" help:"Safety margin added to the TTL before a drained set is removed."`
-	Shutdown  time.Duration `default:"5s" help:"How long in-flight requests get to finish at shutdown."`
-	LogLevel  string        `enum:"debug,info,warn,error" default:"info" help:"Log level: debug, info, warn, error."`
-	LogFormat string        `enum:"text,json" default:"text" help:"Log format: text or json."`
+	Shutdown     time.Duration `default:"5s" help:"How long in-flight requests get to finish at shutdown."`
+	LogLevel     string        `enum:"debug,info,warn,error" default:"info" help:"Log level: debug, info, warn, error."`
+	LogFormat    string        `enum:"text,json" default:"text" help:"Log format: text or json."`
 }
 
 // Run serves until SIGINT or SIGTERM.

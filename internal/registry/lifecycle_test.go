@@ -3,9 +3,9 @@ package registry
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
-	"net"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -412,4 +412,3 @@ func TestAgentReportedHealth(t *testing.T) {
 		t.Errorf("reported healthy again: %+v", st)
 	}
 }
-
