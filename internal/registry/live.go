@@ -55,9 +55,6 @@ func (l *live) eligible(set *record.Set) bool {
 	if s == nil {
 		return set.Force != record.ForceDown
 	}
-	if set.Lease > 0 && s.expired && !s.braked {
-		return false
-	}
 	switch set.Force {
 	case record.ForceUp:
 		return true
@@ -68,6 +65,13 @@ func (l *live) eligible(set *record.Set) bool {
 		return false
 	}
 	return set.Check == nil || s.health != health.Down
+}
+
+// gone reports a set whose lease lapsed (and no brake holds it): it is out
+// of answers altogether, even when failing open. Callers hold l.mu.
+func (l *live) gone(set *record.Set) bool {
+	s := l.sets[set.Key]
+	return set.Lease > 0 && s != nil && s.expired && !s.braked
 }
 
 // served returns the served counters of k for the snapshot builder.

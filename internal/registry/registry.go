@@ -92,13 +92,17 @@ type Registry struct {
 // New returns a Registry over st.
 func New(st store.Store, opts Options) *Registry {
 	opts = opts.withDefaults()
-	return &Registry{
+	r := &Registry{
 		store: st, opts: opts, log: opts.Logger, now: opts.Now,
 		metrics: newMetrics(opts.Registerer),
 		live:    newLive(), brakes: map[group]bool{},
 		kickC: make(chan struct{}, 1), tickC: make(chan chan struct{}),
 		pubC: make(chan struct{}), ready: make(chan struct{}),
 	}
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(newServedCollector(r.live))
+	}
+	return r
 }
 
 // Load returns the current snapshot (nil before Run has loaded the store).
@@ -293,6 +297,7 @@ func (r *Registry) publish(st *state, rev int64) {
 	gen := r.live.gen
 	in := st.input(rev)
 	in.Eligible = r.live.eligible
+	in.Gone = r.live.gone
 	in.Served = r.live.servedOf
 	snap := zone.Build(in)
 	r.live.mu.Unlock()

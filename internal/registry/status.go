@@ -25,7 +25,7 @@ func (r *Registry) Statuses(sets []record.Set) []record.Status {
 // statusOf builds the Status of set. Callers hold r.live.mu.
 func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
 	s := r.live.get(set.Key)
-	st := record.Status{State: r.stateOf(set, s, now), Eligible: r.live.eligible(set), Braked: s.braked}
+	st := record.Status{State: r.stateOf(set, s, now), Eligible: r.live.eligible(set) && !r.live.gone(set), Braked: s.braked}
 	st.Health, st.HealthSince, st.HealthError = healthOf(set, s)
 	if set.Lease > 0 && !s.deadline.IsZero() && s.deadline.After(now) {
 		st.LeaseRemaining = record.Duration(s.deadline.Sub(now).Round(time.Millisecond))

@@ -19,6 +19,10 @@ type Input struct {
 	// healthy); nil means every active set is. Draining sets are never in
 	// an answer, whatever Eligible says.
 	Eligible func(*record.Set) bool
+	// Gone says whether an active set is out of answers altogether, like a
+	// draining one (a lapsed lease: the instance is gone, so failing open
+	// must not bring it back); nil means none is.
+	Gone func(*record.Set) bool
 	// Served returns the answer counters of a set; nil means none are kept.
 	Served func(record.Key) *Served
 }
@@ -39,9 +43,9 @@ func Build(in Input) *Snapshot {
 	groups := map[nodeType][]*record.Set{}
 	for i := range sets {
 		s := &sets[i]
-		if snap.zones[s.Zone] == nil || s.State == record.Draining {
+		if snap.zones[s.Zone] == nil || s.State == record.Draining || in.Gone != nil && in.Gone(s) {
 			if z := snap.zones[s.Zone]; z != nil {
-				z.addNode(s.Name) // a draining set's name still exists
+				z.addNode(s.Name) // the name of a set that left still exists
 			}
 			continue
 		}
