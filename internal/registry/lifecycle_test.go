@@ -37,7 +37,7 @@ func (c *fakeClock) advance(d time.Duration) {
 }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	clock  *fakeClock
 	store  store.Store
 	reg    *Registry
@@ -48,7 +48,7 @@ type harness struct {
 
 // newHarness runs a registry over a real bolt file with a fake clock and
 // zone lb.test.
-func newHarness(t *testing.T, edit func(*Options)) *harness {
+func newHarness(t testing.TB, edit func(*Options)) *harness {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "dnslb.db")
 	st, err := boltstore.Open(path, boltstore.Options{})
@@ -319,7 +319,7 @@ type backend struct {
 	healthy atomic.Bool
 }
 
-func newBackend(t *testing.T, ip string) *backend {
+func newBackend(t testing.TB, ip string) *backend {
 	t.Helper()
 	ln, err := net.Listen("tcp", ip+":0")
 	if err != nil {

@@ -1,0 +1,102 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/dnslb/dnslb/internal/record"
+	"github.com/dnslb/dnslb/internal/zone"
+)
+
+// firstRand always draws 0: a weighted choice then takes the first eligible
+// set in set-id order, so one lookup tells whether set "a" is eligible.
+type firstRand struct{}
+
+func (firstRand) Uint64N(uint64) uint64 { return 0 }
+
+// answered reports whether the published snapshot would answer www with
+// the set whose only value is addr.
+func (h *harness) answered(addr string) bool {
+	var res zone.Result
+	h.reg.Load().Lookup("www.lb.test.", dns.TypeA, firstRand{}, &res)
+	for _, rr := range res.Answer {
+		if a, ok := rr.(*dns.A); ok && a.A.String() == addr {
+			return true
+		}
+	}
+	return false
+}
+
+// waitAnswered waits, on publish notifications, until answered(addr) == want.
+func (h *harness) waitAnswered(addr string, want bool) {
+	deadline := time.After(30 * time.Second)
+	for {
+		h.reg.mu.Lock()
+		c := h.reg.pubC
+		h.reg.mu.Unlock()
+		if h.answered(addr) == want {
+			return
+		}
+		select {
+		case <-c:
+		case <-deadline:
+			h.t.Fatalf("%s never became answered=%v", addr, want)
+		}
+	}
+}
+
+// BenchmarkHealthFailToRemoval measures the time from a backend starting to
+// fail its health endpoint to its set leaving the published answers, with
+// a 100ms check interval and fall 1 (expect about half an interval plus a
+// probe).
+func BenchmarkHealthFailToRemoval(b *testing.B) {
+	h := newHarness(b, func(o *Options) { o.Now = time.Now })
+	be := newBackend(b, "127.0.0.23")
+	s := wset("a", 10, "127.0.0.23")
+	s.Check = &record.Check{Target: be.srv.URL + "/health", Interval: record.Duration(100 * time.Millisecond),
+		Timeout: record.Duration(50 * time.Millisecond), Rise: 1, Fall: 1}
+	h.put(s)
+	h.put(wset("b", 10, "127.0.0.24"))
+	var total time.Duration
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		be.healthy.Store(false)
+		h.waitAnswered("127.0.0.23", false)
+		total += time.Since(start)
+		be.healthy.Store(true)
+		h.waitAnswered("127.0.0.23", true)
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/removal")
+}
+
+// BenchmarkDrainToLeave measures the time from a drain call to the set
+// leaving the published answers (one fsynced write and a snapshot build).
+func BenchmarkDrainToLeave(b *testing.B) {
+	h := newHarness(b, func(o *Options) { o.Now = time.Now })
+	h.put(wset("z", 10, "127.0.0.99"))
+	ctx := context.Background()
+	var total time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		id := fmt.Sprintf("a%09d", i)
+		addr := fmt.Sprintf("127.1.%d.%d", i/250%250, i%250+1)
+		h.put(wset(id, 10, addr))
+		start := time.Now()
+		done := make(chan error, 1)
+		go func() {
+			_, err := h.reg.Drain(ctx, key(id), 0, false)
+			done <- err
+		}()
+		h.waitAnswered(addr, false)
+		total += time.Since(start)
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/leave")
+}
