@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -20,7 +21,8 @@ type Globals struct {
 	Server string `help:"URL of the dnslb API." default:"http://127.0.0.1:5380" env:"DNSLB_SERVER"`
 	JSON   bool   `help:"Print JSON for scripts instead of a table."`
 
-	ctx    context.Context // ends on SIGINT or SIGTERM
+	ctx     context.Context // ends on SIGINT or SIGTERM (but for the agent)
+	signals <-chan os.Signal
 	stdout io.Writer
 	stderr io.Writer
 }
@@ -33,6 +35,7 @@ type root struct {
 	Serve   ServeCmd   `cmd:"" help:"Run the authoritative DNS server and its HTTP API."`
 	Zone    ZoneCmd    `cmd:"" help:"Create, list and delete zones."`
 	Record  RecordCmd  `cmd:"" help:"Set, list and remove record sets."`
+	Agent   AgentCmd   `cmd:"" help:"Run on an instance: register it, keep it alive, drain it on shutdown."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 
@@ -69,9 +72,21 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	if err != nil {
 		parser.FatalIfErrorf(err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cli.ctx = ctx
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cli.ctx, cli.signals = ctx, sigs
+	if !strings.HasPrefix(kctx.Command(), "agent") { // the agent reads signals itself
+		go func() {
+			select {
+			case <-sigs:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
 	if err := kctx.Run(&cli.Globals); err != nil {
 		fmt.Fprintln(stderr, "dnslb:", err)
 		return 1

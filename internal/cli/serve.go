@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -159,12 +160,15 @@ func (c *ServeCmd) openStore(log *slog.Logger) (*boltstore.Store, error) {
 	return st, nil
 }
 
-func (c *ServeCmd) logger(g *Globals) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.LogLevel)) // kong's enum already checked it
-	opts := &slog.HandlerOptions{Level: level}
-	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(g.stderr, opts))
+func (c *ServeCmd) logger(g *Globals) *slog.Logger { return newLogger(g.stderr, c.LogLevel, c.LogFormat) }
+
+// newLogger returns a slog logger; level and format were checked by kong.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(g.stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -1,0 +1,145 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+)
+
+// Identity is who this instance is in DNS: its set identifier and the
+// address clients are sent to, plus descriptive labels (such as the
+// availability zone).
+type Identity struct {
+	SetID   string
+	Address netip.Addr
+	Labels  map[string]string
+}
+
+// IdentitySource finds the identity of this instance.
+type IdentitySource interface {
+	Identity(ctx context.Context) (Identity, error)
+}
+
+// Static is an identity given on the command line.
+type Static struct {
+	SetID   string
+	Address string
+}
+
+// Identity returns the configured identity.
+func (s Static) Identity(context.Context) (Identity, error) {
+	if s.SetID == "" {
+		return Identity{}, errors.New("--identity static needs --set-id")
+	}
+	addr, err := netip.ParseAddr(s.Address)
+	if err != nil {
+		return Identity{}, fmt.Errorf("--identity static needs --address: %q is not an IP address", s.Address)
+	}
+	return Identity{SetID: s.SetID, Address: addr}, nil
+}
+
+// Host is the host name and the primary non-loopback address (IPv4
+// preferred, else global IPv6). Address overrides the address when set.
+type Host struct {
+	Address string
+}
+
+// Identity returns the host's identity.
+func (h Host) Identity(context.Context) (Identity, error) {
+	name, err := os.Hostname()
+	if err != nil {
+		return Identity{}, fmt.Errorf("host name: %w", err)
+	}
+	if h.Address != "" {
+		addr, err := netip.ParseAddr(h.Address)
+		if err != nil {
+			return Identity{}, fmt.Errorf("--address %q is not an IP address", h.Address)
+		}
+		return Identity{SetID: name, Address: addr}, nil
+	}
+	addr, err := primaryAddress()
+	if err != nil {
+		return Identity{}, err
+	}
+	return Identity{SetID: name, Address: addr}, nil
+}
+
+// primaryAddress returns the first global unicast address of an interface
+// that is up, IPv4 before IPv6.
+func primaryAddress() (netip.Addr, error) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("list interfaces: %w", err)
+	}
+	var v6 netip.Addr
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			p, err := netip.ParsePrefix(a.String())
+			if err != nil || !p.Addr().IsGlobalUnicast() {
+				continue
+			}
+			if p.Addr().Is4() {
+				return p.Addr(), nil
+			}
+			if !v6.IsValid() {
+				v6 = p.Addr()
+			}
+		}
+	}
+	if v6.IsValid() {
+		return v6, nil
+	}
+	return netip.Addr{}, errors.New("no non-loopback address found; use --address")
+}
+
+// EC2 reads the identity from the instance metadata service (IMDSv2, with
+// a session token): instance-id as set id, public-ipv4 or else local-ipv4,
+// and the availability zone as a label.
+type EC2 struct {
+	Client *imds.Client
+}
+
+// Identity asks IMDS.
+func (e EC2) Identity(ctx context.Context) (Identity, error) {
+	id, err := metadata(ctx, e.Client, "instance-id")
+	if err != nil {
+		return Identity{}, err
+	}
+	ip, err := metadata(ctx, e.Client, "public-ipv4")
+	if err != nil || ip == "" {
+		if ip, err = metadata(ctx, e.Client, "local-ipv4"); err != nil {
+			return Identity{}, err
+		}
+	}
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return Identity{}, fmt.Errorf("imds gave address %q: %w", ip, err)
+	}
+	az, _ := metadata(ctx, e.Client, "placement/availability-zone")
+	return Identity{SetID: id, Address: addr, Labels: map[string]string{"az": az}}, nil
+}
+
+// metadata reads one IMDS metadata path as trimmed text.
+func metadata(ctx context.Context, c *imds.Client, path string) (string, error) {
+	out, err := c.GetMetadata(ctx, &imds.GetMetadataInput{Path: path})
+	if err != nil {
+		return "", fmt.Errorf("imds %s: %w", path, err)
+	}
+	defer out.Content.Close()
+	b, err := io.ReadAll(io.LimitReader(out.Content, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("imds %s: %w", path, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}

@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+
+	"github.com/dnslb/dnslb/internal/agent"
+	"github.com/dnslb/dnslb/internal/record"
+)
+
+// AgentCmd runs the on-instance agent.
+type AgentCmd struct {
+	Zone     string        `required:"" help:"Zone of the pool name, e.g. lb.example.com."`
+	Name     string        `required:"" help:"Pool name, relative to the zone (www) or fully qualified."`
+	Type     string        `enum:",A,AAAA" default:"" help:"Record type; by default A or AAAA from the address."`
+	Weight   int           `default:"10" help:"Weight 0..255 of this instance."`
+	TTL      int64         `name:"ttl" default:"60" help:"TTL in seconds; clients may hold the address this long."`
+	Lease    time.Duration `default:"15s" help:"Lease: if the agent stops renewing (a crash), the server drops the instance after this."`
+	Identity string        `enum:"static,host,ec2" default:"host" help:"Where identity comes from: static (--set-id, --address), host (host name, primary address) or ec2 (IMDSv2)."`
+	SetID    string        `name:"set-id" help:"Set identifier (identity static)."`
+	Address  string        `help:"Address to register (identity static; overrides host's)."`
+
+	Check         string        `help:"Local check: http://…, https://…, tcp://HOST:PORT or exec:COMMAND. The instance registers after its first pass."`
+	CheckInterval time.Duration `default:"2s" help:"Time between local checks."`
+	CheckTimeout  time.Duration `default:"1s" help:"Local check timeout."`
+	Rise          int           `default:"2" help:"Passes in a row that make the instance healthy again."`
+	Fall          int           `default:"2" help:"Failures in a row that take the instance out of answers."`
+	DrainMargin   time.Duration `default:"5s" help:"Safety margin added to the TTL when draining."`
+
+	ImdsEndpoint          string        `name:"imds-endpoint" help:"IMDS address (default the EC2 one; for tests)."`
+	NoticeInterval        time.Duration `default:"5s" help:"How often to poll IMDS for spot and auto scaling termination notices (identity ec2)."`
+	CompleteLifecycleHook string        `help:"After the drain, complete this auto scaling lifecycle hook (CONTINUE)."`
+	AsgName               string        `name:"asg-name" help:"Auto scaling group name, for --complete-lifecycle-hook."`
+	Region                string        `help:"AWS region for --complete-lifecycle-hook (default from IMDS)."`
+	AutoscalingEndpoint   string        `hidden:"" help:"Auto scaling API endpoint override (tests)."`
+
+	Once      string `enum:",register,deregister" default:"" help:"Do one thing and exit, for init scripts: register (no lease) or deregister (drain, wait, delete)."`
+	LogFormat string `enum:"text,json" default:"text" help:"Log format."`
+}
+
+// Run runs the agent until it has drained.
+func (c *AgentCmd) Run(g *Globals) error {
+	log := newLogger(g.stderr, "info", c.LogFormat).With("part", "agent")
+	a, imdsClient, err := c.build(g, log)
+	if err != nil {
+		return err
+	}
+	if c.Once != "" {
+		return a.Once(g.ctx, c.Once)
+	}
+	hard, cancel := context.WithCancel(g.ctx)
+	defer cancel()
+	drain := make(chan string, 2)
+	go c.watchSignals(hard, g.signals, drain, cancel, log)
+	if c.Identity == "ec2" {
+		n := &agent.Notices{Client: imdsClient, Interval: c.NoticeInterval, Logger: log}
+		go func() {
+			if reason := n.Watch(hard); reason != "" {
+				drain <- reason
+			}
+		}()
+	}
+	return a.Run(hard, drain)
+}
+
+// watchSignals turns the first SIGTERM/SIGINT into a drain and the second
+// into an immediate exit.
+func (c *AgentCmd) watchSignals(ctx context.Context, sigs <-chan os.Signal, drain chan<- string, cancel func(), log *slog.Logger) {
+	select {
+	case sig := <-sigs:
+		drain <- "signal " + sig.String()
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case sig := <-sigs:
+		log.Warn("second signal: exiting now", "signal", sig.String())
+		cancel()
+	case <-ctx.Done():
+	}
+}
+
+func (c *AgentCmd) build(g *Globals, log *slog.Logger) (*agent.Agent, *imds.Client, error) {
+	if c.Weight < 0 || c.Weight > record.MaxWeight {
+		return nil, nil, fmt.Errorf("--weight %d: allowed 0..%d", c.Weight, record.MaxWeight)
+	}
+	if c.Lease != 0 && c.Lease < 3*time.Second {
+		return nil, nil, fmt.Errorf("--lease %s: allowed 0 or at least 3s (renewals go every third of it)", c.Lease)
+	}
+	cl, err := g.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	check, err := c.check()
+	if err != nil {
+		return nil, nil, err
+	}
+	ids, imdsClient := c.identity()
+	cfg := agent.Config{API: cl, Zone: c.Zone, Name: c.Name, Type: c.Type, Weight: c.Weight, TTL: c.TTL,
+		Lease: c.Lease, Margin: c.DrainMargin, Check: check, Identity: ids, Logger: log}
+	if c.Once == "register" {
+		cfg.Lease = 0
+	}
+	if c.CompleteLifecycleHook != "" {
+		if c.AsgName == "" {
+			return nil, nil, errors.New("--complete-lifecycle-hook needs --asg-name")
+		}
+		cfg.OnDrained = c.completeLifecycle(imdsClient)
+	}
+	return agent.New(cfg), imdsClient, nil
+}
+
+func (c *AgentCmd) check() (*record.Check, error) {
+	if c.Check == "" {
+		return nil, nil
+	}
+	chk := &record.Check{Target: c.Check, Interval: record.Duration(c.CheckInterval), Timeout: record.Duration(c.CheckTimeout), Rise: c.Rise, Fall: c.Fall}
+	if err := chk.Normalize(true); err != nil {
+		return nil, fmt.Errorf("--%w", err)
+	}
+	return chk, nil
+}
+
+func (c *AgentCmd) identity() (agent.IdentitySource, *imds.Client) {
+	var imdsClient *imds.Client
+	if c.Identity == "ec2" || c.CompleteLifecycleHook != "" {
+		opts := imds.Options{}
+		if c.ImdsEndpoint != "" {
+			opts.Endpoint = c.ImdsEndpoint
+		}
+		imdsClient = imds.New(opts)
+	}
+	switch c.Identity {
+	case "static":
+		return agent.Static{SetID: c.SetID, Address: c.Address}, imdsClient
+	case "ec2":
+		return agent.EC2{Client: imdsClient}, imdsClient
+	}
+	return agent.Host{Address: c.Address}, imdsClient
+}
+
+// completeLifecycle completes the auto scaling lifecycle action with
+// CONTINUE once the drain is over, through the AWS SDK.
+func (c *AgentCmd) completeLifecycle(imdsClient *imds.Client) func(context.Context, agent.Identity) error {
+	return func(ctx context.Context, id agent.Identity) error {
+		region := c.Region
+		if region == "" {
+			out, err := imdsClient.GetRegion(ctx, &imds.GetRegionInput{})
+			if err != nil {
+				return fmt.Errorf("region from imds (or give --region): %w", err)
+			}
+			region = out.Region
+		}
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
+		if err != nil {
+			return err
+		}
+		as := autoscaling.NewFromConfig(cfg, func(o *autoscaling.Options) {
+			if c.AutoscalingEndpoint != "" {
+				o.BaseEndpoint = aws.String(c.AutoscalingEndpoint)
+			}
+		})
+		_, err = as.CompleteLifecycleAction(ctx, &autoscaling.CompleteLifecycleActionInput{
+			AutoScalingGroupName: aws.String(c.AsgName), LifecycleHookName: aws.String(c.CompleteLifecycleHook),
+			InstanceId: aws.String(id.SetID), LifecycleActionResult: aws.String("CONTINUE"),
+		})
+		if err != nil {
+			return fmt.Errorf("complete lifecycle action %s: %w", c.CompleteLifecycleHook, err)
+		}
+		return nil
+	}
+}
