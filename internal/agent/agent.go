@@ -47,6 +47,7 @@ type Agent struct {
 	typ      string
 	checker  *health.Checker
 	renewNow chan struct{}
+	draining bool // set by the Run goroutine when the drain starts
 }
 
 // New returns an Agent for cfg.
@@ -215,6 +216,9 @@ func (a *Agent) renewOrBackoff(ctx context.Context) time.Duration {
 	}
 	healthy := a.checker == nil || a.checker.Status().Status != health.Down
 	_, err := a.cfg.API.Renew(ctx, a.cfg.Zone, a.cfg.Name, a.typ, a.id.SetID, &healthy)
+	if client.IsCode(err, client.CodeNotFound) && a.draining {
+		return a.renewInterval() // the server removed the drained set: nothing to renew
+	}
 	if client.IsCode(err, client.CodeNotFound) {
 		a.log.Warn("the server does not know this instance; registering again")
 		err = a.register(ctx)
@@ -230,6 +234,7 @@ func (a *Agent) renewOrBackoff(ctx context.Context) time.Duration {
 // the lease meanwhile), deregisters and runs OnDrained. A second signal
 // (ctx) cuts the wait short.
 func (a *Agent) drainAndLeave(ctx context.Context, renew *time.Timer) error {
+	a.draining = true
 	req := client.DrainRequest{}
 	if a.cfg.Margin >= 0 {
 		m := record.Duration(a.cfg.Margin)
@@ -240,18 +245,19 @@ func (a *Agent) drainAndLeave(ctx context.Context, renew *time.Timer) error {
 		return a.blindDrain(ctx, err)
 	}
 	a.log.Info("draining: out of new answers", "safe_at", st.SafeAt, "remaining", st.Remaining.D())
-	poll := time.NewTicker(a.cfg.PollDrain)
+	poll := time.NewTimer(a.pollIn(st.Remaining.D()))
 	defer poll.Stop()
 	for {
 		select {
 		case <-poll.C:
-			done, err := a.drainDone(ctx)
+			remaining, done, err := a.drainDone(ctx)
 			if err != nil {
 				a.log.Warn("reading the drain failed; retrying", "err", err)
 			}
 			if done {
 				return a.leave(ctx)
 			}
+			poll.Reset(a.pollIn(remaining))
 		case <-renew.C:
 			renew.Reset(a.renewOrBackoff(ctx))
 		case <-ctx.Done():
@@ -262,21 +268,28 @@ func (a *Agent) drainAndLeave(ctx context.Context, renew *time.Timer) error {
 	}
 }
 
-// drainDone reads the drain's progress and logs the countdown; the server
-// removes the set at safe_at.
-func (a *Agent) drainDone(ctx context.Context) (bool, error) {
+// pollIn is when to read the drain next: at safe_at (the server's
+// remaining time, so clocks need not agree), but at least every PollDrain
+// to log the countdown.
+func (a *Agent) pollIn(remaining time.Duration) time.Duration {
+	return max(min(remaining, a.cfg.PollDrain), 10*time.Millisecond)
+}
+
+// drainDone reads the drain's progress and logs the countdown. The drain is
+// done when the server says safe_at has passed (or already removed the set).
+func (a *Agent) drainDone(ctx context.Context) (time.Duration, bool, error) {
 	st, err := a.cfg.API.DrainStatus(ctx, a.cfg.Zone, a.cfg.Name, a.typ, a.id.SetID)
 	if client.IsCode(err, client.CodeNotFound) {
-		return true, nil
+		return 0, true, nil
 	}
 	if err != nil {
-		return false, err
+		return a.cfg.PollDrain, false, err
 	}
-	if st.Done {
-		return true, nil
+	if st.Done || (!st.SafeAt.IsZero() && st.Remaining == 0) {
+		return 0, true, nil
 	}
 	a.log.Info("draining", "safe_in", st.Remaining.D().Round(100*time.Millisecond))
-	return false, nil
+	return st.Remaining.D(), false, nil
 }
 
 // blindDrain is the fallback when the server cannot be told: deregister,

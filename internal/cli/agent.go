@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,7 +32,7 @@ type AgentCmd struct {
 
 	Check         string        `help:"Local check: http://…, https://…, tcp://HOST:PORT or exec:COMMAND. The instance registers after its first pass."`
 	CheckInterval time.Duration `default:"2s" help:"Time between local checks."`
-	CheckTimeout  time.Duration `default:"1s" help:"Local check timeout."`
+	CheckTimeout  time.Duration `help:"Local check timeout (default 1s, at most the interval)."`
 	Rise          int           `default:"2" help:"Passes in a row that make the instance healthy again."`
 	Fall          int           `default:"2" help:"Failures in a row that take the instance out of answers."`
 	DrainMargin   time.Duration `default:"5s" help:"Safety margin added to the TTL when draining."`
@@ -123,9 +124,17 @@ func (c *AgentCmd) check() (*record.Check, error) {
 	if c.Check == "" {
 		return nil, nil
 	}
-	chk := &record.Check{Target: c.Check, Interval: record.Duration(c.CheckInterval), Timeout: record.Duration(c.CheckTimeout), Rise: c.Rise, Fall: c.Fall}
+	timeout := c.CheckTimeout
+	if timeout == 0 {
+		timeout = min(time.Second, c.CheckInterval)
+	}
+	chk := &record.Check{Target: c.Check, Interval: record.Duration(c.CheckInterval), Timeout: record.Duration(timeout), Rise: c.Rise, Fall: c.Fall}
 	if err := chk.Normalize(true); err != nil {
-		return nil, fmt.Errorf("--%w", err)
+		var fe *record.FieldError
+		if errors.As(err, &fe) {
+			return nil, fmt.Errorf("--%s: %s", strings.ReplaceAll(fe.Field, "_", "-"), fe.Message)
+		}
+		return nil, err
 	}
 	return chk, nil
 }
