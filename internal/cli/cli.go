@@ -23,8 +23,8 @@ type Globals struct {
 
 	ctx     context.Context // ends on SIGINT or SIGTERM (but for the agent)
 	signals <-chan os.Signal
-	stdout io.Writer
-	stderr io.Writer
+	stdout  io.Writer
+	stderr  io.Writer
 }
 
 func (g *Globals) client() (*client.Client, error) { return client.New(g.Server, nil) }

@@ -160,7 +160,9 @@ func (c *ServeCmd) openStore(log *slog.Logger) (*boltstore.Store, error) {
 	return st, nil
 }
 
-func (c *ServeCmd) logger(g *Globals) *slog.Logger { return newLogger(g.stderr, c.LogLevel, c.LogFormat) }
+func (c *ServeCmd) logger(g *Globals) *slog.Logger {
+	return newLogger(g.stderr, c.LogLevel, c.LogFormat)
+}
 
 // newLogger returns a slog logger; level and format were checked by kong.
 func newLogger(w io.Writer, level, format string) *slog.Logger {
