@@ -46,7 +46,13 @@ var servingLine = regexp.MustCompile(`msg="dnslb serving" dns=(\S+) api=(\S+)`)
 // waits until it logs the addresses it serves on.
 func startServer(t *testing.T, ip, data string, args ...string) *server {
 	t.Helper()
-	args = append([]string{"serve", "--dns", ip + ":0", "--api", ip + ":0", "--data", data}, args...)
+	return startServerAt(t, ip+":0", ip+":0", data, args...)
+}
+
+// startServerAt runs `dnslb serve` on the given DNS and API addresses.
+func startServerAt(t *testing.T, dnsAddr, apiAddr, data string, args ...string) *server {
+	t.Helper()
+	args = append([]string{"serve", "--dns", dnsAddr, "--api", apiAddr, "--data", data}, args...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "DNSLB_TEST_MAIN=1")
 	pipe, err := cmd.StderrPipe()

@@ -1,0 +1,52 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"testing"
+)
+
+func TestStaticIdentity(t *testing.T) {
+	ctx := context.Background()
+	id, err := Static{SetID: "i-1", Address: "2001:db8::1"}.Identity(ctx)
+	if err != nil || id.SetID != "i-1" || id.Address.String() != "2001:db8::1" {
+		t.Errorf("static = %+v, %v", id, err)
+	}
+	for _, bad := range []Static{{Address: "127.0.0.1"}, {SetID: "x", Address: "nope"}} {
+		if _, err := bad.Identity(ctx); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}
+
+func TestHostIdentity(t *testing.T) {
+	name, _ := os.Hostname()
+	id, err := Host{Address: "127.0.0.9"}.Identity(context.Background())
+	if err != nil || id.SetID != name || id.Address.String() != "127.0.0.9" {
+		t.Errorf("host with --address = %+v, %v", id, err)
+	}
+	// Without --address: the primary non-loopback address, if the machine
+	// has one (a bare network namespace has none, and says so).
+	id, err = Host{}.Identity(context.Background())
+	if err == nil && (id.Address.IsLoopback() || !id.Address.IsGlobalUnicast()) {
+		t.Errorf("host picked %s", id.Address)
+	}
+	if err != nil {
+		t.Logf("no primary address here: %v", err)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	var b backoff
+	prev := b.peek()
+	for range 10 {
+		d := b.next()
+		if d < prev/2 || d > prev {
+			t.Fatalf("backoff %s outside [%s, %s]", d, prev/2, prev)
+		}
+		prev = b.peek()
+	}
+	if b.peek() != 10e9 {
+		t.Errorf("backoff cap = %s", b.peek())
+	}
+}
