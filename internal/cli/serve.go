@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"time"
@@ -37,6 +38,7 @@ type ServeCmd struct {
 	BrakeShare   float64       `default:"0.5" help:"Mass-expiry brake: pause expiry for a name when more than this share of its leases lapse together."`
 	DrainMargin  time.Duration `default:"5s" help:"Safety margin added to the TTL before a drained set is removed."`
 	Shutdown     time.Duration `default:"5s" help:"How long in-flight requests get to finish at shutdown."`
+	Pprof        bool          `help:"Serve Go profiles at /debug/pprof/ on the API address (for profiling; keep the API on loopback)."`
 	LogLevel     string        `enum:"debug,info,warn,error" default:"info" help:"Log level: debug, info, warn, error."`
 	LogFormat    string        `enum:"text,json" default:"text" help:"Log format: text or json."`
 }
@@ -60,8 +62,13 @@ func (c *ServeCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	apiSrv := api.New(api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
-		Extra: map[string]http.Handler{"GET /metrics": promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})}})
+	extra := map[string]http.Handler{"GET /metrics": promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})}
+	if c.Pprof {
+		extra["GET /debug/pprof/"] = http.HandlerFunc(pprof.Index)
+		extra["GET /debug/pprof/profile"] = http.HandlerFunc(pprof.Profile)
+		extra["GET /debug/pprof/trace"] = http.HandlerFunc(pprof.Trace)
+	}
+	apiSrv := api.New(api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown, Extra: extra})
 	if err := dns.Listen(); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -34,6 +35,9 @@ type Config struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: no metrics
 	Shutdown   time.Duration         // how long in-flight queries get at shutdown; default 5s
+	// UDPSockets is how many SO_REUSEPORT sockets (each with its own loop)
+	// serve UDP; default GOMAXPROCS.
+	UDPSockets int
 }
 
 // DefaultMaxUDPSize is the EDNS buffer size of DNS flag day 2020.
@@ -46,7 +50,7 @@ type Server struct {
 	log     *slog.Logger
 	rnd     selector.Rand
 	metrics *metrics
-	pc      net.PacketConn
+	udp     []*net.UDPConn
 	ln      net.Listener
 }
 
@@ -67,6 +71,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Shutdown == 0 {
 		cfg.Shutdown = 5 * time.Second
 	}
+	if cfg.UDPSockets <= 0 {
+		cfg.UDPSockets = runtime.GOMAXPROCS(0)
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, rnd: cfg.Rand, metrics: newMetrics(cfg.Registerer)}
 	if s.rnd == nil {
 		s.rnd = selector.Fast{}
@@ -79,16 +86,16 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Listen() error {
 	var lastErr error
 	for range 5 {
-		pc, err := net.ListenPacket("udp", s.cfg.Addr)
+		conns, err := listenUDP(s.cfg.Addr, s.cfg.UDPSockets)
 		if err != nil {
 			return fmt.Errorf("dns: %w", err)
 		}
-		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		ln, err := net.Listen("tcp", conns[0].LocalAddr().String())
 		if err == nil {
-			s.pc, s.ln = pc, ln
+			s.udp, s.ln = conns, ln
 			return nil
 		}
-		pc.Close()
+		closeAll(conns)
 		lastErr = fmt.Errorf("dns: %w", err)
 		if _, port, _ := net.SplitHostPort(s.cfg.Addr); port != "0" {
 			break
@@ -98,7 +105,7 @@ func (s *Server) Listen() error {
 }
 
 // Addr is the bound address (UDP and TCP); valid after Listen.
-func (s *Server) Addr() string { return s.pc.LocalAddr().String() }
+func (s *Server) Addr() string { return s.udp[0].LocalAddr().String() }
 
 // Port is the bound port; valid after Listen.
 func (s *Server) Port() int {
@@ -110,29 +117,42 @@ func (s *Server) Port() int {
 // Run serves until ctx ends, then stops accepting and gives in-flight
 // queries cfg.Shutdown to finish.
 func (s *Server) Run(ctx context.Context) error {
-	if s.pc == nil {
+	if s.udp == nil {
 		if err := s.Listen(); err != nil {
 			return err
 		}
 	}
-	udp := &dns.Server{PacketConn: s.pc, Handler: s, MsgAcceptFunc: accept, UDPSize: int(s.cfg.MaxUDPSize)}
-	tcp := &dns.Server{Listener: s.ln, Handler: s, MsgAcceptFunc: accept}
-	errc := make(chan error, 2)
-	for _, srv := range []*dns.Server{udp, tcp} {
-		go func() { errc <- srv.ActivateAndServe() }()
-	}
+	defer closeAll(s.udp)
+	uctx, stopUDP := context.WithCancel(ctx)
+	udpDone := make(chan struct{})
+	go func() {
+		defer close(udpDone)
+		s.serveUDP(uctx)
+	}()
+	started := make(chan struct{})
+	tcp := &dns.Server{Listener: s.ln, Handler: s, MsgAcceptFunc: accept, NotifyStartedFunc: func() { close(started) }}
+	errc := make(chan error, 1)
+	go func() { errc <- tcp.ActivateAndServe() }()
 	var err error
-	select {
+	select { // ShutdownContext stops only a server that has started
+	case <-started:
 	case err = <-errc:
-		err = fmt.Errorf("dns: %w", err)
-	case <-ctx.Done():
 	}
+	if err == nil {
+		select {
+		case err = <-errc:
+		case <-ctx.Done():
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("dns: %w", err)
+	}
+	stopUDP()
+	<-udpDone
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Shutdown)
 	defer cancel()
-	for _, srv := range []*dns.Server{udp, tcp} {
-		if serr := srv.ShutdownContext(sctx); serr != nil && err == nil && ctx.Err() != nil {
-			err = fmt.Errorf("dns shutdown: %w", serr)
-		}
+	if serr := tcp.ShutdownContext(sctx); errors.Is(serr, context.DeadlineExceeded) && err == nil {
+		err = fmt.Errorf("dns shutdown: %w", serr)
 	}
 	return err
 }

@@ -182,7 +182,9 @@ func (r *Registry) follow(ctx context.Context, first bool) error {
 		case <-ctx.Done():
 			return nil
 		}
-		r.publish(st, rev)
+		if r.stale(rev) {
+			r.publish(st, rev)
+		}
 		if done != nil {
 			close(done)
 		}
@@ -290,6 +292,17 @@ func (r *Registry) kick() {
 	case r.kickC <- struct{}{}:
 	default:
 	}
+}
+
+// stale reports whether the published snapshot is behind store revision
+// rev or the live state, so that ticks with no change build nothing.
+func (r *Registry) stale(rev int64) bool {
+	r.live.mu.Lock()
+	gen := r.live.gen
+	r.live.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pubRev != rev || r.pubGen != gen
 }
 
 func (r *Registry) publish(st *state, rev int64) {

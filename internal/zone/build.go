@@ -90,6 +90,7 @@ func newZone(z *record.Zone, rev int64) *Zone {
 		NS:     nsRRs(z),
 		nodes:  map[string]*node{},
 	}
+	out.setWire()
 	apex := out.addNode(z.Name)
 	apex.rrsets[dns.TypeSOA] = &rrset{fixed: []dns.RR{out.SOA}}
 	apex.rrsets[dns.TypeNS] = &rrset{fixed: out.NS}
@@ -134,6 +135,7 @@ func newRRSet(sets []*record.Set, policy record.Policy, in Input) *rrset {
 		}
 		cands[i] = selector.Candidate{Weight: weight, Eligible: in.Eligible == nil || in.Eligible(s)}
 		rs.sets[i] = &Set{Key: s.Key, TTL: s.TTL, RRs: buildRRs(s)}
+		rs.sets[i].setWire()
 		if in.Served != nil {
 			rs.sets[i].Served = in.Served(s.Key)
 		}

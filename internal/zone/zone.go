@@ -24,6 +24,13 @@ type Zone struct {
 	NegSOA *dns.SOA // for negative answers; TTL is min(SOA TTL, minimum)
 	NS     []dns.RR
 	nodes  map[string]*node // by canonical name
+
+	// Wire forms for the fast path (see wire.go): the NS records and the
+	// negative SOA without their owner, and the origin's wire length.
+	NSWire        [][]byte
+	NegSOAWire    []byte
+	OriginWire    []byte
+	OriginWireLen int
 }
 
 // node is one name. A node without rrsets exists all the same: an empty
@@ -46,6 +53,9 @@ type Set struct {
 	TTL    uint32
 	RRs    []dns.RR // owner is the canonical name
 	Served *Served  // nil when the builder was given none
+	// Wire is RRs packed for an answer at the question name, each behind
+	// a pointer to it (see wire.go); nil if they do not pack.
+	Wire []byte
 }
 
 // Zone returns the zone with origin name (canonical), or nil.
