@@ -23,6 +23,13 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 			_ = w.WriteMsg(fail)
 		}
 	}()
+	if len(req.Question) != 1 {
+		// accept saw qdcount 1, but miekg/dns reads a packet that ends
+		// after the header as one without a question.
+		m.SetRcodeFormatError(req)
+		s.write(w, m)
+		return
+	}
 	m.SetReply(req)
 	m.Authoritative, m.RecursionAvailable = true, false
 	proto := protoOf(w)
@@ -31,9 +38,13 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		s.answer(req, m)
 	}
 	if proto == udp {
-		m.Truncate(size)
+		truncate(m, size)
 	}
 	s.metrics.count(proto, req.Question[0].Qtype, m.Rcode)
+	s.write(w, m)
+}
+
+func (s *Server) write(w dns.ResponseWriter, m *dns.Msg) {
 	if err := w.WriteMsg(m); err != nil {
 		s.log.Debug("writing a response failed", "err", err)
 	}
@@ -54,6 +65,20 @@ func (s *Server) edns(req, m *dns.Msg) (int, bool) {
 		return dns.MinMsgSize, false
 	}
 	return int(min(max(opt.UDPSize(), dns.MinMsgSize), s.cfg.MaxUDPSize)), true
+}
+
+// truncate fits m in size bytes. The NS records in the authority of a
+// positive answer are optional (RFC 2181 §9): when the reply is too big
+// they go first, and TC is set only if that is not enough. (dns.Msg's
+// Truncate alone sets TC for any record left out.)
+func truncate(m *dns.Msg, size int) {
+	if len(m.Answer) > 0 && len(m.Ns) > 0 && m.Ns[0].Header().Rrtype == dns.TypeNS {
+		m.Compress = true
+		if m.Len() > size {
+			m.Ns = nil
+		}
+	}
+	m.Truncate(size)
 }
 
 // answer fills m for the one question of req.
@@ -117,12 +142,13 @@ func isCNAMEOnly(res *zone.Result, qtype uint16) bool {
 }
 
 // answerANY answers ANY minimally (RFC 8482): one synthesized HINFO for
-// a name that exists.
+// a name that exists. The lookup asks for CNAME, the one type Lookup does
+// not chase: an alias exists whatever its target.
 func (s *Server) answerANY(snap *zone.Snapshot, qname, asked string, m *dns.Msg) {
 	res := results.Get().(*zone.Result)
 	defer results.Put(res)
 	res.Reset()
-	snap.Lookup(qname, dns.TypeHINFO, s.rnd, res)
+	snap.Lookup(qname, dns.TypeCNAME, s.rnd, res)
 	switch res.Kind {
 	case zone.Refused:
 		m.Rcode, m.Authoritative = dns.RcodeRefused, false

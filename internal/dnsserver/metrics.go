@@ -48,10 +48,13 @@ func typeLabel(i int) string {
 }
 
 func rcodeLabel(i int) string {
-	if i < len(metricRcodes) {
-		return dns.RcodeToString[metricRcodes[i]]
+	switch {
+	case i >= len(metricRcodes):
+		return other
+	case metricRcodes[i] == dns.RcodeBadVers:
+		return "BADVERS" // miekg/dns names rcode 16 after TSIG's BADSIG
 	}
-	return other
+	return dns.RcodeToString[metricRcodes[i]]
 }
 
 func indexOf[T comparable](s []T, v T) int {

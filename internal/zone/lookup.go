@@ -59,17 +59,18 @@ func (s *Snapshot) Lookup(qname string, qtype uint16, rnd selector.Rand, res *Re
 	}
 }
 
-// findZone returns the longest zone that contains name.
+// findZone returns the longest zone that contains name. Labels are cut
+// with dns.NextLabel: an escaped dot ("x\.lb.test.") is inside a label.
 func (s *Snapshot) findZone(name string) *Zone {
-	for {
-		if z := s.zones[name]; z != nil {
+	for off := 0; ; {
+		if z := s.zones[name[off:]]; z != nil {
 			return z
 		}
-		i := strings.IndexByte(name, '.')
-		if i < 0 || i == len(name)-1 {
+		next, end := dns.NextLabel(name, off)
+		if end {
 			return s.zones["."]
 		}
-		name = name[i+1:]
+		off = next
 	}
 }
 

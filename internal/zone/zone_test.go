@@ -201,7 +201,7 @@ func TestZoneSOA(t *testing.T) {
 		serial, ttl    uint32
 		negTTL, minTTL uint32
 	}{
-		{"lb.test.", 7, 900, 5, 5},        // minimum < TTL
+		{"lb.test.", 7, 900, 5, 5},          // minimum < TTL
 		{"sub.lb.test.", 42, 300, 300, 600}, // TTL < minimum
 	}
 	for _, tc := range cases {

@@ -1,0 +1,156 @@
+package dnsserver_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/dnslb/dnslb/internal/dnsserver"
+	"github.com/dnslb/dnslb/internal/zone"
+)
+
+func TestNewNeedsSnapshot(t *testing.T) {
+	if _, err := dnsserver.New(dnsserver.Config{}); err == nil {
+		t.Error("New without a Snapshot: no error")
+	}
+}
+
+// run starts srv.Run(ctx) and returns its result channel.
+func run(ctx context.Context, srv *dnsserver.Server) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	return done
+}
+
+// wait returns what Run returned, failing after a generous deadline.
+func wait(t *testing.T, done <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+		return nil
+	}
+}
+
+func newServer(t *testing.T, addr string) *dnsserver.Server {
+	t.Helper()
+	p := new(atomic.Pointer[zone.Snapshot])
+	p.Store(zone.Build(fixture()))
+	srv, err := dnsserver.New(dnsserver.Config{Addr: addr, Snapshot: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func TestRunStopsOnCancel(t *testing.T) {
+	srv := newServer(t, "127.0.0.1:0")
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := run(ctx, srv)
+	for _, network := range []string{"udp", "tcp"} {
+		if r := exchange(t, network, srv.Addr(), query("www.lb.test.", dns.TypeA)); r.Rcode != dns.RcodeSuccess {
+			t.Errorf("%s: %s", network, dns.RcodeToString[r.Rcode])
+		}
+	}
+	// A TCP client that stays connected does not hold shutdown up.
+	idle := dial(t, "tcp", srv.Addr())
+	send(t, idle, pack(t, query("www.lb.test.", dns.TypeA)))
+	receive(t, idle)
+	cancel()
+	if err := wait(t, done); err != nil {
+		t.Errorf("Run after cancel: %v", err)
+	}
+	// The port is free again, for UDP and TCP.
+	for _, network := range []string{"udp", "tcp"} {
+		var err error
+		if network == "udp" {
+			var c net.PacketConn
+			if c, err = net.ListenPacket(network, srv.Addr()); err == nil {
+				c.Close()
+			}
+		} else {
+			var l net.Listener
+			if l, err = net.Listen(network, srv.Addr()); err == nil {
+				l.Close()
+			}
+		}
+		if err != nil {
+			t.Errorf("after Run, %s port still taken: %v", network, err)
+		}
+	}
+}
+
+// Run returns even when its context ends before it starts serving.
+func TestRunCanceledEarly(t *testing.T) {
+	for range 20 {
+		srv := newServer(t, "127.0.0.1:0")
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := wait(t, run(ctx, srv)); err != nil {
+			t.Fatalf("Run with a canceled context: %v", err)
+		}
+	}
+	for range 20 {
+		srv := newServer(t, "127.0.0.1:0")
+		if err := srv.Listen(); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := run(ctx, srv)
+		cancel()
+		if err := wait(t, done); err != nil {
+			t.Fatalf("Run canceled at once: %v", err)
+		}
+	}
+}
+
+func TestListenAddressInUse(t *testing.T) {
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	running := start(t, zone.Build(fixture()), nil)
+	for name, addr := range map[string]string{
+		"udp taken":         udp.LocalAddr().String(),
+		"tcp taken":         tcp.Addr().String(),
+		"another dnsserver": running.Addr(),
+	} {
+		srv := newServer(t, addr)
+		err := srv.Listen()
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			t.Errorf("%s: Listen on %s = %v, want an error with %q", name, addr, err, "address already in use")
+		}
+		if err == nil { // do not leave it bound
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_ = wait(t, run(ctx, srv))
+		}
+		// Run on a taken address fails the same way.
+		ctx, cancel := context.WithCancel(context.Background())
+		done := run(ctx, newServer(t, addr))
+		if err := wait(t, done); err == nil || !strings.Contains(err.Error(), "address already in use") {
+			t.Errorf("%s: Run on %s = %v, want %q", name, addr, err, "address already in use")
+		}
+		cancel()
+	}
+	// The running server still answers.
+	if r := exchange(t, "udp", running.Addr(), query("www.lb.test.", dns.TypeA)); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 2 {
+		t.Errorf("running server: %s %v", dns.RcodeToString[r.Rcode], r.Answer)
+	}
+}
