@@ -50,7 +50,7 @@ func (r *Registry) startCheck(ctx context.Context, key record.Key, cfg record.Ch
 	s := r.live.get(key)
 	s.check = rc
 	s.health, s.since = c.Status().Status, r.now()
-	r.live.bump(true)
+	r.live.touch(key)
 	r.live.mu.Unlock()
 	go func() {
 		defer close(rc.done)
@@ -102,7 +102,7 @@ func (r *Registry) healthChanged(key record.Key, res health.Result) {
 	if res.Err != nil {
 		s.lastErr = res.Err.Error()
 	}
-	r.live.bump(true)
+	r.live.touch(key)
 	r.live.mu.Unlock()
 	r.metrics.healthTransitions.WithLabelValues(res.Status.String()).Inc()
 	r.log.Info("health changed", "set", key.String(), "zone", key.Zone, "status", res.Status.String(), "err", res.Err)

@@ -32,7 +32,10 @@ func (r *Registry) Renew(ctx context.Context, k record.Key, healthy *bool) (reco
 		v := *healthy
 		s.reported = &v
 	}
-	gen := r.live.bump(changed)
+	if changed {
+		r.live.touch(set.Key)
+	}
+	gen := r.live.gen
 	st := record.LeaseStatus{Key: set.Key, Lease: set.Lease, Remaining: set.Lease, State: r.stateOf(&set, s, now)}
 	r.live.mu.Unlock()
 	if changed {
@@ -133,7 +136,7 @@ func (r *Registry) expireGroup(g group, sets []*record.Set, now time.Time) {
 		}
 		ref.live.expired, ref.live.braked = true, false
 		ref.live.expireAt = now.Add(r.opts.LeaseGrace)
-		r.live.bump(true)
+		r.live.touch(ref.set.Key)
 		r.metrics.leaseExpiries.Inc()
 		r.log.Warn("lease lapsed; set left answers", "set", ref.set.Key.String(), "zone", ref.set.Zone,
 			"deadline", ref.live.deadline, "delete_at", ref.live.expireAt)

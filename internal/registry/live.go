@@ -16,7 +16,8 @@ import (
 type live struct {
 	mu   sync.Mutex
 	sets map[record.Key]*setLive
-	gen  uint64 // bumped on every change that can change an answer
+	gen   uint64              // advanced on every change that can change an answer
+	dirty map[record.Key]bool // sets touched since the last snapshot
 }
 
 // setLive is the runtime state of one record set.
@@ -33,7 +34,7 @@ type setLive struct {
 	check    *runningCheck
 }
 
-func newLive() *live { return &live{sets: map[record.Key]*setLive{}} }
+func newLive() *live { return &live{sets: map[record.Key]*setLive{}, dirty: map[record.Key]bool{}} }
 
 // get returns the entry of k, creating it. Callers hold l.mu.
 func (l *live) get(k record.Key) *setLive {

@@ -157,6 +157,7 @@ func (r *Registry) follow(ctx context.Context, first bool) error {
 	if err != nil {
 		return fmt.Errorf("load store: %w", err)
 	}
+	st.feed()
 	r.startLive(ctx, st, first)
 	r.publish(st, rev)
 	wctx, cancel := context.WithCancel(ctx)
@@ -305,14 +306,17 @@ func (r *Registry) stale(rev int64) bool {
 	return r.pubRev != rev || r.pubGen != gen
 }
 
+// publish builds a snapshot of what changed since the last one (store
+// events already fed to st's builder, and the sets touched in live) and
+// swaps it in.
 func (r *Registry) publish(st *state, rev int64) {
 	r.live.mu.Lock()
 	gen := r.live.gen
-	in := st.input(rev)
-	in.Eligible = r.live.eligible
-	in.Gone = r.live.gone
-	in.Served = r.live.servedOf
-	snap := zone.Build(in)
+	for k := range r.live.dirty {
+		st.builder.Touch(k)
+	}
+	clear(r.live.dirty)
+	snap := st.builder.Snapshot(rev, zone.Hooks{Eligible: r.live.eligible, Gone: r.live.gone, Served: r.live.servedOf})
 	r.live.mu.Unlock()
 	r.snap.Store(snap)
 	r.mu.Lock()
@@ -350,11 +354,9 @@ func (r *Registry) waitFor(ctx context.Context, done func() bool) error {
 	}
 }
 
-// bump advances the generation when changed and returns it. Callers hold
-// l.mu.
-func (l *live) bump(changed bool) uint64 {
-	if changed {
-		l.gen++
-	}
-	return l.gen
+// touch records that k's eligibility changed: the generation advances and
+// k's name is rebuilt in the next snapshot. Callers hold l.mu.
+func (l *live) touch(k record.Key) {
+	l.gen++
+	l.dirty[k] = true
 }

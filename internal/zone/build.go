@@ -1,10 +1,7 @@
 package zone
 
 import (
-	"sort"
-	"strings"
 
-	"github.com/miekg/dns"
 
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/selector"
@@ -27,54 +24,19 @@ type Input struct {
 	Served func(record.Key) *Served
 }
 
-// Build makes a snapshot. Sets whose zone is not in in.Zones are ignored.
-// The SOA serial is the zone's own unless it is 1 (the default), in which
-// case it follows the store revision so that it grows with every change.
+// Build makes a snapshot from scratch. Sets whose zone is not in in.Zones
+// are ignored. The SOA serial is the zone's own unless it is 1 (the
+// default), in which case it follows the store revision so that it grows
+// with every change. A Builder makes later snapshots incrementally.
 func Build(in Input) *Snapshot {
-	snap := &Snapshot{Rev: in.Rev, zones: make(map[string]*Zone, len(in.Zones))}
-	origins := make(map[string]*record.Zone, len(in.Zones))
-	for i := range in.Zones {
-		z := newZone(&in.Zones[i], in.Rev)
-		snap.zones[z.Origin] = z
-		origins[z.Origin] = &in.Zones[i]
+	b := NewBuilder()
+	for _, z := range in.Zones {
+		b.PutZone(z)
 	}
-	sets := append([]record.Set(nil), in.Sets...)
-	sort.Slice(sets, func(i, j int) bool { return lessKey(&sets[i].Key, &sets[j].Key) })
-	groups := map[nodeType][]*record.Set{}
-	for i := range sets {
-		s := &sets[i]
-		if snap.zones[s.Zone] == nil || s.State == record.Draining || in.Gone != nil && in.Gone(s) {
-			if z := snap.zones[s.Zone]; z != nil {
-				z.addNode(s.Name) // the name of a set that left still exists
-			}
-			continue
-		}
-		k := nodeType{s.Zone, s.Name, qtypes[s.Type]}
-		groups[k] = append(groups[k], s)
+	for _, s := range in.Sets {
+		b.PutSet(s)
 	}
-	for k, g := range groups {
-		z := snap.zones[k.zone]
-		z.addNode(k.name).rrsets[k.qtype] = newRRSet(g, origins[k.zone].Policy(k.name), in)
-	}
-	return snap
-}
-
-type nodeType struct {
-	zone, name string
-	qtype      uint16
-}
-
-func lessKey(a, b *record.Key) bool {
-	if a.Zone != b.Zone {
-		return a.Zone < b.Zone
-	}
-	if a.Name != b.Name {
-		return a.Name < b.Name
-	}
-	if a.Type != b.Type {
-		return a.Type < b.Type
-	}
-	return a.SetID < b.SetID
+	return b.Snapshot(in.Rev, Hooks{Eligible: in.Eligible, Gone: in.Gone, Served: in.Served})
 }
 
 func newZone(z *record.Zone, rev int64) *Zone {
@@ -88,44 +50,13 @@ func newZone(z *record.Zone, rev int64) *Zone {
 		SOA:    soaRR(z, z.SOA.TTL, serial),
 		NegSOA: soaRR(z, neg, serial),
 		NS:     nsRRs(z),
-		nodes:  map[string]*node{},
 	}
 	out.setWire()
-	apex := out.addNode(z.Name)
-	apex.rrsets[dns.TypeSOA] = &rrset{fixed: []dns.RR{out.SOA}}
-	apex.rrsets[dns.TypeNS] = &rrset{fixed: out.NS}
-	for name := range z.Policies {
-		if record.InZone(name, z.Name) {
-			out.addNode(name)
-		}
-	}
 	return out
 }
 
-// addNode returns the node of name, creating it and its empty parents up to
-// the origin.
-func (z *Zone) addNode(name string) *node {
-	if n := z.nodes[name]; n != nil {
-		return n
-	}
-	n := &node{rrsets: map[uint16]*rrset{}}
-	z.nodes[name] = n
-	for p := name; p != z.Origin; {
-		i := strings.IndexByte(p, '.')
-		if i < 0 || i == len(p)-1 {
-			break
-		}
-		p = p[i+1:]
-		if _, ok := z.nodes[p]; ok {
-			break
-		}
-		z.nodes[p] = &node{rrsets: map[uint16]*rrset{}}
-	}
-	return n
-}
-
 // newRRSet builds the choice among the sets of one name and type.
-func newRRSet(sets []*record.Set, policy record.Policy, in Input) *rrset {
+func newRRSet(sets []*record.Set, policy record.Policy, in Hooks) *rrset {
 	rs := &rrset{sets: make([]*Set, len(sets))}
 	cands := make([]selector.Candidate, len(sets))
 	for i, s := range sets {

@@ -77,7 +77,7 @@ func (s *Snapshot) findZone(name string) *Zone {
 // lookup answers within z. It returns a CNAME target to follow, and true,
 // when qname is an alias and qtype is not CNAME.
 func (z *Zone) lookup(qname string, qtype uint16, rnd selector.Rand, res *Result) (string, bool) {
-	n := z.nodes[qname]
+	n := z.node(qname)
 	if n == nil {
 		res.Kind = NXDomain
 		return "", false

@@ -23,7 +23,7 @@ type Zone struct {
 	SOA    *dns.SOA // for SOA queries; TTL is the SOA's own
 	NegSOA *dns.SOA // for negative answers; TTL is min(SOA TTL, minimum)
 	NS     []dns.RR
-	nodes  map[string]*node // by canonical name
+	shards *shards // nodes by canonical name, sharded (see builder.go)
 
 	// Wire forms for the fast path (see wire.go): the NS records and the
 	// negative SOA without their owner, and the origin's wire length.
