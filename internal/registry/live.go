@@ -14,8 +14,8 @@ import (
 // renewals and probe results change every few seconds and need no fsync;
 // after a restart every lease gets a fresh grace window instead.
 type live struct {
-	mu   sync.Mutex
-	sets map[record.Key]*setLive
+	mu    sync.Mutex
+	sets  map[record.Key]*setLive
 	gen   uint64              // advanced on every change that can change an answer
 	dirty map[record.Key]bool // sets touched since the last snapshot
 }

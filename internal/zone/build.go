@@ -1,8 +1,6 @@
 package zone
 
 import (
-
-
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/selector"
 )

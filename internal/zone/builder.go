@@ -25,7 +25,6 @@ func shardOf(name string) int {
 	return int(h & (nodeShards - 1))
 }
 
-
 // node returns the node of name, or nil.
 func (z *Zone) node(name string) *node {
 	if m := z.shards[shardOf(name)]; m != nil {
