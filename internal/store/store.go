@@ -27,16 +27,28 @@ var (
 // Store is durable, transactional storage for zones and record sets.
 //
 // Update runs fn in a serializable read-write transaction. If fn returns an
-// error nothing is written and that error is returned; otherwise the
-// changes are committed durably (fsynced) before Update returns, as one new
-// revision. An Update that writes nothing does not create a revision.
+// error nothing is written and that error is returned unchanged; otherwise
+// the changes are committed durably (fsynced) before Update returns, as one
+// new revision, which Update returns. An Update that writes nothing does not
+// create a revision and returns the current one.
 //
 // View runs fn in a read-only transaction and returns the revision it saw.
 //
+// fn must not call methods of the Store, nor keep its transaction after it
+// returns. Update and View run nothing and return ctx's error when ctx has
+// already ended, and ErrClosed after Close; Watch then returns a closed
+// channel.
+//
 // Watch delivers, in order, every change committed after revision from
 // (0 means "from now"). The channel is closed when ctx ends or the store
-// closes; a watcher that asked for a compacted revision gets one Event whose
-// Err is ErrCompacted and then a closed channel.
+// closes; a watcher that asked for a compacted revision, or fell that far
+// behind, gets one Event whose Err is ErrCompacted and then a closed
+// channel. A slow watcher never holds up Update.
+//
+// Close waits for transactions in flight and ends every watch; later calls
+// return ErrClosed.
+//
+// storetest.Run checks all of this for an implementation.
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) (rev int64, err error)
 	View(ctx context.Context, fn func(ReadTx) error) (rev int64, err error)
@@ -44,7 +56,9 @@ type Store interface {
 	Close() error
 }
 
-// ReadTx reads one consistent revision.
+// ReadTx reads one consistent revision. Errors may wrap ErrNotFound with
+// context; test them with errors.Is. Values returned share no memory with
+// the store.
 type ReadTx interface {
 	// Zone returns the zone named name (canonical), or ErrNotFound.
 	Zone(name string) (record.Zone, error)
@@ -53,7 +67,8 @@ type ReadTx interface {
 	// Set returns the record set with key k, or ErrNotFound.
 	Set(k record.Key) (record.Set, error)
 	// Sets returns the record sets of zone ordered by name, type and set
-	// id; only those of name when name is not empty.
+	// id (as Go compares strings); only those of name when name is not
+	// empty.
 	Sets(zone, name string) ([]record.Set, error)
 }
 
@@ -65,7 +80,8 @@ type Tx interface {
 	// DeleteZone deletes zone name and all its record sets, or returns
 	// ErrNotFound.
 	DeleteZone(name string) error
-	// PutSet creates or replaces a record set; its zone must exist.
+	// PutSet creates or replaces a record set; its zone must exist, or
+	// the error wraps ErrNotFound and names the zone.
 	PutSet(s record.Set) error
 	// DeleteSet deletes a record set, or returns ErrNotFound.
 	DeleteSet(k record.Key) error
@@ -99,7 +115,8 @@ func (k Kind) String() string {
 // Event is one change, in the order it was committed. Events of one
 // transaction share its revision and arrive together, in the order the
 // transaction made them. Deleting a zone is one DeleteZone event; its record
-// sets are gone with it and get no events of their own.
+// sets are gone with it and get no events of their own. Watchers may share
+// an Event's slices, maps and pointers: treat them as read-only.
 type Event struct {
 	Rev  int64
 	Kind Kind

@@ -2,6 +2,8 @@ package boltstore
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -10,33 +12,55 @@ import (
 	"github.com/dnslb/dnslb/internal/store"
 )
 
-// tx implements store.Tx over a bbolt transaction.
-type tx struct {
-	btx    *bolt.Tx
-	rev    int64 // the revision this transaction commits as
-	events []store.Event
-}
+// errTxDone is returned by a transaction used after its View or Update
+// returned; bbolt would read unmapped memory.
+var errTxDone = errors.New("transaction used after its View or Update returned")
 
-// setKey is zone \x00 name \x00 type \x00 setid, so sets of a zone and of a
-// name are prefix ranges.
+// setKey is zone \x00 name \x00 type \x00 set id, so the sets of a zone and
+// of a name are prefix ranges, ordered by name, type and set id.
 func setKey(k record.Key) []byte {
 	return []byte(k.Zone + "\x00" + k.Name + "\x00" + string(k.Type) + "\x00" + k.SetID)
 }
 
-func (t *tx) Zone(name string) (record.Zone, error) {
-	var z record.Zone
-	v := t.btx.Bucket(bucketZones).Get([]byte(name))
-	if v == nil {
-		return z, store.ErrNotFound
+// setPrefix is the key prefix of the sets of zone, or of name in zone.
+func setPrefix(zone, name string) []byte {
+	p := zone + "\x00"
+	if name != "" {
+		p += name + "\x00"
 	}
-	return z, decode(v, &z)
+	return []byte(p)
 }
 
-func (t *tx) Zones() ([]record.Zone, error) {
+// readTx implements store.ReadTx over a bbolt transaction.
+type readTx struct {
+	btx *bolt.Tx
+}
+
+func (t readTx) bucket(name []byte) (*bolt.Bucket, error) {
+	if t.btx.DB() == nil {
+		return nil, errTxDone
+	}
+	return t.btx.Bucket(name), nil
+}
+
+func (t readTx) Zone(name string) (record.Zone, error) {
+	var z record.Zone
+	err := t.get(bucketZones, []byte(name), &z)
+	if errors.Is(err, store.ErrNotFound) {
+		return z, fmt.Errorf("zone %s: %w", name, store.ErrNotFound)
+	}
+	return z, err
+}
+
+func (t readTx) Zones() ([]record.Zone, error) {
+	b, err := t.bucket(bucketZones)
+	if err != nil {
+		return nil, err
+	}
 	var zones []record.Zone
-	err := t.btx.Bucket(bucketZones).ForEach(func(_, v []byte) error {
+	err = b.ForEach(func(k, v []byte) error {
 		var z record.Zone
-		if err := decode(v, &z); err != nil {
+		if err := decode(k, v, &z); err != nil {
 			return err
 		}
 		zones = append(zones, z)
@@ -45,25 +69,26 @@ func (t *tx) Zones() ([]record.Zone, error) {
 	return zones, err
 }
 
-func (t *tx) Set(k record.Key) (record.Set, error) {
+func (t readTx) Set(k record.Key) (record.Set, error) {
 	var s record.Set
-	v := t.btx.Bucket(bucketSets).Get(setKey(k))
-	if v == nil {
-		return s, store.ErrNotFound
+	err := t.get(bucketSets, setKey(k), &s)
+	if errors.Is(err, store.ErrNotFound) {
+		return s, fmt.Errorf("record set %s: %w", k, store.ErrNotFound)
 	}
-	return s, decode(v, &s)
+	return s, err
 }
 
-func (t *tx) Sets(zone, name string) ([]record.Set, error) {
-	prefix := []byte(zone + "\x00")
-	if name != "" {
-		prefix = append(prefix, name+"\x00"...)
+func (t readTx) Sets(zone, name string) ([]record.Set, error) {
+	b, err := t.bucket(bucketSets)
+	if err != nil {
+		return nil, err
 	}
+	prefix := setPrefix(zone, name)
 	var sets []record.Set
-	c := t.btx.Bucket(bucketSets).Cursor()
+	c := b.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var s record.Set
-		if err := decode(v, &s); err != nil {
+		if err := decode(k, v, &s); err != nil {
 			return nil, err
 		}
 		sets = append(sets, s)
@@ -71,49 +96,67 @@ func (t *tx) Sets(zone, name string) ([]record.Set, error) {
 	return sets, nil
 }
 
-func (t *tx) writable() error {
-	if t.rev == 0 {
-		return fmt.Errorf("write in a read-only transaction")
-	}
-	return nil
-}
-
-func (t *tx) PutZone(z record.Zone) error {
-	if err := t.writable(); err != nil {
-		return err
-	}
-	z.Revision = t.rev
-	v, err := encode(z)
+// get decodes the value at key of bucket into v, or returns ErrNotFound.
+func (t readTx) get(bucket, key []byte, v any) error {
+	b, err := t.bucket(bucket)
 	if err != nil {
 		return err
 	}
-	if err := t.btx.Bucket(bucketZones).Put([]byte(z.Name), v); err != nil {
-		return err
+	data := b.Get(key)
+	if data == nil {
+		return store.ErrNotFound
 	}
-	t.events = append(t.events, store.Event{Rev: t.rev, Kind: store.PutZone, Zone: z})
+	return decode(key, data, v)
+}
+
+func decode(key, data []byte, v any) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("corrupt entry %q: %w", key, err)
+	}
 	return nil
 }
 
-func (t *tx) DeleteZone(name string) error {
-	if err := t.writable(); err != nil {
+// writeTx implements store.Tx. Every put stamps rev, the revision the
+// transaction commits as, and every change is recorded as an event.
+type writeTx struct {
+	readTx
+	rev    int64
+	events []store.Event
+}
+
+func (t *writeTx) PutZone(z record.Zone) error {
+	z.Revision = t.rev
+	var stored record.Zone
+	if err := t.put(bucketZones, []byte(z.Name), z, &stored); err != nil {
+		return fmt.Errorf("put zone %q: %w", z.Name, err)
+	}
+	t.events = append(t.events, store.Event{Rev: t.rev, Kind: store.PutZone, Zone: stored})
+	return nil
+}
+
+func (t *writeTx) DeleteZone(name string) error {
+	zones, err := t.bucket(bucketZones)
+	if err != nil {
 		return err
 	}
-	zones := t.btx.Bucket(bucketZones)
 	if zones.Get([]byte(name)) == nil {
-		return store.ErrNotFound
+		return fmt.Errorf("zone %s: %w", name, store.ErrNotFound)
 	}
 	if err := zones.Delete([]byte(name)); err != nil {
-		return err
+		return fmt.Errorf("delete zone %s: %w", name, err)
 	}
-	if err := t.deletePrefix([]byte(name + "\x00")); err != nil {
-		return err
+	if err := t.deleteSets(setPrefix(name, "")); err != nil {
+		return fmt.Errorf("delete record sets of zone %s: %w", name, err)
 	}
 	t.events = append(t.events, store.Event{Rev: t.rev, Kind: store.DeleteZone, Zone: record.Zone{Name: name}})
 	return nil
 }
 
-func (t *tx) deletePrefix(prefix []byte) error {
+// deleteSets deletes every set whose key starts with prefix.
+func (t *writeTx) deleteSets(prefix []byte) error {
 	c := t.btx.Bucket(bucketSets).Cursor()
+	// Seek again after each Delete: a bbolt cursor may skip a key when
+	// Next follows Delete.
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
 		if err := c.Delete(); err != nil {
 			return err
@@ -122,37 +165,53 @@ func (t *tx) deletePrefix(prefix []byte) error {
 	return nil
 }
 
-func (t *tx) PutSet(s record.Set) error {
-	if err := t.writable(); err != nil {
-		return err
-	}
-	if t.btx.Bucket(bucketZones).Get([]byte(s.Zone)) == nil {
-		return fmt.Errorf("zone %s: %w", s.Zone, store.ErrNotFound)
-	}
-	s.Revision = t.rev
-	v, err := encode(s)
+func (t *writeTx) PutSet(s record.Set) error {
+	zones, err := t.bucket(bucketZones)
 	if err != nil {
 		return err
 	}
-	if err := t.btx.Bucket(bucketSets).Put(setKey(s.Key), v); err != nil {
-		return err
+	if zones.Get([]byte(s.Zone)) == nil {
+		return fmt.Errorf("put record set %s: zone %q: %w", s.Key, s.Zone, store.ErrNotFound)
 	}
-	t.events = append(t.events, store.Event{Rev: t.rev, Kind: store.PutSet, Set: s})
+	s.Revision = t.rev
+	var stored record.Set
+	if err := t.put(bucketSets, setKey(s.Key), s, &stored); err != nil {
+		return fmt.Errorf("put record set %s: %w", s.Key, err)
+	}
+	t.events = append(t.events, store.Event{Rev: t.rev, Kind: store.PutSet, Set: stored})
 	return nil
 }
 
-func (t *tx) DeleteSet(k record.Key) error {
-	if err := t.writable(); err != nil {
+func (t *writeTx) DeleteSet(k record.Key) error {
+	sets, err := t.bucket(bucketSets)
+	if err != nil {
 		return err
 	}
-	sets := t.btx.Bucket(bucketSets)
 	key := setKey(k)
 	if sets.Get(key) == nil {
-		return store.ErrNotFound
+		return fmt.Errorf("record set %s: %w", k, store.ErrNotFound)
 	}
 	if err := sets.Delete(key); err != nil {
-		return err
+		return fmt.Errorf("delete record set %s: %w", k, err)
 	}
 	t.events = append(t.events, store.Event{Rev: t.rev, Kind: store.DeleteSet, Set: record.Set{Key: k}})
 	return nil
+}
+
+// put stores v as JSON at key of bucket, then decodes the stored bytes into
+// stored, which must be a new zero value: a deep copy for the event, shared
+// with no caller and equal to what a later read returns.
+func (t *writeTx) put(bucket, key []byte, v, stored any) error {
+	b, err := t.bucket(bucket)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := b.Put(key, data); err != nil {
+		return err
+	}
+	return decode(key, data, stored)
 }

@@ -6,25 +6,30 @@ import (
 	"github.com/dnslb/dnslb/internal/store"
 )
 
+// watchBatch is about how many events a watcher copies from the log at a
+// time: it bounds a slow watcher's memory and how long it holds the log.
+const watchBatch = 256
+
 // Watch delivers every change committed after revision from (0: from now)
 // in order; see store.Store. Each watcher follows the in-memory log in its
-// own goroutine, so a slow watcher never holds up a writer; one that falls
-// behind the log's history gets store.ErrCompacted.
+// own goroutine, so a slow watcher never holds up Update; one that falls
+// more than Options.WatchHistory revisions behind gets store.ErrCompacted.
+// The events' slices, maps and pointers are shared between watchers: treat
+// them as read-only.
 func (s *Store) Watch(ctx context.Context, from int64) <-chan store.Event {
 	ch := make(chan store.Event)
-	s.mu.Lock()
-	if from == 0 || from > s.rev {
-		from = s.rev
-	}
-	if s.closed {
-		s.mu.Unlock()
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if s.closed || ctx.Err() != nil {
 		close(ch)
 		return ch
 	}
-	s.wg.Add(1)
-	s.mu.Unlock()
+	if from == 0 {
+		from = s.hist.current()
+	}
+	s.watchers.Add(1)
 	go func() {
-		defer s.wg.Done()
+		defer s.watchers.Done()
 		defer close(ch)
 		s.follow(ctx, from, ch)
 	}()
@@ -34,55 +39,43 @@ func (s *Store) Watch(ctx context.Context, from int64) <-chan store.Event {
 // follow sends the events after rev until ctx ends or the store closes.
 func (s *Store) follow(ctx context.Context, rev int64, ch chan<- store.Event) {
 	for {
-		batch, changed, err := s.after(rev)
+		batch, changed, err := s.hist.since(rev, watchBatch)
 		if err != nil {
-			send(ctx, s.done, ch, store.Event{Err: err})
+			s.log.Debug("watcher fell behind the watch history", "revision", rev, "err", err)
+			s.send(ctx, ch, store.Event{Err: err})
 			return
 		}
 		for _, ev := range batch {
-			if !send(ctx, s.done, ch, ev) {
+			if !s.send(ctx, ch, ev) {
 				return
 			}
 			rev = ev.Rev
 		}
-		if len(batch) > 0 {
-			continue
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return
-		case <-s.done:
+		if changed != nil && !s.wait(ctx, changed) {
 			return
 		}
 	}
 }
 
-// after returns a copy of the logged events with revision > rev and the
-// channel that closes on the next append. It fails with ErrCompacted when
-// events after rev are no longer kept.
-func (s *Store) after(rev int64) ([]store.Event, <-chan struct{}, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if rev >= s.rev {
-		return nil, s.changed, nil
-	}
-	if len(s.events) == 0 || s.events[0].Rev > rev+1 {
-		return nil, nil, store.ErrCompacted
-	}
-	i := 0
-	for i < len(s.events) && s.events[i].Rev <= rev {
-		i++
-	}
-	return append([]store.Event(nil), s.events[i:]...), s.changed, nil
-}
-
-func send(ctx context.Context, done <-chan struct{}, ch chan<- store.Event, ev store.Event) bool {
+// send delivers ev unless ctx ends or the store closes first.
+func (s *Store) send(ctx context.Context, ch chan<- store.Event, ev store.Event) bool {
 	select {
 	case ch <- ev:
 		return true
 	case <-ctx.Done():
-	case <-done:
+	case <-s.done:
+	}
+	return false
+}
+
+// wait blocks until changed is closed, reporting false if ctx ends or the
+// store closes first.
+func (s *Store) wait(ctx context.Context, changed <-chan struct{}) bool {
+	select {
+	case <-changed:
+		return true
+	case <-ctx.Done():
+	case <-s.done:
 	}
 	return false
 }
