@@ -1,17 +1,39 @@
 // Package selector chooses the record sets of an answer: Route 53 weighted
 // routing (weights, zero-weight fallback, fail-open), multivalue and
-// fail-closed. It is pure: randomness is injected, nothing is shared, and a
-// choice allocates nothing.
+// fail-closed.
+//
+// The rules, for the candidates of one name and type (P = weight > 0,
+// Z = weight 0, eligible = active, lease alive and healthy):
+//
+//	if any eligible in P:   pick r in eligible(P) with probability w_r / sum of eligible P weights
+//	elif any eligible in Z: pick uniformly in eligible(Z)
+//	elif P non-empty:       pick r in P by weight    # fail-open: nothing healthy = all healthy
+//	else:                   pick uniformly in Z      # all-zero group
+//
+// FailClosed is the same, except that it gives no answer when nothing is
+// eligible. Multivalue answers with up to MaxMulti distinct sets: drawn by
+// weight without replacement from eligible(P), then, while fewer than
+// MaxMulti are chosen, uniformly without replacement from eligible(Z).
+// Ineligible sets never fill an answer while any set is eligible; when none
+// is (fail-open), the same two-step draw runs over all of P, then all of Z.
+// So the first set of a multivalue answer is distributed exactly as the one
+// set of a weighted answer.
+//
+// NewGroup does the work once per name (tiers and cumulative weights);
+// Choose is then a binary search per weighted pick and O(k² + k log n) for
+// a multivalue answer of k sets, for any number of candidates. The package
+// is pure: randomness is injected, nothing is shared, and Choose allocates
+// nothing beyond growing dst.
 package selector
 
 import (
 	"math/rand/v2"
-	"sort"
 
 	"github.com/dnslb/dnslb/internal/record"
 )
 
 // Rand is the randomness a choice uses; *math/rand/v2.Rand satisfies it.
+// Uint64N returns a uniform number in [0, n); Choose never passes n = 0.
 type Rand interface{ Uint64N(n uint64) uint64 }
 
 // Fast is the production Rand: math/rand/v2's global generator, which is
@@ -23,164 +45,82 @@ func (Fast) Uint64N(n uint64) uint64 { return rand.Uint64N(n) }
 
 // Candidate is one record set of a name and type as the selector sees it.
 type Candidate struct {
-	Weight   int  // 0..255
+	Weight   int  // 0..255; outside that range it is clamped
 	Eligible bool // active, lease alive, healthy (computed by the caller)
 }
 
 // MaxMulti is the most sets a multivalue answer holds.
 const MaxMulti = 8
 
-// tier is a set of candidates chosen among by weight (or uniformly when
-// all weights are zero), with cumulative weights for a binary search.
-type tier struct {
-	idx []int    // candidate indices
-	cum []uint64 // cum[i] = sum of weights of idx[0..i]; nil when uniform
-}
-
-func (t *tier) empty() bool { return len(t.idx) == 0 }
-
-// pick returns one candidate index of t.
-func (t *tier) pick(r Rand) int {
-	if t.cum == nil {
-		return t.idx[r.Uint64N(uint64(len(t.idx)))]
-	}
-	x := r.Uint64N(t.cum[len(t.cum)-1])
-	i := sort.Search(len(t.cum), func(i int) bool { return t.cum[i] > x })
-	return t.idx[i]
-}
-
-func newTier(cands []Candidate, keep func(Candidate) bool, weighted bool) tier {
-	var t tier
-	var sum uint64
-	for i, c := range cands {
-		if !keep(c) {
-			continue
-		}
-		t.idx = append(t.idx, i)
-		if weighted {
-			sum += uint64(c.Weight)
-			t.cum = append(t.cum, sum)
-		}
-	}
-	return t
-}
+// maxWeight is the largest weight (Route 53's); larger ones are clamped so
+// that sums never overflow, however many candidates a group has.
+const maxWeight = 255
 
 // Group is an immutable, precomputed choice over the candidates of one
 // name and type. It is safe for concurrent use.
 type Group struct {
-	policy record.Policy
-	cands  []Candidate
-	// tiers in the order the rules try them: eligible positive weights,
-	// eligible zero weights, then (fail-open) all positive, all zero.
-	tiers [4]tier
-	first int // the first non-empty tier, -1 when none applies
+	n     int  // number of candidates
+	multi bool // policy is Multivalue
+	// tiers the rule draws from. Weighted and FailClosed use tiers[0] only:
+	// the one tier the rule picks in, empty when there is no answer.
+	// Multivalue draws from tiers[0] by weight, then from tiers[1].
+	tiers [2]tier
 }
 
-// NewGroup precomputes the choice among cands under policy p.
+// NewGroup precomputes the choice among cands under policy p. A policy
+// other than Multivalue and FailClosed is Weighted. cands is not retained.
 func NewGroup(p record.Policy, cands []Candidate) *Group {
-	g := &Group{policy: p, cands: append([]Candidate(nil), cands...), first: -1}
-	g.tiers[0] = newTier(cands, func(c Candidate) bool { return c.Eligible && c.Weight > 0 }, true)
-	g.tiers[1] = newTier(cands, func(c Candidate) bool { return c.Eligible && c.Weight <= 0 }, false)
-	g.tiers[2] = newTier(cands, func(c Candidate) bool { return c.Weight > 0 }, true)
-	g.tiers[3] = newTier(cands, func(c Candidate) bool { return c.Weight <= 0 }, false)
-	last := len(g.tiers)
-	if p == record.FailClosed {
-		last = 2 // nothing eligible gives no answer
-	}
-	for i := range last {
-		if !g.tiers[i].empty() {
-			g.first = i
-			break
-		}
+	// Only eligible sets count when there are any; FailClosed never fails open.
+	eligibleOnly := anyEligible(cands) || p == record.FailClosed
+	pos := newTier(cands, eligibleOnly, true)
+	zero := newTier(cands, eligibleOnly, false)
+	g := &Group{n: len(cands), multi: p == record.Multivalue}
+	switch {
+	case g.multi:
+		g.tiers = [2]tier{pos, zero}
+	case pos.empty():
+		g.tiers[0] = zero
+	default:
+		g.tiers[0] = pos
 	}
 	return g
 }
 
 // Len is the number of candidates.
-func (g *Group) Len() int { return len(g.cands) }
+func (g *Group) Len() int { return g.n }
 
 // Choose appends to dst the indices (into the candidates) of the sets to
 // answer with and returns it: one for Weighted and FailClosed, up to
 // MaxMulti distinct ones for Multivalue, none when the policy gives no
 // answer (FailClosed with nothing eligible, or no candidates).
 func (g *Group) Choose(r Rand, dst []int) []int {
-	if g.first < 0 {
+	if g.multi {
+		return g.chooseMulti(r, dst)
+	}
+	if g.tiers[0].empty() {
 		return dst
 	}
-	if g.policy != record.Multivalue {
-		return append(dst, g.tiers[g.first].pick(r))
-	}
-	return g.chooseMulti(r, dst)
+	return append(dst, g.tiers[0].pick(r))
 }
 
-// chooseMulti draws up to MaxMulti distinct sets: weighted without
-// replacement from the eligible positive weights, then uniformly from the
-// eligible zero weights; when nothing is eligible, the same from all sets
-// (fail-open).
+// chooseMulti draws up to MaxMulti distinct sets: by weight without
+// replacement from the first tier, then uniformly from the second.
 func (g *Group) chooseMulti(r Rand, dst []int) []int {
-	start := len(dst)
-	from, to := 0, 2
-	if g.first >= 2 {
-		from, to = 2, 4
-	}
-	for t := from; t < to && len(dst)-start < MaxMulti; t++ {
-		dst = g.tiers[t].drawDistinct(r, dst, start)
-	}
-	return dst
+	k := min(MaxMulti, g.tiers[0].len())
+	dst = g.tiers[0].draw(r, dst, k)
+	return g.tiers[1].draw(r, dst, MaxMulti-k)
 }
 
-// drawDistinct appends members of t not yet in dst[start:], by weight
-// without replacement, until MaxMulti are chosen or t is used up.
-func (t *tier) drawDistinct(r Rand, dst []int, start int) []int {
-	var taken [MaxMulti]int // positions in t.idx already drawn from this tier
-	n := 0
-	for len(dst)-start < MaxMulti && n < len(t.idx) {
-		pos := t.drawExcluding(r, taken[:n])
-		taken[n] = pos
-		n++
-		dst = append(dst, t.idx[pos])
-	}
-	return dst
-}
-
-// drawExcluding picks a position of t, by weight, among those not in taken.
-func (t *tier) drawExcluding(r Rand, taken []int) int {
-	var total uint64
-	for i := range t.idx {
-		if !contains(taken, i) {
-			total += t.weight(i)
-		}
-	}
-	x := r.Uint64N(total)
-	for i := range t.idx {
-		if contains(taken, i) {
-			continue
-		}
-		if w := t.weight(i); x < w {
-			return i
-		} else {
-			x -= w
-		}
-	}
-	panic("selector: draw out of range") // unreachable: x < total
-}
-
-// weight of position i: its weight, or 1 in a uniform tier.
-func (t *tier) weight(i int) uint64 {
-	if t.cum == nil {
-		return 1
-	}
-	if i == 0 {
-		return t.cum[0]
-	}
-	return t.cum[i] - t.cum[i-1]
-}
-
-func contains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
+func anyEligible(cands []Candidate) bool {
+	for _, c := range cands {
+		if c.Eligible {
 			return true
 		}
 	}
 	return false
+}
+
+// weight is c's weight clamped to 0..maxWeight.
+func weight(c Candidate) uint64 {
+	return uint64(min(max(c.Weight, 0), maxWeight))
 }
