@@ -1,11 +1,14 @@
 package dnsserver_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
 
 	"github.com/dnslb/dnslb/internal/dnsserver"
+	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/zone"
 )
 
@@ -129,5 +132,28 @@ func TestTruncation(t *testing.T) {
 	r.Ns = nil
 	if bare := packedLen(t, r); bare > dns.MinMsgSize || full <= dns.MinMsgSize {
 		t.Errorf("edge.lb.test.: %d bytes with NS, %d without; want > 512 and <= 512", full, bare)
+	}
+}
+
+// An answer bigger than a TCP message can hold (here about 100 kB of TXT)
+// is cut to fit, with TC set, instead of going unanswered; over UDP it is
+// cut to the client's size.
+func TestTruncationBeyondTCP(t *testing.T) {
+	const z = "lb.test."
+	values := make([]string, 100)
+	for i := range values {
+		values[i] = fmt.Sprintf("%03d", i) + strings.Repeat("x", 997)
+	}
+	in := zone.Input{Zones: []record.Zone{record.NewZone(z)}, Sets: []record.Set{set(z, "giant.lb.test.", record.TXT, "", 0, values...)}}
+	ts := start(t, zone.Build(in), nil)
+	for network, limit := range map[string]int{"tcp": dns.MaxMsgSize, "udp": dnsserver.DefaultMaxUDPSize} {
+		r := exchange(t, network, ts.Addr(), withEDNS(query("giant.lb.test.", dns.TypeTXT), 4096, false, 0))
+		if r.Rcode != dns.RcodeSuccess || !r.Truncated || len(r.Answer) == 0 || len(r.Answer) >= len(values) || len(r.Ns) != 0 {
+			t.Errorf("%s: %s tc=%v with %d of %d values, %d authority; want NOERROR, tc, some values, none",
+				network, dns.RcodeToString[r.Rcode], r.Truncated, len(r.Answer), len(values), len(r.Ns))
+		}
+		if l := packedLen(t, r); l > limit {
+			t.Errorf("%s: reply of %d bytes, more than %d", network, l, limit)
+		}
 	}
 }

@@ -37,9 +37,11 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	if ok {
 		s.answer(req, m)
 	}
+	limit := dns.MaxMsgSize // TCP: a message's 16-bit length
 	if proto == udp {
-		truncate(m, size)
+		limit = size
 	}
+	truncate(m, limit)
 	s.metrics.count(proto, req.Question[0].Qtype, m.Rcode)
 	s.write(w, m)
 }
@@ -70,27 +72,31 @@ func (s *Server) edns(req, m *dns.Msg) (int, bool) {
 // truncate fits m in size bytes. The NS records in the authority of a
 // positive answer are optional (RFC 2181 §9): when the reply is too big
 // they go first, and TC is set only if that is not enough. (dns.Msg's
-// Truncate alone sets TC for any record left out.)
+// Truncate alone sets TC for any record left out.) A reply that fits
+// uncompressed, the common case, costs one length computation.
 func truncate(m *dns.Msg, size int) {
-	if len(m.Answer) > 0 && len(m.Ns) > 0 && m.Ns[0].Header().Rrtype == dns.TypeNS {
-		m.Compress = true
-		if m.Len() > size {
-			m.Ns = nil
-		}
+	if m.Len() <= size { // m.Compress is false: the uncompressed length
+		return
+	}
+	m.Compress = true
+	if len(m.Answer) > 0 && len(m.Ns) > 0 && m.Ns[0].Header().Rrtype == dns.TypeNS && m.Len() > size {
+		m.Ns = nil
 	}
 	m.Truncate(size)
 }
 
-// answer fills m for the one question of req.
+// answer fills m for the one question of req. Classes other than IN (and
+// ANY, read as IN) are REFUSED: dnslb serves no CHAOS or HESIOD data. Zone
+// transfers (AXFR, IXFR) are REFUSED too: dnslb has no secondaries.
 func (s *Server) answer(req, m *dns.Msg) {
 	q := req.Question[0]
-	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
+	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY || q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
 		m.Rcode, m.Authoritative = dns.RcodeRefused, false
 		return
 	}
 	snap := s.cfg.Snapshot.Load()
-	if snap == nil {
-		m.Rcode = dns.RcodeServerFailure
+	if snap == nil { // the owner has not built one yet
+		m.Rcode, m.Authoritative = dns.RcodeServerFailure, false
 		return
 	}
 	qname := strings.ToLower(q.Name)
@@ -103,14 +109,7 @@ func (s *Server) answer(req, m *dns.Msg) {
 	res.Reset()
 	snap.Lookup(qname, q.Qtype, s.rnd, res)
 	s.fill(m, res, qname, q)
-	if len(res.Chosen) > 0 {
-		now := s.cfg.Now()
-		for _, set := range res.Chosen {
-			if set.Served != nil {
-				set.Served.Record(now)
-			}
-		}
-	}
+	s.recordServed(res)
 }
 
 // fill turns a lookup result into the sections of m.

@@ -175,6 +175,7 @@ type Case struct {
 	Rcode  int
 	Answer []dns.RR
 	Ns     []dns.RR
+	Extra  []dns.RR
 }
 
 func (tc Case) String() string {
@@ -203,8 +204,8 @@ func (tc Case) check(t *testing.T, network, addr string) {
 	if diff := cmp.Diff(sectionStrings(tc.Ns), sectionStrings(r.Ns), cmpopts.AcyclicTransformer("lower", strings.ToLower)); diff != "" {
 		t.Errorf("authority (-want +got):\n%s", diff)
 	}
-	if len(r.Extra) != 0 {
-		t.Errorf("additional %v, want none", r.Extra)
+	if diff := cmp.Diff(sectionStrings(tc.Extra), sectionStrings(r.Extra)); diff != "" {
+		t.Errorf("additional (-want +got):\n%s", diff)
 	}
 }
 

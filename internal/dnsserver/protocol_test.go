@@ -86,6 +86,7 @@ func TestMalformedAndUnsupported(t *testing.T) {
 	hesiod.Question[0].Qclass = dns.ClassHESIOD
 	anyClass := query("www.lb.test.", dns.TypeA)
 	anyClass.Question[0].Qclass = dns.ClassANY
+	axfr, ixfr := query("lb.test.", dns.TypeAXFR), query("lb.test.", dns.TypeIXFR)
 	withAnswer := query("www.lb.test.", dns.TypeA)
 	withAnswer.Answer = rrs("www.lb.test. 60 IN A 192.0.2.1")
 	var (
@@ -115,6 +116,8 @@ func TestMalformedAndUnsupported(t *testing.T) {
 		{"class HESIOD", pack(t, hesiod), dns.RcodeRefused, dns.OpcodeQuery, 0},
 		{"class ANY", pack(t, anyClass), dns.RcodeSuccess, dns.OpcodeQuery, 2},
 		{"trailing bytes", trailer, dns.RcodeSuccess, dns.OpcodeQuery, 2},
+		{"AXFR", pack(t, axfr), dns.RcodeRefused, dns.OpcodeQuery, 0},
+		{"IXFR", pack(t, ixfr), dns.RcodeRefused, dns.OpcodeQuery, 0},
 	}
 	for _, network := range []string{"udp", "tcp"} {
 		for _, tc := range cases {

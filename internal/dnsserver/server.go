@@ -1,7 +1,3 @@
-// Package dnsserver is dnslb's authoritative DNS server: a miekg/dns
-// handler that answers from the current zone.Snapshot, and its UDP and TCP
-// listeners. It never touches the store: all it reads is the snapshot it is
-// handed, which its owner swaps atomically.
 package dnsserver
 
 import (
@@ -104,8 +100,14 @@ func (s *Server) Listen() error {
 	return lastErr
 }
 
-// Addr is the bound address (UDP and TCP); valid after Listen.
-func (s *Server) Addr() string { return s.udp[0].LocalAddr().String() }
+// Addr is the bound address (UDP and TCP) after Listen; before, the
+// configured one.
+func (s *Server) Addr() string {
+	if len(s.udp) == 0 {
+		return s.cfg.Addr
+	}
+	return s.udp[0].LocalAddr().String()
+}
 
 // Port is the bound port; valid after Listen.
 func (s *Server) Port() int {

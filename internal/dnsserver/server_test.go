@@ -52,6 +52,9 @@ func newServer(t *testing.T, addr string) *dnsserver.Server {
 
 func TestRunStopsOnCancel(t *testing.T) {
 	srv := newServer(t, "127.0.0.1:0")
+	if got := srv.Addr(); got != "127.0.0.1:0" {
+		t.Errorf("Addr before Listen = %q, want the configured address", got)
+	}
 	if err := srv.Listen(); err != nil {
 		t.Fatal(err)
 	}

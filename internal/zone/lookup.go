@@ -19,7 +19,8 @@ const (
 	Refused              // the name is in none of our zones
 )
 
-// maxChain bounds CNAME chasing inside our zones.
+// maxChain bounds CNAME chasing inside our zones. A chain also stops at
+// the first name it has visited before (a loop), so no record repeats.
 const maxChain = 8
 
 // Result is what Lookup found. Its slices are appended to, so a caller can
@@ -52,11 +53,22 @@ func (s *Snapshot) Lookup(qname string, qtype uint16, rnd selector.Rand, res *Re
 		}
 		res.Zone = z
 		target, ok := z.lookup(qname, qtype, rnd, res)
-		if !ok {
+		if !ok || res.visited(target) {
 			return
 		}
 		qname = target
 	}
+}
+
+// visited reports whether the chain in the answer already passed name: a
+// CNAME loop, answered with the chain up to the repeat (RFC 1034 §3.6.2).
+func (r *Result) visited(name string) bool {
+	for _, rr := range r.Answer {
+		if rr.Header().Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // findZone returns the longest zone that contains name. Labels are cut
