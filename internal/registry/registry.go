@@ -200,7 +200,10 @@ func (r *Registry) watchEnded(ctx context.Context) error {
 }
 
 // applyEvents applies ev and the events already waiting behind it, so a
-// burst builds one snapshot.
+// burst builds one snapshot. It returns only at the end of a transaction
+// (an event marked Last): the snapshot never holds half of one, and a
+// revision is never taken as published while some of its events are still
+// in the channel.
 func (r *Registry) applyEvents(ctx context.Context, st *state, ev store.Event, events <-chan store.Event) (int64, error) {
 	for {
 		if ev.Err != nil {
@@ -208,15 +211,27 @@ func (r *Registry) applyEvents(ctx context.Context, st *state, ev store.Event, e
 		}
 		rev := st.apply(ev)
 		r.eventLive(ctx, st, ev)
-		select {
-		case next, ok := <-events:
-			if !ok {
+		var (
+			next store.Event
+			ok   bool
+		)
+		if ev.Last {
+			select {
+			case next, ok = <-events:
+			default:
 				return rev, nil
 			}
-			ev = next
-		default:
-			return rev, nil
+		} else {
+			select {
+			case next, ok = <-events:
+			case <-ctx.Done():
+				return rev, ctx.Err()
+			}
 		}
+		if !ok {
+			return rev, r.watchEnded(ctx)
+		}
+		ev = next
 	}
 }
 

@@ -117,10 +117,15 @@ func (k Kind) String() string {
 // transaction made them. Deleting a zone is one DeleteZone event; its record
 // sets are gone with it and get no events of their own. Watchers may share
 // an Event's slices, maps and pointers: treat them as read-only.
+//
+// Last marks the final event of its transaction, so a watcher can act on
+// whole revisions only: a reader that drains the channel without blocking
+// may otherwise stop in the middle of a large transaction.
 type Event struct {
 	Rev  int64
 	Kind Kind
 	Zone record.Zone // PutZone: the new zone; DeleteZone: Name only
 	Set  record.Set  // PutSet: the new set; DeleteSet: Key only
+	Last bool        // the last event of revision Rev
 	Err  error       // set on a terminal event (ErrCompacted)
 }

@@ -210,6 +210,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) (int64, err
 		return 0, err
 	}
 	if len(t.events) > 0 {
+		t.events[len(t.events)-1].Last = true
 		s.hist.append(t.rev, t.events)
 		return t.rev, nil
 	}

@@ -156,7 +156,7 @@ func testDeleteZone(t *testing.T, h *harness) {
 	ch := st.Watch(t.Context(), rev)
 
 	del := update(t, st, func(tx store.Tx) error { return tx.DeleteZone(zoneName) })
-	diff(t, "the one event of DeleteZone", store.Event{Rev: del, Kind: store.DeleteZone, Zone: record.Zone{Name: zoneName}}, recv(t, ch))
+	diff(t, "the one event of DeleteZone", store.Event{Rev: del, Kind: store.DeleteZone, Zone: record.Zone{Name: zoneName}, Last: true}, recv(t, ch))
 	_, err := getSet(t, st, want[0].Key)
 	wantErr(t, "Set of a deleted zone", err, store.ErrNotFound)
 	sub := items[2].(record.Set)

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, reopen func(t *testi
 		{"ReadYourWrites", testReadYourWrites},
 		{"WatchEvents", testWatchEvents},
 		{"WatchReplays", testWatchReplays},
+		{"WatchLargeTransaction", testWatchLarge},
 		{"WatchFromZero", testWatchFromZero},
 		{"WatchEndsWithContext", testWatchCancel},
 		{"SlowWatcherDoesNotBlockWriters", testSlowWatcher},

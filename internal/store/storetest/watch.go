@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -30,13 +31,13 @@ func writeHistory(t *testing.T, st store.Store) []store.Event {
 	r3 := update(t, st, apply(deleteSet(b.Key)))
 	r4 := update(t, st, apply(deleteZone(zoneName)))
 	return []store.Event{
-		{Rev: r1, Kind: store.PutZone, Zone: zoneAt(z, r1)},
+		{Rev: r1, Kind: store.PutZone, Zone: zoneAt(z, r1), Last: true},
 		{Rev: r2, Kind: store.PutSet, Set: setAt(a, r2)},
 		{Rev: r2, Kind: store.PutSet, Set: setAt(b, r2)},
 		{Rev: r2, Kind: store.DeleteSet, Set: record.Set{Key: a.Key}},
-		{Rev: r2, Kind: store.PutZone, Zone: zoneAt(z2, r2)},
-		{Rev: r3, Kind: store.DeleteSet, Set: record.Set{Key: b.Key}},
-		{Rev: r4, Kind: store.DeleteZone, Zone: record.Zone{Name: zoneName}},
+		{Rev: r2, Kind: store.PutZone, Zone: zoneAt(z2, r2), Last: true},
+		{Rev: r3, Kind: store.DeleteSet, Set: record.Set{Key: b.Key}, Last: true},
+		{Rev: r4, Kind: store.DeleteZone, Zone: record.Zone{Name: zoneName}, Last: true},
 	}
 }
 
@@ -45,6 +46,27 @@ func testWatchEvents(t *testing.T, h *harness) {
 	ch := st.Watch(t.Context(), revision(t, st))
 	want := writeHistory(t, st)
 	diff(t, "events", want, recvN(t, ch, len(want)))
+}
+
+// testWatchLarge writes one transaction of many changes: every event
+// carries its revision and only the final one is marked Last, however the
+// store splits the delivery.
+func testWatchLarge(t *testing.T, h *harness) {
+	const n = 1000
+	st := h.new(t)
+	put(t, st, newZone(zoneName))
+	ch := st.Watch(t.Context(), revision(t, st))
+	ops := make([]op, n)
+	for i := range ops {
+		ops[i] = putSet(newSet(zoneName, fmt.Sprintf("h%d.%s", i, zoneName), record.A, "", "127.0.1.1"))
+	}
+	rev := update(t, st, apply(ops...))
+	for i, ev := range recvN(t, ch, n) {
+		if ev.Rev != rev || ev.Kind != store.PutSet || ev.Last != (i == n-1) {
+			t.Fatalf("event %d of a %d-change transaction: revision %d, kind %v, last %v; want revision %d, put-set, last %v",
+				i, n, ev.Rev, ev.Kind, ev.Last, rev, i == n-1)
+		}
+	}
 }
 
 func testWatchReplays(t *testing.T, h *harness) {
