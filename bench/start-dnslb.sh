@@ -8,7 +8,10 @@
 #
 # Usage: bench/start-dnslb.sh [PORT] [WORKDIR]   (defaults 5310, /tmp/bench-dnslb)
 # Env:   DNSLB_BIN (default: build ./cmd/dnslb into WORKDIR), DNSLB_ARGS (extra serve flags)
-set -euo pipefail
+# Out:   the server's pid on stdout (also in WORKDIR/pid); its log in WORKDIR/serve.log.
+#        Checks that www and all of h0..h999 answer. On any failure the server it started
+#        is stopped again and the exit status is non-zero.
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 PORT=${1:-5310}
 WORK=${2:-/tmp/bench-dnslb}
@@ -18,16 +21,35 @@ BIN=${DNSLB_BIN:-$WORK/dnslb}
 if [[ -z ${DNSLB_BIN:-} ]]; then
   go build -o "$BIN" ./cmd/dnslb
 fi
+for p in "$PORT" "$API_PORT"; do
+  if ss -Hlnu "sport = :$p" | grep -q . || ss -Hlnt "sport = :$p" | grep -q .; then
+    echo "start-dnslb: port $p on this machine is already in use" >&2
+    exit 1
+  fi
+done
 rm -rf "$WORK/data"
 # shellcheck disable=SC2086
 "$BIN" serve --dns "127.0.0.1:$PORT" --api "127.0.0.1:$API_PORT" --data "$WORK/data" \
   --zone lb.test --log-level warn ${DNSLB_ARGS:-} >"$WORK/serve.log" 2>&1 &
 PID=$!
+# Until the zone is loaded and answering, a failure stops the server we just started.
+fail() {
+  echo "start-dnslb: $*; last lines of $WORK/serve.log:" >&2
+  tail -20 "$WORK/serve.log" >&2 || true
+  kill -TERM "$PID" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$PID" 2>/dev/null || true
+  exit 1
+}
+trap 'fail "interrupted or a command failed"' ERR INT TERM
 API="http://127.0.0.1:$API_PORT"
+ready=0
 for _ in $(seq 1 100); do
-  curl -fs "$API/readyz" >/dev/null 2>&1 && break
+  kill -0 "$PID" 2>/dev/null || fail "dnslb (pid $PID) exited"
+  if curl -fs "$API/readyz" >/dev/null 2>&1; then ready=1; break; fi
   sleep 0.1
 done
+[[ $ready == 1 ]] || fail "API on $API not ready after 10 s"
 # The anchors' SOA: ns1 with an address, a 300 s negative TTL like theirs.
 weights=(10 10 20 20 30 30 40 40 50 50)
 post() { curl -fsS -X POST --data-binary @- "$API/v1/zones/lb.test/changes" >/dev/null; }
@@ -48,4 +70,12 @@ post() { curl -fsS -X POST --data-binary @- "$API/v1/zones/lb.test/changes" >/de
   done
   printf ']}'
 } | post
+# The API returns once the change is in answers; check it all the same, so the benchmark
+# never measures NXDOMAINs: www and all of h0..h999 must answer.
+for i in $(seq 0 999); do echo "h$i.lb.test A"; done > "$WORK/hnames.txt"
+n=$(dig @127.0.0.1 -p "$PORT" +short +time=1 +tries=1 -f "$WORK/hnames.txt" 2>/dev/null | grep -c '^10\.1\.' || true)
+w=$(dig @127.0.0.1 -p "$PORT" +short +time=1 +tries=1 www.lb.test A 2>/dev/null | grep -c '^127\.0\.1\.' || true)
+[[ $n == 1000 && $w -gt 0 ]] || fail "DNS on 127.0.0.1:$PORT answers $n of h0..h999 and www $w times right after the API write"
+trap - ERR INT TERM
+echo "$PID" > "$WORK/pid"
 echo "$PID"

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# dnslb side by side with reference authoritative servers (Knot DNS and NSD by default)
+# in ONE dnsperf run of the shared anchor benchmark: same zone, same query files, same
+# dnsperf settings, servers interleaved run by run. Run as root; only 127.0.0.1 is queried.
+#
+# Usage: bench/run.sh        (from anywhere; installs the servers and dnsperf via the anchor script)
+#
+# Steps: build dnslb -> anchor install, setup, start (SERVERS) -> start dnslb (bench/start-dnslb.sh)
+#        -> anchor verify, bench with EXTRA_TARGETS=dnslb=PORT=PID -> fixed-rate latency runs
+#        -> stop everything this script started (also on failure) -> report (stdout and REPORT file).
+#
+# Knobs (environment):
+#   SERVERS="knot nsd"     reference servers, by the anchor script's names
+#   DURATION=20 ROUNDS=2 MODES="pinned unpinned" MIXES="www mix"
+#   DNSPERF_ARGS SERVER_CPU CLIENT_CPU WORK     all passed through to the anchor script
+#   ANCHORS=/work/shared/bench-anchors/run.sh   the shared anchor script
+#   INSTALL=1              0: skip apt-get (servers and dnsperf already installed)
+#   DNSLB_PORT=5310        dnslb's DNS port (its API: port + 80)
+#   DNSLB_WORK=/tmp/bench-dnslb
+#   DNSLB_REF=             empty: build the working tree as it is; else build that git ref
+#                          from a clean `git archive` (uncommitted edits left out)
+#   BASELINE_REF=          also build this git ref and bench it as "dnslb-base" on DNSLB_PORT+1,
+#                          e.g. the commit before a change, so both are in the same run
+#   LATENCY_QPS=50000      then, per mix, a pinned dnsperf run at this fixed rate with per-query
+#                          output (-v) against every dnslb target and LATENCY_REFS, giving
+#                          p50/p99/p99.9 latency; 0 skips it
+#   LATENCY_REFS=knot  LATENCY_DURATION=$DURATION
+#   RATIO_REFS="knot nsd"  what the ratio table divides by (default: SERVERS)
+#   REPORT=$DNSLB_WORK/report-<UTC time>.md
+set -euo pipefail
+BENCH=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$BENCH/.." && pwd)
+ANCHORS=${ANCHORS:-/work/shared/bench-anchors/run.sh}
+export SERVERS=${SERVERS:-"knot nsd"}
+export DURATION=${DURATION:-20} ROUNDS=${ROUNDS:-2}
+export MODES=${MODES:-"pinned unpinned"} MIXES=${MIXES:-"www mix"}
+export DNSPERF_ARGS=${DNSPERF_ARGS:-"-c 10 -T 1 -q 100 -Q 1000000"}
+export SERVER_CPU=${SERVER_CPU:-1} CLIENT_CPU=${CLIENT_CPU:-0}
+export WORK=${WORK:-/tmp/bench-anchors}
+INSTALL=${INSTALL:-1}
+DNSLB_PORT=${DNSLB_PORT:-5310}
+DNSLB_WORK=${DNSLB_WORK:-/tmp/bench-dnslb}
+DNSLB_REF=${DNSLB_REF:-}
+BASELINE_REF=${BASELINE_REF:-}
+LATENCY_QPS=${LATENCY_QPS:-50000}
+LATENCY_REFS=${LATENCY_REFS:-knot}
+LATENCY_DURATION=${LATENCY_DURATION:-$DURATION}
+RATIO_REFS=${RATIO_REFS:-$SERVERS}
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+REPORT=${REPORT:-$DNSLB_WORK/report-$STAMP.md}
+
+log() { printf '%s bench/run.sh: %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+[[ $(id -u) == 0 ]] || die "run as root (the anchor script installs packages and pins CPUs)"
+[[ -x $ANCHORS ]] || die "anchor script $ANCHORS not found (set ANCHORS=)"
+command -v go >/dev/null || die "go not found in PATH"
+
+# ---------------------------------------------------------------- cleanup
+DNSLB_PIDS=()       # dnslb servers this script started
+ANCHORS_STARTED=0   # 1 once `anchor start` ran: its stop kills exactly the pids it recorded
+stop_pid() { # stop_pid PID NAME
+  kill -0 "$1" 2>/dev/null || return 0
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$1" 2>/dev/null; then kill -KILL "$1" 2>/dev/null || true; fi
+  log "stopped $2 pid $1"
+}
+cleanup() {
+  local rc=$? i
+  trap - EXIT INT TERM
+  for i in "${!DNSLB_PIDS[@]}"; do stop_pid "${DNSLB_PIDS[$i]}" "dnslb#$i"; done
+  if [[ $ANCHORS_STARTED == 1 ]]; then "$ANCHORS" stop || true; fi
+  [[ $rc == 0 ]] || log "failed (exit $rc); everything this script started is stopped"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- preflight
+# Refuse to clobber another run: the anchor `setup` wipes $WORK, including its pid files.
+for f in "$WORK"/pids/*.pid; do
+  [[ -e $f ]] || continue
+  if kill -0 "$(cat "$f")" 2>/dev/null; then
+    die "$(basename "$f" .pid) from an earlier anchor run is still running (pid $(cat "$f")); stop it first: WORK=$WORK $ANCHORS stop"
+  fi
+done
+mkdir -p "$DNSLB_WORK"
+
+# ---------------------------------------------------------------- build
+build() { # build REF OUTBIN   (REF empty: working tree)
+  if [[ -z $1 ]]; then
+    log "building dnslb from the working tree $REPO -> $2"
+    (cd "$REPO" && go build -o "$2" ./cmd/dnslb)
+  else
+    local src
+    src="$DNSLB_WORK/src-$(git -C "$REPO" rev-parse --short "$1^{commit}")"
+    log "building dnslb at $1 (git archive into $src) -> $2"
+    rm -rf "$src"; mkdir -p "$src"
+    git -C "$REPO" archive "$1^{commit}" | tar -x -C "$src"
+    (cd "$src" && go build -o "$2" ./cmd/dnslb)
+  fi
+}
+describe() { # describe REF   -> "abc1234" or "abc1234 + uncommitted changes (N files)"
+  if [[ -n $1 ]]; then git -C "$REPO" rev-parse --short "$1^{commit}"; return; fi
+  local head n
+  head=$(git -C "$REPO" rev-parse --short HEAD)
+  n=$(git -C "$REPO" status --porcelain --untracked-files=normal -- . ':!bench' | wc -l)
+  if [[ $n -gt 0 ]]; then echo "$head + uncommitted changes outside bench/ ($n paths)"; else echo "$head"; fi
+}
+build "$DNSLB_REF" "$DNSLB_WORK/dnslb"
+DNSLB_DESC=$(describe "$DNSLB_REF")
+if [[ -n $BASELINE_REF ]]; then
+  build "$BASELINE_REF" "$DNSLB_WORK/dnslb-base"
+  BASE_DESC="$(describe "$BASELINE_REF") ($BASELINE_REF)"
+fi
+
+# ---------------------------------------------------------------- anchors + dnslb
+if [[ $INSTALL == 1 ]]; then
+  # On a fresh machine apt's package lists may be missing: update once and retry.
+  # (apt's chatter goes to stderr: stdout is the verify output and the report.)
+  "$ANCHORS" install >&2 || { log "install failed; apt-get update and retry"; apt-get update >&2 && "$ANCHORS" install >&2; }
+fi
+"$ANCHORS" setup
+ANCHORS_STARTED=1
+"$ANCHORS" start
+
+start_dnslb() { # start_dnslb NAME BIN PORT WORKDIR  -> appends NAME=PORT=PID to EXTRA
+  local pid
+  pid=$(DNSLB_BIN=$2 "$BENCH/start-dnslb.sh" "$3" "$4")
+  DNSLB_PIDS+=("$pid")
+  EXTRA="${EXTRA:+$EXTRA }$1=$3=$pid"
+  log "started $1 pid $pid port $3"
+  if [[ -s $4/warnings.txt ]]; then WARNINGS+=$(sed "s/^/- $1: /" "$4/warnings.txt")$'\n'; fi
+}
+EXTRA=
+WARNINGS=
+start_dnslb dnslb "$DNSLB_WORK/dnslb" "$DNSLB_PORT" "$DNSLB_WORK/run"
+if [[ -n $BASELINE_REF ]]; then
+  start_dnslb dnslb-base "$DNSLB_WORK/dnslb-base" $((DNSLB_PORT + 1)) "$DNSLB_WORK/run-base"
+fi
+export EXTRA_TARGETS=$EXTRA
+
+VERIFY_OUT="$DNSLB_WORK/verify-$STAMP.txt"
+"$ANCHORS" verify | tee "$VERIFY_OUT"
+"$ANCHORS" bench
+
+# ---------------------------------------------------------------- latency at a fixed rate
+tree_pids() { echo "$1"; local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree_pids "$c"; done; }
+pin() { local p; for p in $(tree_pids "$1"); do taskset -a -p -c "$2" "$p" >/dev/null 2>&1 || true; done; }
+LAT_TSV="$WORK/latency.tsv"
+latency_run() { # latency_run NAME PORT PID MIX
+  local out="$WORK/runs/latency-$4-$1.txt" all
+  all="0-$(( $(nproc --all) - 1 ))"
+  pin "$3" "$SERVER_CPU"
+  taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$2" -d "$WORK/queries/$4.txt" -l "$LATENCY_DURATION" \
+    -c 10 -T 1 -q 100 -Q "$LATENCY_QPS" -v > "$out" 2>&1 || true
+  pin "$3" "$all"
+  # per-query lines: "> RCODE NAME TYPE LATENCY_S"; lost queries have no line (counted apart)
+  awk '/^> / { print $NF }' "$out" | sort -g | awk -v name="$1" -v mix="$4" -v rate="$LATENCY_QPS" \
+    -v qps="$(awk '/Queries per second:/ { print $4 }' "$out")" \
+    -v lost="$(awk '/Queries lost:/ { print $3 }' "$out")" \
+    -v sent="$(awk '/Queries sent:/ { print $3 }' "$out")" '
+    { v[NR] = $1; s += $1 }
+    function pct(p,   i) { i = int(p * NR + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; return v[i] * 1e6 }
+    END {
+      if (NR == 0) { printf "%s\t%s\t%s\t%s\tNA\tNA\tNA\tNA\tNA\t%s\t%s\t0\n", name, mix, rate, qps, lost, sent; exit }
+      printf "%s\t%s\t%s\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%s\t%d\n", name, mix, rate, qps,
+        1e6 * s / NR, pct(0.50), pct(0.99), pct(0.999), v[NR] * 1e6, lost, sent, NR
+    }' >> "$LAT_TSV"
+  log "latency $1 $4: $(tail -1 "$LAT_TSV")"
+}
+if [[ $LATENCY_QPS != 0 ]]; then
+  printf 'server\tmix\ttarget_qps\tqps\tavg_us\tp50_us\tp99_us\tp999_us\tmax_us\tlost\tsent\tanswers\n' > "$LAT_TSV"
+  for mix in $MIXES; do
+    for t in $EXTRA_TARGETS; do
+      name=${t%%=*}; rest=${t#*=}
+      latency_run "$name" "${rest%%=*}" "${t##*=}" "$mix"
+    done
+    for s in $LATENCY_REFS; do
+      case $s in knot) port=5301 ;; nsd) port=5302 ;; *) log "latency: skip $s (port unknown here)"; continue ;; esac
+      [[ -r $WORK/pids/$s.pid ]] || { log "latency: skip $s (not started)"; continue; }
+      latency_run "$s" "$port" "$(cat "$WORK/pids/$s.pid")" "$mix"
+    done
+  done
+fi
+
+# ---------------------------------------------------------------- report
+{
+  echo "# dnslb vs reference servers — $(date -u)"
+  echo
+  echo "- load average (1/5/15 min) before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
+  echo "- dnslb: $DNSLB_DESC${BASELINE_REF:+; dnslb-base: $BASE_DESC}"
+  echo "- $(go version | sed 's/^go version //'), dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }'), $(knotd -V 2>/dev/null | head -1 || true), NSD $(nsd -v 2>&1 | awk 'NR == 1 { print $3 }' || true)"
+  echo "- dnsperf: \`-l $DURATION $DNSPERF_ARGS\`, rounds $ROUNDS, modes $MODES, mixes $MIXES; pinned: server CPU $SERVER_CPU, dnsperf CPU $CLIENT_CPU"
+  echo "- targets: $SERVERS $(for t in $EXTRA_TARGETS; do printf '%s ' "${t%%=*}"; done)"
+  echo
+  echo "## Anchor table (medians over rounds)"
+  echo
+  "$ANCHORS" table
+  echo
+  echo "## Ratios"
+  echo
+  "$BENCH/ratios.sh" "$WORK/results.tsv" "$RATIO_REFS"
+  if [[ $LATENCY_QPS != 0 && -s $LAT_TSV ]]; then
+    echo
+    echo "## Latency at a fixed $LATENCY_QPS q/s (pinned, dnsperf -v per-query times, -l $LATENCY_DURATION -c 10 -T 1 -q 100)"
+    echo
+    echo '| server | mix | q/s | avg us | p50 us | p99 us | p99.9 us | max us | lost / sent |'
+    echo '|---|---|---:|---:|---:|---:|---:|---:|---:|'
+    awk -F'\t' 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n", $1, $2, $4, $5, $6, $7, $8, $9, $10, $11 }' "$LAT_TSV"
+  fi
+  echo
+  echo "## Response codes (dnsperf, per run)"
+  echo
+  echo '| round | mode | mix | server | lost / sent | response codes |'
+  echo '|---|---|---|---|---:|---|'
+  awk -F'\t' 'NR > 1 && $1 != "ceiling" { printf "| %s | %s | %s | %s | %s / %s | %s |\n", $1, $2, $3, $4, $7, $8, $12 }' "$WORK/results.tsv"
+  if [[ -n $WARNINGS ]]; then
+    echo
+    echo "## Warnings"
+    echo
+    printf '%s' "$WARNINGS"
+  fi
+  echo
+  echo "## verify"
+  echo
+  echo '```'
+  cat "$VERIFY_OUT"
+  echo '```'
+} > "$REPORT"
+cat "$REPORT"
+log "report: $REPORT; raw runs: $WORK/results.tsv, $WORK/runs/"
