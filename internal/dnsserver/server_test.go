@@ -157,3 +157,25 @@ func TestListenAddressInUse(t *testing.T) {
 		t.Errorf("running server: %s %v", dns.RcodeToString[r.Rcode], r.Answer)
 	}
 }
+
+// TestIPv6 serves on ::1: the fast path and the full handler (a CHAOS
+// query, REFUSED) both reply to the IPv6 peer they heard from.
+func TestIPv6(t *testing.T) {
+	ln, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	ln.Close()
+	ts := start(t, zone.Build(fixture()), func(c *dnsserver.Config) { c.Addr = "[::1]:0" })
+	for _, network := range []string{"udp", "tcp"} {
+		r := exchange(t, network, ts.Addr(), query("www.lb.test.", dns.TypeA))
+		if r.Rcode != dns.RcodeSuccess || len(r.Answer) == 0 {
+			t.Errorf("%s over IPv6: rcode %s, %d answers", network, dns.RcodeToString[r.Rcode], len(r.Answer))
+		}
+		q := query("version.bind.", dns.TypeTXT)
+		q.Question[0].Qclass = dns.ClassCHAOS
+		if r := exchange(t, network, ts.Addr(), q); r.Rcode != dns.RcodeRefused {
+			t.Errorf("%s over IPv6, CHAOS query: rcode %s, want REFUSED", network, dns.RcodeToString[r.Rcode])
+		}
+	}
+}

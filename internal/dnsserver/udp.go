@@ -8,11 +8,8 @@ import (
 	"net"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/miekg/dns"
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,7 +18,9 @@ import (
 // (recvmmsg/sendmmsg), each query answered on the loop's goroutine by the
 // fast path, or by ServeDNS for anything unusual. A profile of the miekg
 // server showed 55% of CPU in syscalls — a sendmsg with control data per
-// answer — and a goroutine started per query.
+// answer — and a goroutine started per query. The loop itself is per
+// platform: udp_linux.go blocks in recvmmsg on the socket; elsewhere
+// (udp_portable.go) golang.org/x/net batches through the runtime poller.
 
 // batchSize is how many datagrams one recvmmsg/sendmmsg moves at most.
 const batchSize = 32
@@ -29,11 +28,6 @@ const batchSize = 32
 // maxQuery is the largest query read; anything longer is truncated by the
 // kernel and fails to parse.
 const maxQuery = 4096
-
-type batchConn interface {
-	ReadBatch(ms []ipv4.Message, flags int) (int, error)
-	WriteBatch(ms []ipv4.Message, flags int) (int, error)
-}
 
 // listenUDP binds n sockets on addr with SO_REUSEPORT, so the kernel
 // spreads clients over them; with port 0 all take the first one's port.
@@ -64,7 +58,7 @@ func closeAll(conns []*net.UDPConn) {
 	}
 }
 
-// serveUDP runs one loop per socket until ctx ends, then lets each finish
+// serveUDP runs one loop per socket until ctx ends; each loop finishes
 // the batch in hand.
 func (s *Server) serveUDP(ctx context.Context) {
 	var wg sync.WaitGroup
@@ -72,80 +66,17 @@ func (s *Server) serveUDP(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.udpLoop(c)
+			if err := s.udpLoop(ctx, c); err != nil {
+				s.log.Warn("udp read failed; serving stops on this socket", "err", err)
+			}
 		}()
-	}
-	<-ctx.Done()
-	for _, c := range s.udp {
-		c.SetReadDeadline(time.Now()) // wakes the loop; it exits after its batch
 	}
 	wg.Wait()
 }
 
-// udpLoop reads a batch, answers each query in it, writes the answers.
-func (s *Server) udpLoop(c *net.UDPConn) {
-	var pc batchConn = ipv4.NewPacketConn(c)
-	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
-		pc = ipv6.NewPacketConn(c)
-	}
-	in, out := newBatch(maxQuery), newBatch(65535)
-	sc := new(scratch)
-	w := &udpWriter{local: c.LocalAddr()}
-	for {
-		n, err := pc.ReadBatch(in, 0)
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
-				s.log.Warn("udp read failed; serving stops on this socket", "err", err)
-			}
-			return
-		}
-		k := 0
-		for i := range in[:n] {
-			req := in[i].Buffers[0][:in[i].N]
-			resp := s.respond(req, out[k].Buffers[0][:cap(out[k].Buffers[0])], sc, w, in[i].Addr)
-			if resp == nil {
-				continue
-			}
-			out[k].Buffers[0], out[k].Addr = resp, in[i].Addr
-			k++
-		}
-		s.writeAll(pc, out[:k])
-	}
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-func newBatch(size int) []ipv4.Message {
-	ms := make([]ipv4.Message, batchSize)
-	for i := range ms {
-		ms[i].Buffers = [][]byte{make([]byte, size)}
-	}
-	return ms
-}
-
-// writeAll sends the batch, retrying the part a short write left.
-func (s *Server) writeAll(pc batchConn, ms []ipv4.Message) {
-	for len(ms) > 0 {
-		n, err := pc.WriteBatch(ms, 0)
-		if err != nil {
-			s.log.Debug("udp write failed", "err", err)
-			if n <= 0 {
-				n = 1 // skip the datagram that failed
-			}
-		}
-		ms = ms[n:]
-	}
-}
-
-// respond answers one datagram: fast path first, the full handler else
-// (which also answers, with SERVFAIL, if the fast path ever panics).
-func (s *Server) respond(req, buf []byte, sc *scratch, w *udpWriter, remote net.Addr) []byte {
-	if resp := s.tryFast(req, buf, sc); resp != nil {
-		return resp
-	}
+// slowRespond answers a datagram the fast path declined with the full
+// handler, packing the reply into buf.
+func (s *Server) slowRespond(req, buf []byte, w *udpWriter, remote net.Addr) []byte {
 	w.remote, w.buf, w.out = remote, buf[:0], nil
 	s.slowAnswer(req, w)
 	return w.out

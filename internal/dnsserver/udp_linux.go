@@ -1,0 +1,197 @@
+package dnsserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// On Linux the loop calls recvmmsg and sendmmsg itself, through the
+// socket's syscall.RawConn: it still waits in the runtime's poller, but
+// costs no allocation per datagram (golang.org/x/net's ReadBatch makes a
+// net.UDPAddr for every message). A reply goes back to the sockaddr bytes
+// its query came from; only the slow path turns them into a net.Addr.
+//
+// Tried and dropped: a blocking recvmmsg on a dup of the descriptor, to
+// skip the poller's wake-up. Pinned to one core with GOMAXPROCS 2 it was
+// much worse at a fixed 50k q/s (p90 ~480 µs against ~130 µs): every
+// blocking call lets sysmon take its P away, and getting one back costs a
+// thread hand-off.
+
+// mmsghdr is struct mmsghdr of recvmmsg(2) and sendmmsg(2).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+	_   [4]byte
+}
+
+// mmsgBatch is a batch of datagrams in the kernel's layout, with their
+// buffers and peer addresses.
+type mmsgBatch struct {
+	hdrs  []mmsghdr
+	iovs  []unix.Iovec
+	names []unix.RawSockaddrInet6 // large enough for either family
+	bufs  [][]byte
+}
+
+// newMmsgBatch makes a batch; with size > 0 each entry gets a buffer of
+// that size to receive into, with 0 the entries are pointed at replies.
+func newMmsgBatch(size int) *mmsgBatch {
+	b := &mmsgBatch{
+		hdrs:  make([]mmsghdr, batchSize),
+		iovs:  make([]unix.Iovec, batchSize),
+		names: make([]unix.RawSockaddrInet6, batchSize),
+		bufs:  make([][]byte, batchSize),
+	}
+	for i := range b.hdrs {
+		if size > 0 {
+			b.bufs[i] = make([]byte, size)
+			b.iovs[i].Base = &b.bufs[i][0]
+		}
+		b.hdrs[i].hdr.Iov = &b.iovs[i]
+		b.hdrs[i].hdr.SetIovlen(1)
+		b.hdrs[i].hdr.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+	}
+	return b
+}
+
+// udpLoop reads a batch, answers each query in it, writes the answers,
+// until ctx ends.
+func (s *Server) udpLoop(ctx context.Context, c *net.UDPConn) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
+	defer stop()
+
+	in, out := newMmsgBatch(maxQuery), newMmsgBatch(0)
+	sc := new(scratch)
+	w := &udpWriter{local: c.LocalAddr()}
+	replies := make([][]byte, batchSize) // each reply's own buffer, in out's order
+	for i := range replies {
+		replies[i] = make([]byte, 65535)
+	}
+	for {
+		n, err := in.recv(rc)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		k := 0
+		for i := range n {
+			req, buf := in.bufs[i][:in.hdrs[i].len], replies[k]
+			resp := s.tryFast(req, buf, sc)
+			if resp == nil {
+				resp = s.slowRespond(req, buf, w, in.addr(i))
+			}
+			if resp == nil {
+				continue
+			}
+			out.reply(k, resp, in, i)
+			k++
+		}
+		s.sendAll(rc, out, k)
+	}
+}
+
+// recv waits in the poller until datagrams arrive and takes up to a batch.
+func (b *mmsgBatch) recv(rc syscall.RawConn) (int, error) {
+	for i := range b.hdrs {
+		b.iovs[i].SetLen(len(b.bufs[i]))
+		b.hdrs[i].hdr.Namelen = unix.SizeofSockaddrInet6
+		b.hdrs[i].hdr.Flags = 0
+	}
+	var (
+		n     uintptr
+		errno syscall.Errno
+	)
+	err := rc.Read(func(fd uintptr) bool {
+		n, _, errno = unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])),
+			uintptr(len(b.hdrs)), unix.MSG_DONTWAIT, 0, 0)
+		return errno != unix.EAGAIN && errno != unix.EINTR
+	})
+	runtime.KeepAlive(b)
+	if err != nil {
+		return 0, err
+	}
+	if errno != 0 {
+		return 0, fmt.Errorf("recvmmsg: %w", errno)
+	}
+	return int(n), nil
+}
+
+// reply points entry k of b at resp, addressed to where datagram i of in
+// came from.
+func (b *mmsgBatch) reply(k int, resp []byte, in *mmsgBatch, i int) {
+	b.iovs[k].Base = &resp[0]
+	b.iovs[k].SetLen(len(resp))
+	b.hdrs[k].hdr.Name = in.hdrs[i].hdr.Name
+	b.hdrs[k].hdr.Namelen = in.hdrs[i].hdr.Namelen
+}
+
+// addr is the peer of datagram i as a net.Addr, for the slow path.
+func (b *mmsgBatch) addr(i int) net.Addr {
+	rsa := &b.names[i]
+	switch rsa.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		return net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), netPort(&sa.Port)))
+	case unix.AF_INET6:
+		return &net.UDPAddr{IP: net.IP(append([]byte(nil), rsa.Addr[:]...)), Port: int(netPort(&rsa.Port)), Zone: zoneName(rsa.Scope_id)}
+	}
+	return &net.UDPAddr{}
+}
+
+// netPort reads a port stored in network byte order.
+func netPort(p *uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+func zoneName(scope uint32) string {
+	if scope == 0 {
+		return ""
+	}
+	if ifi, err := net.InterfaceByIndex(int(scope)); err == nil {
+		return ifi.Name
+	}
+	return fmt.Sprint(scope)
+}
+
+// sendAll sends the first n entries of b, going past any datagram the
+// kernel refuses.
+func (s *Server) sendAll(rc syscall.RawConn, b *mmsgBatch, n int) {
+	for off := 0; off < n; {
+		var (
+			sent  uintptr
+			errno syscall.Errno
+		)
+		err := rc.Write(func(fd uintptr) bool {
+			sent, _, errno = unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[off])),
+				uintptr(n-off), unix.MSG_DONTWAIT, 0, 0)
+			return errno != unix.EAGAIN && errno != unix.EINTR
+		})
+		switch {
+		case err != nil: // the socket is closed
+			return
+		case errno != 0:
+			s.log.Debug("udp write failed", "err", errno)
+			sent = 1 // skip the datagram that failed
+		case sent == 0:
+			sent = 1 // cannot happen for a non-empty batch; never spin
+		}
+		off += int(sent)
+	}
+	runtime.KeepAlive(b)
+}
