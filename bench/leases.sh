@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Lease churn vs DNS latency (issue #5): does renewing 10,000 leases (2,000 renewals/s) slow
+# answers? Fixed-rate dnsperf latency runs, alternating without and with `harness leases`
+# running alongside. Target: p99 with churn <= 1.10 x p99 without. Run as root (CPU pinning);
+# only 127.0.0.1 is used.
+#
+# Usage: bench/leases.sh        (from anywhere)
+#
+# Steps: build dnslb and bench/harness into WORK -> the anchor script's `setup` into WORK/anchors
+#        (for its query files) -> start dnslb with the anchor benchmark's data (bench/start-dnslb.sh)
+#        -> ROUNDS x (base, churn): pinned dnsperf at QPS q/s with per-query output (-v), as
+#        bench/run.sh's latency runs; in a churn run `harness leases` first registers N leased
+#        sets, then renews each every EVERY (on CLIENT_CPU, with dnsperf) for the whole run, and
+#        deletes them after it -> stop everything (also on failure) -> report.
+#        Exit status 1 when the target is missed or the harness misses its renewal rate (after
+#        the report).
+#
+# Knobs (environment):
+#   ROUNDS=3 DURATION=10    alternating rounds; seconds per dnsperf run
+#   QPS=50000               dnsperf's fixed rate (-Q)
+#   MIX=mix                 the anchors' query file: mix (50% www, 45% hN, 5% NXDOMAIN) or www
+#   N=10000 EVERY=5s LEASE=15s WORKERS=32   harness leases
+#   WARMUP=1                seconds of renewals before dnsperf starts in a churn run
+#   SERVER_CPU=1 CLIENT_CPU=0   server pinned to SERVER_CPU (taskset -a -p); dnsperf and harness to CLIENT_CPU
+#   WORK=/tmp/bench-leases  DNS_PORT=5340 (API: DNS_PORT + 80, as bench/start-dnslb.sh has it)
+#   ANCHORS=/work/shared/bench-anchors/run.sh   for `install` (only if dnsperf is missing) and `setup`
+#   DNSLB_ARGS=             extra `dnslb serve` flags (passed to start-dnslb.sh)
+#   REPORT=$WORK/report-<UTC time>.md
+set -euo pipefail
+BENCH=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$BENCH/.." && pwd)
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+QPS=${QPS:-50000}
+MIX=${MIX:-mix}
+N=${N:-10000}
+EVERY=${EVERY:-5s}
+LEASE=${LEASE:-15s}
+WORKERS=${WORKERS:-32}
+WARMUP=${WARMUP:-1}
+SERVER_CPU=${SERVER_CPU:-1}
+CLIENT_CPU=${CLIENT_CPU:-0}
+WORK=${WORK:-/tmp/bench-leases}
+DNS_PORT=${DNS_PORT:-5340}
+API_PORT=$((DNS_PORT + 80))
+ANCHORS=${ANCHORS:-/work/shared/bench-anchors/run.sh}
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+REPORT=${REPORT:-$WORK/report-$STAMP.md}
+API="http://127.0.0.1:$API_PORT"
+HZ=$(getconf CLK_TCK)
+ALL_CPUS="0-$(( $(nproc --all) - 1 ))"
+
+log() { printf '%s bench/leases.sh: %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+[[ $(id -u) == 0 ]] || die "run as root (CPU pinning)"
+[[ -x $ANCHORS ]] || die "anchor script $ANCHORS not found (set ANCHORS=)"
+command -v go >/dev/null || die "go not found in PATH"
+
+# ---------------------------------------------------------------- cleanup
+SERVER_PID=
+HARNESS_PID=
+MISSED=0 # 1: the run completed and the report is out, but a target was missed
+stop_pid() { # stop_pid PID NAME
+  kill -0 "$1" 2>/dev/null || return 0
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$1" 2>/dev/null; then kill -KILL "$1" 2>/dev/null || true; fi
+  log "stopped $2 pid $1"
+}
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n $HARNESS_PID ]]; then stop_pid "$HARNESS_PID" harness; fi
+  if [[ -n $SERVER_PID ]]; then stop_pid "$SERVER_PID" dnslb; fi
+  if [[ $rc != 0 && $MISSED == 0 ]]; then log "failed (exit $rc); everything this script started is stopped"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- helpers
+tree_pids() { echo "$1"; local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree_pids "$c"; done; }
+pin() { local p; for p in $(tree_pids "$1"); do taskset -a -p -c "$2" "$p" >/dev/null 2>&1 || true; done; }
+ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; } # utime+stime, clock ticks
+
+# ---------------------------------------------------------------- build, queries, server
+for p in "$DNS_PORT" "$API_PORT"; do
+  if ss -Hlnu "sport = :$p" | grep -q . || ss -Hlnt "sport = :$p" | grep -q .; then
+    die "port $p is already in use (set DNS_PORT=)"
+  fi
+done
+mkdir -p "$WORK"
+log "building dnslb and the harness from $REPO into $WORK"
+(cd "$REPO" && go build -o "$WORK/dnslb" ./cmd/dnslb && go build -o "$WORK/harness" ./bench/harness)
+if ! command -v dnsperf >/dev/null || ! command -v dig >/dev/null; then
+  log "dnsperf or dig missing: anchor install"
+  "$ANCHORS" install >&2 || { log "install failed; apt-get update and retry"; apt-get update >&2 && "$ANCHORS" install >&2; }
+fi
+# The anchor script's setup wipes and rewrites its WORK only: ours, not a shared one.
+WORK="$WORK/anchors" "$ANCHORS" setup
+QUERIES="$WORK/anchors/queries/$MIX.txt"
+[[ -s $QUERIES ]] || die "no query file $QUERIES (MIX=www or mix)"
+
+SERVER_PID=$(DNSLB_BIN="$WORK/dnslb" "$BENCH/start-dnslb.sh" "$DNS_PORT" "$WORK/server")
+log "started dnslb pid $SERVER_PID (DNS 127.0.0.1:$DNS_PORT, API $API) with the anchor data"
+
+# ---------------------------------------------------------------- runs
+LAT_TSV="$WORK/latency.tsv"
+printf 'round\tmode\tqps\tavg_us\tp50_us\tp99_us\tp999_us\tmax_us\tlost\tsent\tanswers\tserver_cpu_pct\n' > "$LAT_TSV"
+mkdir -p "$WORK/runs"
+dnsperf_run() { # dnsperf_run ROUND MODE: one latency run, a row of LAT_TSV (as bench/run.sh's latency_run)
+  local out="$WORK/runs/$1-$2.txt" c0 c1 t0 t1 cpu
+  c0=$(ticks "$SERVER_PID"); t0=$(date +%s.%N)
+  taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$DNS_PORT" -d "$QUERIES" -l "$DURATION" \
+    -c 10 -T 1 -q 100 -Q "$QPS" -v > "$out" 2>&1 || true
+  c1=$(ticks "$SERVER_PID"); t1=$(date +%s.%N)
+  cpu=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", 100 * d / hz / (b - a) }')
+  # per-query lines: "> RCODE NAME TYPE LATENCY_S"; lost queries have no line (counted apart)
+  awk '/^> / { print $NF }' "$out" | sort -g | awk -v round="$1" -v mode="$2" -v cpu="$cpu" \
+    -v qps="$(awk '/Queries per second:/ { print $4 }' "$out")" \
+    -v lost="$(awk '/Queries lost:/ { print $3 }' "$out")" \
+    -v sent="$(awk '/Queries sent:/ { print $3 }' "$out")" '
+    { v[NR] = $1; s += $1 }
+    function pct(p,   i) { i = int(p * NR + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; return v[i] * 1e6 }
+    END {
+      if (NR == 0) { printf "%s\t%s\t%s\tNA\tNA\tNA\tNA\tNA\t%s\t%s\t0\t%s\n", round, mode, qps, lost, sent, cpu; exit }
+      printf "%s\t%s\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%s\t%d\t%s\n", round, mode, qps,
+        1e6 * s / NR, pct(0.50), pct(0.99), pct(0.999), v[NR] * 1e6, lost, sent, NR, cpu
+    }' >> "$LAT_TSV"
+  log "run $1 $2: $(tail -1 "$LAT_TSV" | cut -f3- | tr '\t' ' ')"
+}
+HARNESS_FAILS=0
+churn_run() { # churn_run ROUND: harness leases on CLIENT_CPU, dnsperf once its renewals run
+  local out="$WORK/runs/$1-churn-harness.txt" ready="$WORK/runs/$1-ready" status=0
+  rm -f "$ready"
+  taskset -c "$CLIENT_CPU" "$WORK/harness" leases --api "$API" --zone lb.test --n "$N" --lease "$LEASE" \
+    --every "$EVERY" --workers "$WORKERS" --duration "$((WARMUP + DURATION + 1))s" --ready-file "$ready" \
+    > "$out" 2>&1 &
+  HARNESS_PID=$!
+  for _ in $(seq 1 600); do
+    [[ -e $ready ]] && break
+    kill -0 "$HARNESS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  [[ -e $ready ]] || { cat "$out" >&2; die "harness leases did not start renewing"; }
+  sleep "$WARMUP"
+  dnsperf_run "$1" churn
+  wait "$HARNESS_PID" || status=$?
+  HARNESS_PID=
+  case $status in
+    0) ;;
+    1) if grep -q '^target achieved rate' "$out"; then HARNESS_FAILS=$((HARNESS_FAILS + 1)); else cat "$out" >&2; die "harness leases failed"; fi ;;
+    *) cat "$out" >&2; die "harness leases failed (exit $status)" ;;
+  esac
+  log "harness round $1: $(grep '^renewals:' "$out")"
+}
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+pin "$SERVER_PID" "$SERVER_CPU"
+for r in $(seq 1 "$ROUNDS"); do
+  dnsperf_run "$r" base
+  churn_run "$r"
+done
+pin "$SERVER_PID" "$ALL_CPUS"
+stop_pid "$SERVER_PID" dnslb
+SERVER_PID=
+
+# ---------------------------------------------------------------- report
+median() { { grep -E '^[0-9.eE+-]+$' || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "NA"; exit } print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+col() { awk -F'\t' -v m="$1" -v c="$2" 'NR > 1 && $2 == m { print $c }' "$LAT_TSV"; } # col MODE COLUMN
+B50=$(col base 5 | median); B99=$(col base 6 | median)
+C50=$(col churn 5 | median); C99=$(col churn 6 | median)
+RATIO=$(awk -v c="$C99" -v b="$B99" 'BEGIN { printf "%.3f", (b > 0) ? c / b : 0 }')
+VERDICT=$(awk -v r="$RATIO" 'BEGIN { print (r > 0 && r <= 1.10) ? "met" : "MISSED" }')
+commit() {
+  local head n
+  head=$(git -C "$REPO" rev-parse --short HEAD)
+  n=$(git -C "$REPO" status --porcelain --untracked-files=normal -- . ':!bench' | wc -l)
+  if [[ $n -gt 0 ]]; then echo "$head + uncommitted changes outside bench/ ($n paths)"; else echo "$head"; fi
+}
+{
+  echo "# dnslb DNS latency with and without lease churn — $(date -u)"
+  echo
+  echo "- machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
+  echo "- load average (1/5/15 min) before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- dnslb: $(commit); $(go version | sed 's/^go version //'); dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }')"
+  echo "- data: the anchor zone (bench/start-dnslb.sh); queries: the anchors' $MIX file"
+  echo "- dnsperf: \`-l $DURATION -c 10 -T 1 -q 100 -Q $QPS -v\`; server on CPU $SERVER_CPU, dnsperf (and the harness) on CPU $CLIENT_CPU"
+  echo "- churn: \`harness leases --n $N --lease $LEASE --every $EVERY --workers $WORKERS\` renewing from ${WARMUP}s before dnsperf starts until after it ends"
+  echo "- $ROUNDS rounds, each base then churn"
+  echo
+  echo '| round | mode | q/s | avg us | p50 us | p99 us | p99.9 us | max us | lost / sent | server CPU % |'
+  echo '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|'
+  awk -F'\t' 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12 }' "$LAT_TSV"
+  echo
+  echo "- median p50: base $B50 us, churn $C50 us; median p99: base $B99 us, churn $C99 us"
+  echo "- p99 ratio churn / base = $RATIO; target <= 1.10: $VERDICT"
+  echo "- harness rounds below 90% of the renewal rate: $HARNESS_FAILS of $ROUNDS"
+  echo "- dnsperf runs below 95% of $QPS q/s (client or machine saturated; compare with care):" \
+    "$(awk -F'\t' -v q="$QPS" 'NR > 1 && $3 < 0.95 * q { printf "%s%s/%s", n++ ? ", " : "", $1, $2 } END { if (!n) printf "none" }' "$LAT_TSV")"
+  for r in $(seq 1 "$ROUNDS"); do
+    echo
+    echo "### harness, round $r"
+    echo
+    echo '```'
+    cat "$WORK/runs/$r-churn-harness.txt"
+    echo '```'
+  done
+} > "$REPORT"
+cat "$REPORT"
+log "report: $REPORT; raw: $LAT_TSV, $WORK/runs/"
+if [[ $VERDICT == MISSED || $HARNESS_FAILS -gt 0 ]]; then
+  MISSED=1
+  log "target missed: p99 ratio $RATIO (target <= 1.10), harness rate misses $HARNESS_FAILS"
+  exit 1
+fi
