@@ -25,6 +25,8 @@
 #                          output (-v) against every dnslb target and LATENCY_REFS, giving
 #                          p50/p99/p99.9 latency; 0 skips it
 #   LATENCY_REFS=knot  LATENCY_DURATION=$DURATION
+#   LATENCY_ROUNDS=5       latency runs per target and mix, targets interleaved in each round;
+#                          the report gives every run and the median of each column over rounds
 #   RATIO_REFS="knot nsd"  what the ratio table divides by (default: SERVERS)
 #   REPORT=$DNSLB_WORK/report-<UTC time>.md
 set -euo pipefail
@@ -45,6 +47,7 @@ BASELINE_REF=${BASELINE_REF:-}
 LATENCY_QPS=${LATENCY_QPS:-50000}
 LATENCY_REFS=${LATENCY_REFS:-knot}
 LATENCY_DURATION=${LATENCY_DURATION:-$DURATION}
+LATENCY_ROUNDS=${LATENCY_ROUNDS:-5}
 RATIO_REFS=${RATIO_REFS:-$SERVERS}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -151,38 +154,44 @@ VERIFY_OUT="$DNSLB_WORK/verify-$STAMP.txt"
 tree_pids() { echo "$1"; local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree_pids "$c"; done; }
 pin() { local p; for p in $(tree_pids "$1"); do taskset -a -p -c "$2" "$p" >/dev/null 2>&1 || true; done; }
 LAT_TSV="$WORK/latency.tsv"
-latency_run() { # latency_run NAME PORT PID MIX
-  local out="$WORK/runs/latency-$4-$1.txt" all
+cpu_ticks() { local p t=0; for p in $(tree_pids "$1"); do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+latency_run() { # latency_run NAME PORT PID MIX ROUND
+  local out="$WORK/runs/latency-$4-$1-$5.txt" all t0 t1
   all="0-$(( $(nproc --all) - 1 ))"
   pin "$3" "$SERVER_CPU"
+  t0=$(cpu_ticks "$3")
   taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$2" -d "$WORK/queries/$4.txt" -l "$LATENCY_DURATION" \
     -c 10 -T 1 -q 100 -Q "$LATENCY_QPS" -v > "$out" 2>&1 || true
+  t1=$(cpu_ticks "$3")
   pin "$3" "$all"
   # per-query lines: "> RCODE NAME TYPE LATENCY_S"; lost queries have no line (counted apart)
-  awk '/^> / { print $NF }' "$out" | sort -g | awk -v name="$1" -v mix="$4" -v rate="$LATENCY_QPS" \
+  awk '/^> / { print $NF }' "$out" | sort -g | awk -v name="$1" -v mix="$4" -v rate="$LATENCY_QPS" -v round="$5" \
+    -v cpu="$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v d="$LATENCY_DURATION" 'BEGIN { printf "%.1f", 100 * t / hz / d }')" \
     -v qps="$(awk '/Queries per second:/ { print $4 }' "$out")" \
     -v lost="$(awk '/Queries lost:/ { print $3 }' "$out")" \
     -v sent="$(awk '/Queries sent:/ { print $3 }' "$out")" '
     { v[NR] = $1; s += $1 }
     function pct(p,   i) { i = int(p * NR + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; return v[i] * 1e6 }
     END {
-      if (NR == 0) { printf "%s\t%s\t%s\t%s\tNA\tNA\tNA\tNA\tNA\t%s\t%s\t0\n", name, mix, rate, qps, lost, sent; exit }
-      printf "%s\t%s\t%s\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%s\t%d\n", name, mix, rate, qps,
-        1e6 * s / NR, pct(0.50), pct(0.99), pct(0.999), v[NR] * 1e6, lost, sent, NR
+      if (NR == 0) { printf "%s\t%s\t%s\t%s\tNA\tNA\tNA\tNA\tNA\t%s\t%s\t0\t%s\t%s\n", name, mix, rate, qps, lost, sent, cpu, round; exit }
+      printf "%s\t%s\t%s\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%s\t%d\t%s\t%s\n", name, mix, rate, qps,
+        1e6 * s / NR, pct(0.50), pct(0.99), pct(0.999), v[NR] * 1e6, lost, sent, NR, cpu, round
     }' >> "$LAT_TSV"
   log "latency $1 $4: $(tail -1 "$LAT_TSV")"
 }
 if [[ $LATENCY_QPS != 0 ]]; then
-  printf 'server\tmix\ttarget_qps\tqps\tavg_us\tp50_us\tp99_us\tp999_us\tmax_us\tlost\tsent\tanswers\n' > "$LAT_TSV"
-  for mix in $MIXES; do
-    for t in $EXTRA_TARGETS; do
-      name=${t%%=*}; rest=${t#*=}
-      latency_run "$name" "${rest%%=*}" "${t##*=}" "$mix"
-    done
-    for s in $LATENCY_REFS; do
-      case $s in knot) port=5301 ;; nsd) port=5302 ;; *) log "latency: skip $s (port unknown here)"; continue ;; esac
-      [[ -r $WORK/pids/$s.pid ]] || { log "latency: skip $s (not started)"; continue; }
-      latency_run "$s" "$port" "$(cat "$WORK/pids/$s.pid")" "$mix"
+  printf 'server\tmix\ttarget_qps\tqps\tavg_us\tp50_us\tp99_us\tp999_us\tmax_us\tlost\tsent\tanswers\tserver_cpu_pct\tround\n' > "$LAT_TSV"
+  for round in $(seq 1 "$LATENCY_ROUNDS"); do
+    for mix in $MIXES; do
+      for s in $LATENCY_REFS; do
+        case $s in knot) port=5301 ;; nsd) port=5302 ;; *) log "latency: skip $s (port unknown here)"; continue ;; esac
+        [[ -r $WORK/pids/$s.pid ]] || { log "latency: skip $s (not started)"; continue; }
+        latency_run "$s" "$port" "$(cat "$WORK/pids/$s.pid")" "$mix" "$round"
+      done
+      for t in $EXTRA_TARGETS; do
+        name=${t%%=*}; rest=${t#*=}
+        latency_run "$name" "${rest%%=*}" "${t##*=}" "$mix" "$round"
+      done
     done
   done
 fi
@@ -209,9 +218,33 @@ fi
     echo
     echo "## Latency at a fixed $LATENCY_QPS q/s (pinned, dnsperf -v per-query times, -l $LATENCY_DURATION -c 10 -T 1 -q 100)"
     echo
-    echo '| server | mix | q/s | avg us | p50 us | p99 us | p99.9 us | max us | lost / sent |'
-    echo '|---|---|---:|---:|---:|---:|---:|---:|---:|'
-    awk -F'\t' 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n", $1, $2, $4, $5, $6, $7, $8, $9, $10, $11 }' "$LAT_TSV"
+    echo "Medians over $LATENCY_ROUNDS rounds (targets interleaved in each round); ratios against the first of LATENCY_REFS ($(set -- $LATENCY_REFS; echo "$1")), where above 1 means dnslb was slower."
+    echo
+    echo '| server | mix | runs | q/s | avg us | p50 us | p99 us | p99.9 us | server cpu % | avg ratio | p99 ratio | cpu ratio |'
+    echo '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+    awk -F'\t' -v ref="$(set -- $LATENCY_REFS; echo "$1")" '
+      function median(list,   a, n, i, j, t) {
+        n = split(list, a, " ")
+        for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j > 0 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+      }
+      NR > 1 && $5 != "NA" {
+        k = $1 SUBSEP $2; if (!(k in runs)) order[++n] = k
+        runs[k]++; q[k] = q[k] " " $4; avg[k] = avg[k] " " $5; p50[k] = p50[k] " " $6; p99[k] = p99[k] " " $7; p999[k] = p999[k] " " $8; cpu[k] = cpu[k] " " $13
+      }
+      END {
+        for (i = 1; i <= n; i++) { k = order[i]; split(k, f, SUBSEP); r = ref SUBSEP f[2]
+          ra = (r in runs) ? sprintf("%.2f", median(avg[k]) / median(avg[r])) : "-"
+          rp = (r in runs) ? sprintf("%.2f", median(p99[k]) / median(p99[r])) : "-"
+          rc = (r in runs && median(cpu[r]) > 0) ? sprintf("%.2f", median(cpu[k]) / median(cpu[r])) : "-"
+          printf "| %s | %s | %d | %.0f | %.1f | %.1f | %.1f | %.1f | %.1f | %s | %s | %s |\n", f[1], f[2], runs[k], median(q[k]), median(avg[k]), median(p50[k]), median(p99[k]), median(p999[k]), median(cpu[k]), ra, rp, rc }
+      }' "$LAT_TSV"
+    echo
+    echo "Every run:"
+    echo
+    echo '| round | server | mix | q/s | avg us | p50 us | p99 us | p99.9 us | max us | server cpu % | lost / sent |'
+    echo '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|'
+    awk -F'\t' 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n", $14, $1, $2, $4, $5, $6, $7, $8, $9, $13, $10, $11 }' "$LAT_TSV"
   fi
   echo
   echo "## Response codes (dnsperf, per run)"

@@ -100,3 +100,25 @@ func BenchmarkDrainToLeave(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/leave")
 }
+
+// BenchmarkApplyBatch is one batch of 1,000 changes, each a new weighted
+// set of one of 10 names (100 sets each, the most a name may have),
+// committed and published. Every change checks the rules spanning its
+// name's sets: reading them from the store each time made this quadratic.
+func BenchmarkApplyBatch(b *testing.B) {
+	h := newHarness(b, nil)
+	ctx := context.Background()
+	for i := range b.N {
+		changes := make([]Change, 0, MaxChanges)
+		for n := range 10 {
+			for s := range 100 {
+				set := wset(fmt.Sprintf("s%d", s), 1+s, fmt.Sprintf("10.%d.%d.%d", n, s, i%250))
+				set.Name = fmt.Sprintf("b%d-n%d", i, n)
+				changes = append(changes, Change{Action: Upsert, Set: set})
+			}
+		}
+		if _, err := h.reg.Apply(ctx, "lb.test", changes); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

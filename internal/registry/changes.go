@@ -67,8 +67,9 @@ func (r *Registry) Apply(ctx context.Context, zone string, changes []Change) (in
 		if err != nil {
 			return fmt.Errorf("zone %s: %w", zoneName, err)
 		}
+		nodes := newNodes(tx)
 		for i := range changes {
-			if err := r.applyOne(tx, &z, changes[i], now); err != nil {
+			if err := r.applyOne(nodes, &z, changes[i], now); err != nil {
 				return &ChangeError{Index: i, Err: err}
 			}
 		}
@@ -83,11 +84,12 @@ func (r *Registry) Apply(ctx context.Context, zone string, changes []Change) (in
 // MaxChanges is the largest batch Apply accepts (Route 53: 1,000).
 const MaxChanges = 1000
 
-func (r *Registry) applyOne(tx store.Tx, z *record.Zone, c Change, now time.Time) error {
+func (r *Registry) applyOne(nodes *nodes, z *record.Zone, c Change, now time.Time) error {
+	tx := nodes.tx
 	set := c.Set
 	set.Values = append([]string(nil), set.Values...)
 	if c.Action == Delete {
-		return deleteSet(tx, z, set)
+		return deleteSet(nodes, z, set)
 	}
 	if c.Action != Create && c.Action != Upsert {
 		return record.Errorf("action", "%q is not an action; allowed: CREATE, UPSERT, DELETE", c.Action)
@@ -107,18 +109,19 @@ func (r *Registry) applyOne(tx store.Tx, z *record.Zone, c Change, now time.Time
 		return err
 	}
 	set.Updated = now
-	if err := checkNode(tx, set); err != nil {
+	if err := nodes.check(set); err != nil {
 		return err
 	}
 	if err := tx.PutSet(set); err != nil {
 		return err
 	}
+	nodes.put(set)
 	return setPolicy(tx, z, set.Name, c.Policy, false)
 }
 
 // deleteSet removes the set with key k.Key; the name is resolved like any
 // other input so relative names work.
-func deleteSet(tx store.Tx, z *record.Zone, k record.Set) error {
+func deleteSet(nodes *nodes, z *record.Zone, k record.Set) error {
 	name, err := record.Canonical("name", k.Name, z.Name)
 	if err != nil {
 		return err
@@ -128,28 +131,81 @@ func deleteSet(tx store.Tx, z *record.Zone, k record.Set) error {
 		return err
 	}
 	key := record.Key{Zone: z.Name, Name: name, Type: typ, SetID: k.SetID}
-	if err := tx.DeleteSet(key); err != nil {
+	if err := nodes.tx.DeleteSet(key); err != nil {
 		return fmt.Errorf("%s: %w", key, err)
 	}
+	nodes.delete(key)
 	return nil
 }
 
-// checkNode applies the rules spanning all sets of the set's name.
-func checkNode(tx store.Tx, set record.Set) error {
-	sets, err := tx.Sets(set.Zone, set.Name)
+// nodes checks the rules spanning all sets of a name (record.CheckNode)
+// for each change of a batch, in order. It reads a name's sets from the
+// store once per batch and keeps them current as the batch goes: reading
+// them again for every change made a batch of n changes to one name cost
+// n² set decodes.
+type nodes struct {
+	tx   store.Tx
+	sets map[string][]record.Set // by canonical name
+}
+
+func newNodes(tx store.Tx) *nodes { return &nodes{tx: tx, sets: map[string][]record.Set{}} }
+
+// check applies the rules to the sets set's name would have with set put.
+func (n *nodes) check(set record.Set) error {
+	sets, err := n.load(set.Zone, set.Name)
 	if err != nil {
 		return err
 	}
-	replaced := false
+	if i := index(sets, set.Key); i >= 0 {
+		old := sets[i]
+		sets[i] = set
+		err = record.CheckNode(sets, set.Key)
+		sets[i] = old
+		return err
+	}
+	return record.CheckNode(append(sets[:len(sets):len(sets)], set), set.Key)
+}
+
+func (n *nodes) load(zone, name string) ([]record.Set, error) {
+	if sets, ok := n.sets[name]; ok {
+		return sets, nil
+	}
+	sets, err := n.tx.Sets(zone, name)
+	if err != nil {
+		return nil, err
+	}
+	n.sets[name] = sets
+	return sets, nil
+}
+
+// put records that set was written; check has loaded its name.
+func (n *nodes) put(set record.Set) {
+	sets := n.sets[set.Name]
+	if i := index(sets, set.Key); i >= 0 {
+		sets[i] = set
+		return
+	}
+	n.sets[set.Name] = append(sets, set)
+}
+
+// delete records that the set with key k was deleted.
+func (n *nodes) delete(k record.Key) {
+	sets, ok := n.sets[k.Name]
+	if !ok {
+		return // never loaded: the next load reads the store
+	}
+	if i := index(sets, k); i >= 0 {
+		n.sets[k.Name] = append(sets[:i], sets[i+1:]...)
+	}
+}
+
+func index(sets []record.Set, k record.Key) int {
 	for i := range sets {
-		if sets[i].Key == set.Key {
-			sets[i], replaced = set, true
+		if sets[i].Key == k {
+			return i
 		}
 	}
-	if !replaced {
-		sets = append(sets, set)
-	}
-	return record.CheckNode(sets, set.Key)
+	return -1
 }
 
 // setPolicy records the routing policy of name in its zone when p is given
