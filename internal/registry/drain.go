@@ -116,10 +116,8 @@ func safeAt(set *record.Set) time.Time {
 // the registry loop.
 func (r *Registry) finishDrains(ctx context.Context, st *state, now time.Time) {
 	inProgress := 0
-	for _, set := range st.sets {
-		if set.State != record.Draining || set.Drain == nil {
-			continue
-		}
+	for k := range st.drains {
+		set := st.sets[k]
 		if now.Before(safeAt(&set)) {
 			inProgress++
 			continue

@@ -13,30 +13,48 @@ import (
 // Renew extends the lease of the set k (name may be relative) by its
 // lease TTL. healthy, when not nil, is the instance's own check result:
 // false takes the set out of answers until a renewal says true. Renewals are
-// kept in memory, not written to the store. A set the server does not know
-// gives store.ErrNotFound: the agent should register again.
+// kept in memory, not written to the store, and read the set's lease from
+// memory too: 10,000 agents renewing every 5 s is 2,000 calls a second. A
+// set the server does not know gives store.ErrNotFound: the agent should
+// register again.
 func (r *Registry) Renew(ctx context.Context, k record.Key, healthy *bool) (record.LeaseStatus, error) {
-	set, err := r.lookup(ctx, k)
+	key, err := r.resolveKey(k)
 	if err != nil {
 		return record.LeaseStatus{}, err
 	}
-	if set.Lease <= 0 {
-		return record.LeaseStatus{}, record.Errorf("lease", "%s has no lease; set one when registering (e.g. --lease 15s)", set.Key)
+	r.live.mu.Lock()
+	s := r.live.sets[key]
+	known := s != nil && s.known
+	var lease record.Duration
+	var draining bool
+	if known {
+		lease, draining = s.lease, s.draining
+	}
+	r.live.mu.Unlock()
+	if !known { // not (yet) applied from the store: ask the store itself
+		set, err := r.lookup(ctx, key)
+		if err != nil {
+			return record.LeaseStatus{}, err
+		}
+		lease, draining = set.Lease, set.State == record.Draining
+	}
+	if lease <= 0 {
+		return record.LeaseStatus{}, record.Errorf("lease", "%s has no lease; set one when registering (e.g. --lease 15s)", key)
 	}
 	now := r.now()
 	r.live.mu.Lock()
-	s := r.live.get(set.Key)
+	s = r.live.get(key)
 	changed := s.expired || (healthy != nil && (s.reported == nil || *s.reported != *healthy))
-	s.deadline, s.expired, s.braked = now.Add(set.Lease.D()), false, false
+	s.deadline, s.expired, s.braked = now.Add(lease.D()), false, false
 	if healthy != nil {
 		v := *healthy
 		s.reported = &v
 	}
 	if changed {
-		r.live.touch(set.Key)
+		r.live.touch(key)
 	}
 	gen := r.live.gen
-	st := record.LeaseStatus{Key: set.Key, Lease: set.Lease, Remaining: set.Lease, State: r.stateOf(&set, s, now)}
+	st := record.LeaseStatus{Key: key, Lease: lease, Remaining: lease, State: leaseState(draining, lease, s)}
 	r.live.mu.Unlock()
 	if changed {
 		return st, r.publishLive(ctx, gen)
@@ -84,68 +102,69 @@ type group struct {
 	typ        record.Type
 }
 
+func groupOf(k record.Key) group { return group{k.Zone, k.Name, k.Type} }
+
 // expireLeases takes lapsed sets out of answers, unless the mass-expiry
-// brake holds their name, and returns the keys whose grace period is over
-// and which are to be deleted. It runs on the registry loop.
+// brake holds their name, and returns the sets whose grace period is over
+// and which are to be deleted. It runs on the registry loop, every tick,
+// over the leased sets only and without allocating: a scan of every set
+// that copied each leased one to the heap took 17% of a core with 10,000
+// leases.
 func (r *Registry) expireLeases(st *state, now time.Time) (toDelete []record.Set) {
-	groups := map[group][]*record.Set{}
-	for k := range st.sets {
-		if set := st.sets[k]; set.Lease > 0 {
-			g := group{set.Zone, set.Name, set.Type}
-			groups[g] = append(groups[g], &set)
-		}
-	}
 	r.live.mu.Lock()
 	defer r.live.mu.Unlock()
-	for g, sets := range groups {
-		r.expireGroup(g, sets, now)
-		for _, set := range sets {
-			if s := r.live.sets[set.Key]; s != nil && s.expired && !now.Before(s.expireAt) {
-				toDelete = append(toDelete, *set)
+	for g, keys := range st.leased {
+		r.expireGroup(g, keys, now)
+		for k, s := range keys {
+			if s.expired && !now.Before(s.expireAt) {
+				toDelete = append(toDelete, st.sets[k])
 			}
 		}
 	}
 	return toDelete
 }
 
-// expireGroup applies lapses in one group. Callers hold r.live.mu.
-func (r *Registry) expireGroup(g group, sets []*record.Set, now time.Time) {
-	var lapsed []*setLiveRef
+// expireGroup applies lapses in one group. keys holds each set's live
+// entry once looked up: the entry lives as long as the set, and hashing
+// every key on every tick cost more than the rest of the scan. Callers
+// hold r.live.mu.
+func (r *Registry) expireGroup(g group, keys map[record.Key]*setLive, now time.Time) {
+	var lapsed []record.Key
 	atRisk := 0
-	for _, set := range sets {
-		s := r.live.get(set.Key)
+	for k, s := range keys {
+		if s == nil {
+			s = r.live.get(k)
+			keys[k] = s
+		}
 		if s.expired {
 			continue
 		}
+		lease := s.lease.D()
 		if s.deadline.IsZero() {
-			s.deadline = now.Add(set.Lease.D())
+			s.deadline = now.Add(lease)
 		}
-		if !s.deadline.After(now.Add(set.Lease.D() / 3)) {
+		if !s.deadline.After(now.Add(lease / 3)) {
 			atRisk++
 		}
 		if !s.deadline.After(now) {
-			lapsed = append(lapsed, &setLiveRef{set, s})
+			lapsed = append(lapsed, k)
 		}
 	}
-	braked := atRisk >= r.opts.BrakeMin && float64(atRisk) > r.opts.BrakeShare*float64(len(sets))
-	r.setBrake(g, braked && len(lapsed) > 0, atRisk, len(sets))
-	for _, ref := range lapsed {
+	braked := atRisk >= r.opts.BrakeMin && float64(atRisk) > r.opts.BrakeShare*float64(len(keys))
+	r.setBrake(g, braked && len(lapsed) > 0, atRisk, len(keys))
+	for _, k := range lapsed {
+		s := keys[k]
 		if braked {
-			ref.live.braked = true
+			s.braked = true
 			continue
 		}
-		ref.live.expired, ref.live.braked = true, false
-		ref.live.expireAt = now.Add(r.opts.LeaseGrace)
-		r.live.touch(ref.set.Key)
+		s.expired, s.braked = true, false
+		s.expireAt = now.Add(r.opts.LeaseGrace)
+		r.live.touch(k)
 		r.metrics.leaseExpiries.Inc()
-		r.log.Warn("lease lapsed; set left answers", "set", ref.set.Key.String(), "zone", ref.set.Zone,
-			"deadline", ref.live.deadline, "delete_at", ref.live.expireAt)
+		r.log.Warn("lease lapsed; set left answers", "set", k.String(), "zone", k.Zone,
+			"deadline", s.deadline, "delete_at", s.expireAt)
 	}
-}
-
-type setLiveRef struct {
-	set  *record.Set
-	live *setLive
 }
 
 // setBrake records and reports the brake state of a group. Callers hold

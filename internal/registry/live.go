@@ -22,6 +22,11 @@ type live struct {
 
 // setLive is the runtime state of one record set.
 type setLive struct {
+	// of the stored set, for renewals; known once the registry applied it
+	known    bool
+	lease    record.Duration
+	draining bool
+
 	deadline time.Time // lease deadline; zero without a lease
 	expired  bool      // the lease lapsed and the set left answers
 	expireAt time.Time // when an expired set is deleted

@@ -245,12 +245,25 @@ func (r *Registry) lifecycle(ctx context.Context, st *state) {
 }
 
 // startLive sets up runtime state for a freshly loaded store: leases get a
-// grace window after a (re)start, checks start.
+// grace window after a (re)start, checks start. After a reload, sets gone
+// from the store while the watch was behind are forgotten.
 func (r *Registry) startLive(ctx context.Context, st *state, first bool) {
 	now := r.now()
 	r.live.mu.Lock()
+	var gone []record.Key
+	for k := range r.live.sets {
+		if _, ok := st.sets[k]; !ok {
+			gone = append(gone, k)
+		}
+	}
+	r.live.mu.Unlock()
+	for _, k := range gone {
+		r.forget(k)
+	}
+	r.live.mu.Lock()
 	for k, set := range st.sets {
 		s := r.live.get(k)
+		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
 		if set.Lease > 0 && (first || s.deadline.IsZero()) {
 			s.deadline = now.Add(set.Lease.D() + r.opts.RestartGrace)
 		}
@@ -268,6 +281,7 @@ func (r *Registry) eventLive(ctx context.Context, st *state, ev store.Event) {
 		set := ev.Set
 		r.live.mu.Lock()
 		s := r.live.get(set.Key)
+		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
 		if set.Lease > 0 && set.State == record.Active && set.Drain == nil {
 			s.deadline, s.expired, s.braked = r.now().Add(set.Lease.D()), false, false
 		}

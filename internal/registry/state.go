@@ -11,11 +11,53 @@ import (
 type state struct {
 	zones   map[string]record.Zone
 	sets    map[record.Key]record.Set
+	leased  map[group]map[record.Key]*setLive // the sets with a lease, by name and type; see expireGroup
+	drains  map[record.Key]bool               // the sets draining
 	builder *zone.Builder
 }
 
 func newState() *state {
-	return &state{zones: map[string]record.Zone{}, sets: map[record.Key]record.Set{}, builder: zone.NewBuilder()}
+	return &state{zones: map[string]record.Zone{}, sets: map[record.Key]record.Set{},
+		leased: map[group]map[record.Key]*setLive{}, drains: map[record.Key]bool{}, builder: zone.NewBuilder()}
+}
+
+// put stores set and keeps the indexes in step.
+func (s *state) put(set record.Set) {
+	if old, ok := s.sets[set.Key]; ok && old.Lease > 0 && set.Lease <= 0 {
+		s.unlease(set.Key)
+	}
+	s.sets[set.Key] = set
+	if set.Lease > 0 {
+		g := groupOf(set.Key)
+		if s.leased[g] == nil {
+			s.leased[g] = map[record.Key]*setLive{}
+		}
+		if _, ok := s.leased[g][set.Key]; !ok {
+			s.leased[g][set.Key] = nil // resolved by expireGroup
+		}
+	}
+	if set.State == record.Draining && set.Drain != nil {
+		s.drains[set.Key] = true
+	} else {
+		delete(s.drains, set.Key)
+	}
+}
+
+// remove deletes the set with key k.
+func (s *state) remove(k record.Key) {
+	if s.sets[k].Lease > 0 {
+		s.unlease(k)
+	}
+	delete(s.drains, k)
+	delete(s.sets, k)
+}
+
+func (s *state) unlease(k record.Key) {
+	g := groupOf(k)
+	delete(s.leased[g], k)
+	if len(s.leased[g]) == 0 {
+		delete(s.leased, g)
+	}
 }
 
 // feed gives the builder everything loaded.
@@ -40,7 +82,7 @@ func (s *state) load(tx store.ReadTx) error {
 			return err
 		}
 		for _, set := range sets {
-			s.sets[set.Key] = set
+			s.put(set)
 		}
 	}
 	return nil
@@ -57,14 +99,14 @@ func (s *state) apply(ev store.Event) int64 {
 		s.builder.DeleteZone(ev.Zone.Name)
 		for k := range s.sets {
 			if k.Zone == ev.Zone.Name {
-				delete(s.sets, k)
+				s.remove(k)
 			}
 		}
 	case store.PutSet:
-		s.sets[ev.Set.Key] = ev.Set
+		s.put(ev.Set)
 		s.builder.PutSet(ev.Set)
 	case store.DeleteSet:
-		delete(s.sets, ev.Set.Key)
+		s.remove(ev.Set.Key)
 		s.builder.DeleteSet(ev.Set.Key)
 	}
 	return ev.Rev

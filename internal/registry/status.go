@@ -43,10 +43,15 @@ func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
 
 // stateOf is active, draining or expired. Callers hold r.live.mu.
 func (r *Registry) stateOf(set *record.Set, s *setLive, now time.Time) string {
+	return leaseState(set.State == record.Draining, set.Lease, s)
+}
+
+// leaseState is stateOf from the parts of a set it needs.
+func leaseState(draining bool, lease record.Duration, s *setLive) string {
 	switch {
-	case set.State == record.Draining:
+	case draining:
 		return "draining"
-	case set.Lease > 0 && s.expired:
+	case lease > 0 && s.expired:
 		return "expired"
 	}
 	return "active"
