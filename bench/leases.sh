@@ -22,6 +22,10 @@
 #   N=10000 EVERY=5s LEASE=15s WORKERS=32   harness leases
 #   WARMUP=1                seconds of renewals before dnsperf starts in a churn run
 #   SERVER_CPU=1 CLIENT_CPU=0   server pinned to SERVER_CPU (taskset -a -p); dnsperf and harness to CLIENT_CPU
+#   HARNESS_SCHED=idle      the harness runs under SCHED_IDLE (chrt -i 0), so that on the shared client
+#                           core dnsperf always goes first: with a normal-priority harness, renewals sent
+#                           to a *second* dnslb on the client core raised the measured server's p99 6x,
+#                           which is the client's delay, not the server's. "normal" turns this off.
 #   WORK=/tmp/bench-leases  DNS_PORT=5340 (API: DNS_PORT + 80, as bench/start-dnslb.sh has it)
 #   ANCHORS=/work/shared/bench-anchors/run.sh   for `install` (only if dnsperf is missing) and `setup`
 #   DNSLB_ARGS=             extra `dnslb serve` flags (passed to start-dnslb.sh)
@@ -92,6 +96,8 @@ for p in "$DNS_PORT" "$API_PORT"; do
   fi
 done
 mkdir -p "$WORK"
+HARNESS_SCHED=${HARNESS_SCHED:-idle}
+case $HARNESS_SCHED in idle) SCHED=(chrt -i 0) ;; normal) SCHED=() ;; *) die "HARNESS_SCHED=$HARNESS_SCHED: idle or normal" ;; esac
 log "building dnslb and the harness from $REPO into $WORK"
 (cd "$REPO" && go build -o "$WORK/dnslb" ./cmd/dnslb && go build -o "$WORK/harness" ./bench/harness)
 if ! command -v dnsperf >/dev/null || ! command -v dig >/dev/null; then
@@ -135,7 +141,7 @@ HARNESS_FAILS=0
 churn_run() { # churn_run ROUND: harness leases on CLIENT_CPU, dnsperf once its renewals run
   local out="$WORK/runs/$1-churn-harness.txt" ready="$WORK/runs/$1-ready" status=0
   rm -f "$ready"
-  taskset -c "$CLIENT_CPU" "$WORK/harness" leases --api "$API" --zone lb.test --n "$N" --lease "$LEASE" \
+  taskset -c "$CLIENT_CPU" "${SCHED[@]}" "$WORK/harness" leases --api "$API" --zone lb.test --n "$N" --lease "$LEASE" \
     --every "$EVERY" --workers "$WORKERS" --duration "$((WARMUP + DURATION + 1))s" --ready-file "$ready" \
     > "$out" 2>&1 &
   HARNESS_PID=$!
@@ -186,7 +192,7 @@ commit() {
   echo "- load average (1/5/15 min) before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- dnslb: $(commit); $(go version | sed 's/^go version //'); dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }')"
   echo "- data: the anchor zone (bench/start-dnslb.sh); queries: the anchors' $MIX file"
-  echo "- dnsperf: \`-l $DURATION -c 10 -T 1 -q 100 -Q $QPS -v\`; server on CPU $SERVER_CPU, dnsperf (and the harness) on CPU $CLIENT_CPU"
+  echo "- dnsperf: \`-l $DURATION -c 10 -T 1 -q 100 -Q $QPS -v\`; server on CPU $SERVER_CPU, dnsperf (and the harness, scheduling: $HARNESS_SCHED) on CPU $CLIENT_CPU"
   echo "- churn: \`harness leases --n $N --lease $LEASE --every $EVERY --workers $WORKERS\` renewing from ${WARMUP}s before dnsperf starts until after it ends"
   echo "- $ROUNDS rounds, each base then churn"
   echo
