@@ -54,8 +54,9 @@ API="http://127.0.0.1:$API_PORT"
 HZ=$(getconf CLK_TCK)
 ALL_CPUS="0-$(( $(nproc --all) - 1 ))"
 
-log() { printf '%s bench/leases.sh: %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "$*"; exit 1; }
+SCRIPT=leases.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [[ $(id -u) == 0 ]] || die "run as root (CPU pinning)"
 [[ -x $ANCHORS ]] || die "anchor script $ANCHORS not found (set ANCHORS=)"
@@ -65,13 +66,6 @@ command -v go >/dev/null || die "go not found in PATH"
 SERVER_PID=
 HARNESS_PID=
 MISSED=0 # 1: the run completed and the report is out, but a target was missed
-stop_pid() { # stop_pid PID NAME
-  kill -0 "$1" 2>/dev/null || return 0
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$1" 2>/dev/null; then kill -KILL "$1" 2>/dev/null || true; fi
-  log "stopped $2 pid $1"
-}
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -85,9 +79,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- helpers
-tree_pids() { echo "$1"; local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree_pids "$c"; done; }
-pin() { local p; for p in $(tree_pids "$1"); do taskset -a -p -c "$2" "$p" >/dev/null 2>&1 || true; done; }
-ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; } # utime+stime, clock ticks
 
 # ---------------------------------------------------------------- build, queries, server
 for p in "$DNS_PORT" "$API_PORT"; do

@@ -35,19 +35,13 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 REPORT=${REPORT:-$WORK/report-$STAMP.txt}
 API="http://127.0.0.1:$API_PORT"
 
-log() { printf '%s bench/propagation.sh: %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "$*"; exit 1; }
+SCRIPT=propagation.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # ---------------------------------------------------------------- cleanup
 SERVER_PID=
 MISSED=0 # 1: the run completed and the report is out, but the target was missed
-stop_pid() { # stop_pid PID NAME
-  kill -0 "$1" 2>/dev/null || return 0
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$1" 2>/dev/null; then kill -KILL "$1" 2>/dev/null || true; fi
-  log "stopped $2 pid $1"
-}
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM

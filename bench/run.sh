@@ -53,8 +53,9 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 REPORT=${REPORT:-$DNSLB_WORK/report-$STAMP.md}
 
-log() { printf '%s bench/run.sh: %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "$*"; exit 1; }
+SCRIPT=run.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [[ $(id -u) == 0 ]] || die "run as root (the anchor script installs packages and pins CPUs)"
 [[ -x $ANCHORS ]] || die "anchor script $ANCHORS not found (set ANCHORS=)"
@@ -63,13 +64,6 @@ command -v go >/dev/null || die "go not found in PATH"
 # ---------------------------------------------------------------- cleanup
 DNSLB_PIDS=()       # dnslb servers this script started
 ANCHORS_STARTED=0   # 1 once `anchor start` ran: its stop kills exactly the pids it recorded
-stop_pid() { # stop_pid PID NAME
-  kill -0 "$1" 2>/dev/null || return 0
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$1" 2>/dev/null; then kill -KILL "$1" 2>/dev/null || true; fi
-  log "stopped $2 pid $1"
-}
 cleanup() {
   local rc=$? i
   trap - EXIT INT TERM
@@ -151,18 +145,15 @@ VERIFY_OUT="$DNSLB_WORK/verify-$STAMP.txt"
 "$ANCHORS" bench
 
 # ---------------------------------------------------------------- latency at a fixed rate
-tree_pids() { echo "$1"; local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree_pids "$c"; done; }
-pin() { local p; for p in $(tree_pids "$1"); do taskset -a -p -c "$2" "$p" >/dev/null 2>&1 || true; done; }
 LAT_TSV="$WORK/latency.tsv"
-cpu_ticks() { local p t=0; for p in $(tree_pids "$1"); do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
 latency_run() { # latency_run NAME PORT PID MIX ROUND
   local out="$WORK/runs/latency-$4-$1-$5.txt" all t0 t1
   all="0-$(( $(nproc --all) - 1 ))"
   pin "$3" "$SERVER_CPU"
-  t0=$(cpu_ticks "$3")
+  t0=$(tree_ticks "$3")
   taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$2" -d "$WORK/queries/$4.txt" -l "$LATENCY_DURATION" \
     -c 10 -T 1 -q 100 -Q "$LATENCY_QPS" -v > "$out" 2>&1 || true
-  t1=$(cpu_ticks "$3")
+  t1=$(tree_ticks "$3")
   pin "$3" "$all"
   # per-query lines: "> RCODE NAME TYPE LATENCY_S"; lost queries have no line (counted apart)
   awk '/^> / { print $NF }' "$out" | sort -g | awk -v name="$1" -v mix="$4" -v rate="$LATENCY_QPS" -v round="$5" \
