@@ -131,12 +131,14 @@ func (r *Registry) finishDrains(ctx context.Context, st *state, now time.Time) {
 }
 
 func (r *Registry) finishDrain(ctx context.Context, set record.Set) error {
+	deleted := false
 	_, err := r.store.Update(ctx, func(tx store.Tx) error {
 		cur, err := tx.Set(set.Key)
 		if err != nil || cur.Revision != set.Revision {
 			return err
 		}
 		if !cur.Drain.Keep {
+			deleted = true
 			return r.deleteKeepingName(tx, cur)
 		}
 		cur.State, cur.Weight, cur.Drain, cur.Updated = record.Active, 0, nil, r.now()
@@ -144,6 +146,9 @@ func (r *Registry) finishDrain(ctx context.Context, set record.Set) error {
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
+	}
+	if err == nil && deleted {
+		r.forget(set.Key) // at once, not when the watch brings the deletion: see forget
 	}
 	if err == nil {
 		r.log.Info("drain complete", "set", set.Key.String(), "zone", set.Zone, "kept_at_weight_0", set.Drain.Keep)

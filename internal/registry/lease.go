@@ -190,17 +190,23 @@ func (r *Registry) setBrake(g group, on bool, atRisk, total int) {
 // ago, unless they changed (were registered again) in the meantime.
 func (r *Registry) deleteExpired(ctx context.Context, sets []record.Set) {
 	for _, set := range sets {
+		deleted := false
 		_, err := r.store.Update(ctx, func(tx store.Tx) error {
 			cur, err := tx.Set(set.Key)
 			if err != nil || cur.Revision != set.Revision {
 				return err
 			}
+			deleted = true
 			return r.deleteKeepingName(tx, cur)
 		})
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			r.log.Error("deleting an expired set failed; will retry", "set", set.Key.String(), "err", err)
 			continue
 		}
+		if err != nil || !deleted {
+			continue // gone already, or registered again meanwhile
+		}
+		r.forget(set.Key) // at once, not when the watch brings the deletion: see forget
 		r.log.Info("expired set deleted", "set", set.Key.String(), "zone", set.Zone)
 		r.metrics.leaseDeletes.Inc()
 	}

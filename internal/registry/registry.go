@@ -308,6 +308,10 @@ func (r *Registry) keysOfZone(zone string) map[record.Key]bool {
 	return keys
 }
 
+// forget drops the runtime state of k, whose set is gone from the store.
+// The lifecycle calls it right after its own deletions as well as on the
+// watch event: renewals read the live state, and must not find a set
+// deleted a moment ago.
 func (r *Registry) forget(k record.Key) {
 	r.stopCheck(k)
 	r.live.mu.Lock()
