@@ -39,8 +39,11 @@ var (
 // already ended, and ErrClosed after Close; Watch then returns a closed
 // channel.
 //
-// Watch delivers, in order, every change committed after revision from
-// (0 means "from now"). The channel is closed when ctx ends or the store
+// Watch delivers, in order, every change committed after revision from;
+// FromNow starts at the current revision. Revision 0 is that of an empty
+// store, so View's revision is always a correct from: a reader that loads
+// with View and then watches misses nothing, even a write that commits
+// between the two calls. The channel is closed when ctx ends or the store
 // closes; a watcher that asked for a compacted revision, or fell that far
 // behind, gets one Event whose Err is ErrCompacted and then a closed
 // channel. A slow watcher never holds up Update.
@@ -49,6 +52,9 @@ var (
 // return ErrClosed.
 //
 // storetest.Run checks all of this for an implementation.
+// FromNow, as Watch's from, starts the watch at the current revision.
+const FromNow int64 = -1
+
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) (rev int64, err error)
 	View(ctx context.Context, fn func(ReadTx) error) (rev int64, err error)

@@ -10,7 +10,7 @@ import (
 // time: it bounds a slow watcher's memory and how long it holds the log.
 const watchBatch = 256
 
-// Watch delivers every change committed after revision from (0: from now)
+// Watch delivers every change committed after revision from (store.FromNow: from now)
 // in order; see store.Store. Each watcher follows the in-memory log in its
 // own goroutine, so a slow watcher never holds up Update; one that falls
 // more than Options.WatchHistory revisions behind gets store.ErrCompacted.
@@ -24,7 +24,7 @@ func (s *Store) Watch(ctx context.Context, from int64) <-chan store.Event {
 		close(ch)
 		return ch
 	}
-	if from == 0 {
+	if from == store.FromNow {
 		from = s.hist.current()
 	}
 	s.watchers.Add(1)

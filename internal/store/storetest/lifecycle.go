@@ -100,7 +100,7 @@ func testPersistence(t *testing.T, h *harness) {
 func testClosed(t *testing.T, h *harness) {
 	st := h.new(t)
 	put(t, st, newZone(zoneName))
-	ch := st.Watch(t.Context(), 0)
+	ch := st.Watch(t.Context(), store.FromNow)
 	if err := st.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -114,7 +114,7 @@ func testClosed(t *testing.T, h *harness) {
 	if ran {
 		t.Error("a transaction ran after Close")
 	}
-	closed(t, st.Watch(t.Context(), 0))
+	closed(t, st.Watch(t.Context(), store.FromNow))
 }
 
 func testCancelled(t *testing.T, h *harness) {
@@ -134,7 +134,7 @@ func testCancelled(t *testing.T, h *harness) {
 		if ran {
 			t.Errorf("a transaction ran with an ended context (%v)", c.want)
 		}
-		closed(t, st.Watch(c.ctx, 0))
+		closed(t, st.Watch(c.ctx, store.FromNow))
 	}
 	diff(t, "store", snapshot{Rev: before, Zones: []record.Zone{zoneAt(newZone(zoneName), before)}}, read(t, st))
 }

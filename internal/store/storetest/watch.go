@@ -83,25 +83,40 @@ func testWatchReplays(t *testing.T, h *harness) {
 	}
 }
 
-func testWatchFromZero(t *testing.T, h *harness) {
+func testWatchFromNow(t *testing.T, h *harness) {
 	st := h.new(t)
 	put(t, st, newZone("before.test."))
-	ch := st.Watch(t.Context(), 0)
+	ch := st.Watch(t.Context(), store.FromNow)
 	after := put(t, st, newZone("after.test."))
 	if ev := recv(t, ch); ev.Rev != after || ev.Zone.Name != "after.test." {
-		t.Errorf("Watch(0): first event %+v, want the PutZone of after.test. at revision %d", ev, after)
+		t.Errorf("Watch(FromNow): first event %+v, want the PutZone of after.test. at revision %d", ev, after)
+	}
+}
+
+// testWatchFromEmpty: revision 0 is the empty store's, and a watch from it
+// delivers the first write even when that commits before Watch is called
+// (load with View, then watch: the registry's way).
+func testWatchFromEmpty(t *testing.T, h *harness) {
+	st := h.new(t)
+	rev := revision(t, st)
+	if rev != 0 {
+		t.Fatalf("a new store is at revision %d, want 0", rev)
+	}
+	first := put(t, st, newZone("first.test."))
+	if ev := recv(t, st.Watch(t.Context(), rev)); ev.Rev != first || ev.Zone.Name != "first.test." {
+		t.Errorf("Watch(0) after the first write: first event %+v, want the PutZone of first.test. at revision %d", ev, first)
 	}
 }
 
 func testWatchCancel(t *testing.T, h *harness) {
 	st := h.new(t)
 	ctx, cancel := context.WithCancel(t.Context())
-	ch := st.Watch(ctx, 0)
+	ch := st.Watch(ctx, store.FromNow)
 	put(t, st, newZone(zoneName))
 	recv(t, ch)
 	cancel()
 	closed(t, ch)
-	closed(t, st.Watch(cancelled(t), 0))
+	closed(t, st.Watch(cancelled(t), store.FromNow))
 }
 
 // testSlowWatcher writes while a watcher reads nothing; the writes must
