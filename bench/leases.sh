@@ -58,25 +58,8 @@ SCRIPT=leases.sh
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[[ $(id -u) == 0 ]] || die "run as root (CPU pinning)"
-[[ -x $ANCHORS ]] || die "anchor script $ANCHORS not found (set ANCHORS=)"
-command -v go >/dev/null || die "go not found in PATH"
-
-# ---------------------------------------------------------------- cleanup
-SERVER_PID=
-HARNESS_PID=
-MISSED=0 # 1: the run completed and the report is out, but a target was missed
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [[ -n $HARNESS_PID ]]; then stop_pid "$HARNESS_PID" harness; fi
-  if [[ -n $SERVER_PID ]]; then stop_pid "$SERVER_PID" dnslb; fi
-  if [[ $rc != 0 && $MISSED == 0 ]]; then log "failed (exit $rc); everything this script started is stopped"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+require_bench_host
+stop_on_exit
 
 # ---------------------------------------------------------------- helpers
 
@@ -114,18 +97,7 @@ dnsperf_run() { # dnsperf_run ROUND MODE: one latency run, a row of LAT_TSV (as 
     -c 10 -T 1 -q 100 -Q "$QPS" -v > "$out" 2>&1 || true
   c1=$(ticks "$SERVER_PID"); t1=$(date +%s.%N)
   cpu=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", 100 * d / hz / (b - a) }')
-  # per-query lines: "> RCODE NAME TYPE LATENCY_S"; lost queries have no line (counted apart)
-  awk '/^> / { print $NF }' "$out" | sort -g | awk -v round="$1" -v mode="$2" -v cpu="$cpu" \
-    -v qps="$(awk '/Queries per second:/ { print $4 }' "$out")" \
-    -v lost="$(awk '/Queries lost:/ { print $3 }' "$out")" \
-    -v sent="$(awk '/Queries sent:/ { print $3 }' "$out")" '
-    { v[NR] = $1; s += $1 }
-    function pct(p,   i) { i = int(p * NR + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; return v[i] * 1e6 }
-    END {
-      if (NR == 0) { printf "%s\t%s\t%s\tNA\tNA\tNA\tNA\tNA\t%s\t%s\t0\t%s\n", round, mode, qps, lost, sent, cpu; exit }
-      printf "%s\t%s\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%s\t%d\t%s\n", round, mode, qps,
-        1e6 * s / NR, pct(0.50), pct(0.99), pct(0.999), v[NR] * 1e6, lost, sent, NR, cpu
-    }' >> "$LAT_TSV"
+  printf '%s\t%s\n' "$(latency_row "$out" "$1" "$2")" "$cpu" >> "$LAT_TSV"
   log "run $1 $2: $(tail -1 "$LAT_TSV" | cut -f3- | tr '\t' ' ')"
 }
 HARNESS_FAILS=0

@@ -24,3 +24,72 @@ ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 
 # tree_ticks PID: ticks of PID and its descendants.
 tree_ticks() { local p t=0; for p in $(tree_pids "$1"); do t=$((t + $(ticks "$p" 2>/dev/null || echo 0))); done; echo "$t"; }
+
+# require_bench_host: root (CPU pinning), the anchor script ($ANCHORS) and go.
+require_bench_host() {
+  [[ $(id -u) == 0 ]] || die "run as root (CPU pinning; the anchor script installs packages)"
+  [[ -x $ANCHORS ]] || die "anchor script $ANCHORS not found (set ANCHORS=)"
+  command -v go >/dev/null || die "go not found in PATH"
+}
+
+# stop_on_exit: on exit, interrupt or failure, stop $HARNESS_PID and $SERVER_PID (whichever
+# is set) and keep the exit status. MISSED=1 marks a finished run whose target was missed.
+SERVER_PID= HARNESS_PID= MISSED=0
+stop_on_exit() {
+  trap _cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n $HARNESS_PID ]]; then stop_pid "$HARNESS_PID" harness; fi
+  if [[ -n $SERVER_PID ]]; then stop_pid "$SERVER_PID" dnslb; fi
+  if [[ $rc != 0 && $MISSED == 0 ]]; then log "failed (exit $rc); everything this script started is stopped"; fi
+  exit "$rc"
+}
+
+# load_anchor_data API: the anchor benchmark's zone through dnslb's API, in two batches:
+# ns1 (the anchors' SOA names it), www as ten weighted sets (weights 10,10,20,...,50,50), and
+# the plain names h0..h999 (12 + 1,000 sets).
+load_anchor_data() {
+  local weights=(10 10 20 20 30 30 40 40 50 50) i
+  post() { curl -fsS -X POST --data-binary @- "$1/v1/zones/lb.test/changes" >/dev/null; }
+  {
+    printf '{"changes":['
+    printf '{"action":"UPSERT","rrset":{"name":"ns1","type":"A","ttl":300,"values":["127.0.0.1"]}}'
+    for i in $(seq 1 10); do
+      printf ',{"action":"UPSERT","rrset":{"name":"www","type":"A","set_id":"w%d","weight":%d,"ttl":300,"values":["127.0.1.%d"]}}' \
+        "$i" "${weights[$((i - 1))]}" "$i"
+    done
+    printf ']}'
+  } | post "$1"
+  {
+    printf '{"changes":['
+    for i in $(seq 0 999); do
+      [[ $i -gt 0 ]] && printf ','
+      printf '{"action":"UPSERT","rrset":{"name":"h%d","type":"A","ttl":300,"values":["10.1.%d.%d"]}}' "$i" $((i / 256)) $((i % 256))
+    done
+    printf ']}'
+  } | post "$1"
+}
+
+# latency_row OUT FIELDS...: dnsperf -v output OUT as one TSV row: FIELDS (tab-joined), then
+# q/s, avg, p50, p99, p99.9 and max latency in µs, lost, sent, answers. dnsperf prints a line
+# "> RCODE NAME TYPE LATENCY_S" per answer; lost queries have none (counted apart).
+latency_row() {
+  local out=$1 prefix
+  shift
+  prefix=$(IFS=$'\t'; echo "$*")
+  awk '/^> / { print $NF }' "$out" | sort -g | awk -v prefix="$prefix" \
+    -v qps="$(awk '/Queries per second:/ { print $4 }' "$out")" \
+    -v lost="$(awk '/Queries lost:/ { print $3 }' "$out")" \
+    -v sent="$(awk '/Queries sent:/ { print $3 }' "$out")" '
+    { v[NR] = $1; s += $1 }
+    function pct(p,   i) { i = int(p * NR + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; return v[i] * 1e6 }
+    END {
+      if (NR == 0) { printf "%s\t%s\tNA\tNA\tNA\tNA\tNA\t%s\t%s\t0\n", prefix, qps, lost, sent; exit }
+      printf "%s\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%s\t%d\n", prefix, qps,
+        1e6 * s / NR, pct(0.50), pct(0.99), pct(0.999), v[NR] * 1e6, lost, sent, NR
+    }'
+}

@@ -39,19 +39,7 @@ SCRIPT=propagation.sh
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# ---------------------------------------------------------------- cleanup
-SERVER_PID=
-MISSED=0 # 1: the run completed and the report is out, but the target was missed
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [[ -n $SERVER_PID ]]; then stop_pid "$SERVER_PID" dnslb; fi
-  if [[ $rc != 0 && $MISSED == 0 ]]; then log "failed (exit $rc); the server this script started is stopped"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_on_exit
 
 # ---------------------------------------------------------------- build and start
 command -v go >/dev/null || die "go not found in PATH"

@@ -57,9 +57,7 @@ SCRIPT=run.sh
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[[ $(id -u) == 0 ]] || die "run as root (the anchor script installs packages and pins CPUs)"
-[[ -x $ANCHORS ]] || die "anchor script $ANCHORS not found (set ANCHORS=)"
-command -v go >/dev/null || die "go not found in PATH"
+require_bench_host
 
 # ---------------------------------------------------------------- cleanup
 DNSLB_PIDS=()       # dnslb servers this script started
@@ -155,19 +153,8 @@ latency_run() { # latency_run NAME PORT PID MIX ROUND
     -c 10 -T 1 -q 100 -Q "$LATENCY_QPS" -v > "$out" 2>&1 || true
   t1=$(tree_ticks "$3")
   pin "$3" "$all"
-  # per-query lines: "> RCODE NAME TYPE LATENCY_S"; lost queries have no line (counted apart)
-  awk '/^> / { print $NF }' "$out" | sort -g | awk -v name="$1" -v mix="$4" -v rate="$LATENCY_QPS" -v round="$5" \
-    -v cpu="$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v d="$LATENCY_DURATION" 'BEGIN { printf "%.1f", 100 * t / hz / d }')" \
-    -v qps="$(awk '/Queries per second:/ { print $4 }' "$out")" \
-    -v lost="$(awk '/Queries lost:/ { print $3 }' "$out")" \
-    -v sent="$(awk '/Queries sent:/ { print $3 }' "$out")" '
-    { v[NR] = $1; s += $1 }
-    function pct(p,   i) { i = int(p * NR + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; return v[i] * 1e6 }
-    END {
-      if (NR == 0) { printf "%s\t%s\t%s\t%s\tNA\tNA\tNA\tNA\tNA\t%s\t%s\t0\t%s\t%s\n", name, mix, rate, qps, lost, sent, cpu, round; exit }
-      printf "%s\t%s\t%s\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%s\t%d\t%s\t%s\n", name, mix, rate, qps,
-        1e6 * s / NR, pct(0.50), pct(0.99), pct(0.999), v[NR] * 1e6, lost, sent, NR, cpu, round
-    }' >> "$LAT_TSV"
+  printf '%s\t%s\t%s\n' "$(latency_row "$out" "$1" "$4" "$LATENCY_QPS")" \
+    "$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v d="$LATENCY_DURATION" 'BEGIN { printf "%.1f", 100 * t / hz / d }')" "$5" >> "$LAT_TSV"
   log "latency $1 $4: $(tail -1 "$LAT_TSV")"
 }
 if [[ $LATENCY_QPS != 0 ]]; then

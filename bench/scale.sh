@@ -55,23 +55,8 @@ SCRIPT=scale.sh
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[[ $(id -u) == 0 ]] || die "run as root (CPU pinning)"
-[[ -x $ANCHORS ]] || die "anchor script $ANCHORS not found (set ANCHORS=)"
-command -v go >/dev/null || die "go not found in PATH"
-
-# ---------------------------------------------------------------- cleanup
-SERVER_PID=
-MISSED=0 # 1: the run completed and the report is out, but the target was missed
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [[ -n $SERVER_PID ]]; then stop_pid "$SERVER_PID" dnslb; fi
-  if [[ $rc != 0 && $MISSED == 0 ]]; then log "failed (exit $rc); the server this script started is stopped"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+require_bench_host
+stop_on_exit
 
 # ---------------------------------------------------------------- helpers
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }    # status_kb PID VmRSS
@@ -123,26 +108,8 @@ curl -fs "$API/readyz" >/dev/null || die "API on $API not ready after 10 s"
 log "started dnslb pid $SERVER_PID (DNS 127.0.0.1:$DNS_PORT, API $API)"
 memory empty 0
 
-# The anchor benchmark's data, the same changes as bench/start-dnslb.sh makes (12 + 1,000 sets).
-post() { curl -fsS -X POST --data-binary @- "$API/v1/zones/lb.test/changes" >/dev/null; }
-weights=(10 10 20 20 30 30 40 40 50 50)
-{
-  printf '{"changes":['
-  printf '{"action":"UPSERT","rrset":{"name":"ns1","type":"A","ttl":300,"values":["127.0.0.1"]}}'
-  for i in $(seq 1 10); do
-    printf ',{"action":"UPSERT","rrset":{"name":"www","type":"A","set_id":"w%d","weight":%d,"ttl":300,"values":["127.0.1.%d"]}}' \
-      "$i" "${weights[$((i - 1))]}" "$i"
-  done
-  printf ']}'
-} | post
-{
-  printf '{"changes":['
-  for i in $(seq 0 999); do
-    [[ $i -gt 0 ]] && printf ','
-    printf '{"action":"UPSERT","rrset":{"name":"h%d","type":"A","ttl":300,"values":["10.1.%d.%d"]}}' "$i" $((i / 256)) $((i % 256))
-  done
-  printf ']}'
-} | post
+# The anchor benchmark's data, as bench/start-dnslb.sh loads it (12 + 1,000 sets).
+load_anchor_data "$API"
 for i in $(seq 0 999); do echo "h$i.lb.test A"; done > "$WORK/hnames.txt"
 n=$(answers "$WORK/hnames.txt" '^10\.1\.')
 [[ $n == 1000 ]] || die "after loading the anchor data, $n of h0..h999 answer"

@@ -13,6 +13,9 @@
 #        is stopped again and the exit status is non-zero.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
+SCRIPT=start-dnslb.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 PORT=${1:-5310}
 WORK=${2:-/tmp/bench-dnslb}
 API_PORT=$((PORT + 80))
@@ -50,26 +53,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [[ $ready == 1 ]] || fail "API on $API not ready after 10 s"
-# The anchors' SOA: ns1 with an address, a 300 s negative TTL like theirs.
-weights=(10 10 20 20 30 30 40 40 50 50)
-post() { curl -fsS -X POST --data-binary @- "$API/v1/zones/lb.test/changes" >/dev/null; }
-{
-  printf '{"changes":['
-  printf '{"action":"UPSERT","rrset":{"name":"ns1","type":"A","ttl":300,"values":["127.0.0.1"]}}'
-  for i in $(seq 1 10); do
-    printf ',{"action":"UPSERT","rrset":{"name":"www","type":"A","set_id":"w%d","weight":%d,"ttl":300,"values":["127.0.1.%d"]}}' \
-      "$i" "${weights[$((i - 1))]}" "$i"
-  done
-  printf ']}'
-} | post
-{
-  printf '{"changes":['
-  for i in $(seq 0 999); do
-    [[ $i -gt 0 ]] && printf ','
-    printf '{"action":"UPSERT","rrset":{"name":"h%d","type":"A","ttl":300,"values":["10.1.%d.%d"]}}' "$i" $((i / 256)) $((i % 256))
-  done
-  printf ']}'
-} | post
+load_anchor_data "$API"
 # The API returns once the change is in answers; check it all the same, so the benchmark
 # never measures NXDOMAINs: www and all of h0..h999 must answer.
 for i in $(seq 0 999); do echo "h$i.lb.test A"; done > "$WORK/hnames.txt"
