@@ -25,7 +25,7 @@ func (r *Registry) Statuses(sets []record.Set) []record.Status {
 // statusOf builds the Status of set. Callers hold r.live.mu.
 func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
 	s := r.live.get(set.Key)
-	st := record.Status{State: r.stateOf(set, s, now), Eligible: r.live.eligible(set) && !r.live.gone(set), Braked: s.braked}
+	st := record.Status{State: leaseState(set.State == record.Draining, set.Lease, s), Eligible: r.live.eligible(set) && !r.live.gone(set), Braked: s.braked}
 	st.Health, st.HealthSince, st.HealthError = healthOf(set, s)
 	if set.Lease > 0 && !s.deadline.IsZero() && s.deadline.After(now) {
 		st.LeaseRemaining = record.Duration(s.deadline.Sub(now).Round(time.Millisecond))
@@ -41,12 +41,8 @@ func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
 	return st
 }
 
-// stateOf is active, draining or expired. Callers hold r.live.mu.
-func (r *Registry) stateOf(set *record.Set, s *setLive, now time.Time) string {
-	return leaseState(set.State == record.Draining, set.Lease, s)
-}
-
-// leaseState is stateOf from the parts of a set it needs.
+// leaseState is a set's state: active, draining or expired. Callers hold
+// r.live.mu.
 func leaseState(draining bool, lease record.Duration, s *setLive) string {
 	switch {
 	case draining:
