@@ -93,3 +93,21 @@ latency_row() {
         1e6 * s / NR, pct(0.50), pct(0.99), pct(0.999), v[NR] * 1e6, lost, sent, NR
     }'
 }
+
+# serve_empty BIN: start `BIN serve` with a fresh data dir in $WORK and zone lb.test on
+# $DNS_PORT/$API_PORT (plus $DNSLB_ARGS), set SERVER_PID, and wait for /readyz.
+serve_empty() {
+  rm -rf "$WORK/data"
+  # shellcheck disable=SC2086
+  "$1" serve --dns "127.0.0.1:$DNS_PORT" --api "127.0.0.1:$API_PORT" --data "$WORK/data" \
+    --zone lb.test --log-level warn ${DNSLB_ARGS:-} >"$WORK/serve.log" 2>&1 &
+  SERVER_PID=$!
+  local api="http://127.0.0.1:$API_PORT"
+  for _ in $(seq 1 100); do
+    kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/serve.log" >&2; die "dnslb exited; log: $WORK/serve.log"; }
+    if curl -fs "$api/readyz" >/dev/null 2>&1; then break; fi
+    sleep 0.1
+  done
+  curl -fs "$api/readyz" >/dev/null || die "API on $api not ready after 10 s"
+  log "started dnslb pid $SERVER_PID (DNS 127.0.0.1:$DNS_PORT, API $api)"
+}

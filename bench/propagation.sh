@@ -51,18 +51,7 @@ done
 mkdir -p "$WORK"
 log "building dnslb and the harness from $REPO into $WORK"
 (cd "$REPO" && go build -o "$WORK/dnslb" ./cmd/dnslb && go build -o "$WORK/harness" ./bench/harness)
-rm -rf "$WORK/data"
-# shellcheck disable=SC2086
-"$WORK/dnslb" serve --dns "127.0.0.1:$DNS_PORT" --api "127.0.0.1:$API_PORT" --data "$WORK/data" \
-  --zone lb.test --log-level warn $DNSLB_ARGS >"$WORK/serve.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/serve.log" >&2; die "dnslb exited; log: $WORK/serve.log"; }
-  if curl -fs "$API/readyz" >/dev/null 2>&1; then break; fi
-  sleep 0.1
-done
-curl -fs "$API/readyz" >/dev/null || die "API on $API not ready after 10 s"
-log "started dnslb pid $SERVER_PID (DNS 127.0.0.1:$DNS_PORT, API $API)"
+serve_empty "$WORK/dnslb"
 
 # ---------------------------------------------------------------- measure
 ZONE_DESC="an empty zone"

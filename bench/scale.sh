@@ -93,19 +93,8 @@ WORK="$WORK/anchors" "$ANCHORS" setup
 MIX="$WORK/anchors/queries/mix.txt"
 W10K="$WORK/queries-w$NAMES.txt"
 
-rm -rf "$WORK/data"
 printf 'step\tsets\tvmrss_kb\trss_anon_kb\trss_file_kb\theap_inuse_b\tnext_gc_b\tdb_kb\n' > "$MEM_TSV"
-# shellcheck disable=SC2086
-"$WORK/dnslb" serve --dns "127.0.0.1:$DNS_PORT" --api "127.0.0.1:$API_PORT" --data "$WORK/data" \
-  --zone lb.test --log-level warn $DNSLB_ARGS >"$WORK/serve.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/serve.log" >&2; die "dnslb exited; log: $WORK/serve.log"; }
-  if curl -fs "$API/readyz" >/dev/null 2>&1; then break; fi
-  sleep 0.1
-done
-curl -fs "$API/readyz" >/dev/null || die "API on $API not ready after 10 s"
-log "started dnslb pid $SERVER_PID (DNS 127.0.0.1:$DNS_PORT, API $API)"
+serve_empty "$WORK/dnslb"
 memory empty 0
 
 # The anchor benchmark's data, as bench/start-dnslb.sh loads it (12 + 1,000 sets).
