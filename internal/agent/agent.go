@@ -37,6 +37,8 @@ type Config struct {
 	// OnDrained runs after the set is gone, e.g. to complete an auto
 	// scaling lifecycle action.
 	OnDrained func(ctx context.Context, id Identity) error
+	// HTTPOnly renews over HTTP even when the server offers UDP heartbeats.
+	HTTPOnly bool
 }
 
 // Agent keeps one instance registered. New starts nothing; Run does.
@@ -47,7 +49,8 @@ type Agent struct {
 	typ      string
 	checker  *health.Checker
 	renewNow chan struct{}
-	draining bool // set by the Run goroutine when the drain starts
+	draining bool  // set by the Run goroutine when the drain starts
+	beats    beats // used by the Run goroutine only
 }
 
 // New returns an Agent for cfg.
@@ -183,6 +186,7 @@ func (a *Agent) register(ctx context.Context) error {
 func (a *Agent) keepAlive(ctx context.Context, drain <-chan string) error {
 	timer := time.NewTimer(a.renewInterval())
 	defer timer.Stop()
+	defer a.closeBeats()
 	for {
 		select {
 		case <-timer.C:
@@ -215,7 +219,13 @@ func (a *Agent) renewOrBackoff(ctx context.Context) time.Duration {
 		return a.renewInterval()
 	}
 	healthy := a.checker == nil || a.checker.Status().Status != health.Down
-	_, err := a.cfg.API.Renew(ctx, a.cfg.Zone, a.cfg.Name, a.typ, a.id.SetID, &healthy)
+	if a.beat(ctx, healthy) {
+		return a.renewInterval()
+	}
+	st, err := a.cfg.API.Renew(ctx, a.cfg.Zone, a.cfg.Name, a.typ, a.id.SetID, &healthy)
+	if err == nil {
+		a.learn(st.Heartbeat)
+	}
 	if client.IsCode(err, client.CodeNotFound) && a.draining {
 		return a.renewInterval() // the server removed the drained set: nothing to renew
 	}

@@ -39,6 +39,11 @@ func (s *Server) renew(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if s.cfg.HeartbeatPort == 0 {
+		st.Heartbeat = nil
+	} else if st.Heartbeat != nil {
+		st.Heartbeat.Port = s.cfg.HeartbeatPort
+	}
 	writeJSON(w, http.StatusOK, st)
 }
 

@@ -32,6 +32,9 @@ type Config struct {
 	MaxBody  int64         // request body limit; DefaultMaxBody when 0
 	Shutdown time.Duration // how long in-flight requests get at shutdown
 	Extra    map[string]http.Handler
+	// HeartbeatPort is the UDP port of the heartbeat server (package
+	// heartbeat), told to agents with each renewal; 0 when there is none.
+	HeartbeatPort int
 }
 
 // Server is the HTTP API. New starts nothing; Listen binds; Run serves.

@@ -44,6 +44,7 @@ type AgentCmd struct {
 	Region                string        `help:"AWS region for --complete-lifecycle-hook (default from IMDS)."`
 	AutoscalingEndpoint   string        `hidden:"" help:"Auto scaling API endpoint override (tests)."`
 
+	Renew     string `enum:"udp,http" default:"udp" help:"How to renew the lease: udp (heartbeats when the server offers them; HTTP otherwise and whenever they fail) or http."`
 	Once      string `enum:",register,deregister" default:"" help:"Do one thing and exit, for init scripts: register (no lease) or deregister (drain, wait, delete)."`
 	LogFormat string `enum:"text,json" default:"text" help:"Log format."`
 }
@@ -107,7 +108,7 @@ func (c *AgentCmd) build(g *Globals, log *slog.Logger) (*agent.Agent, *imds.Clie
 	}
 	ids, imdsClient := c.identity()
 	cfg := agent.Config{API: cl, Zone: c.Zone, Name: c.Name, Type: c.Type, Weight: c.Weight, TTL: c.TTL,
-		Lease: c.Lease, Margin: c.DrainMargin, Check: check, Identity: ids, Logger: log}
+		Lease: c.Lease, Margin: c.DrainMargin, Check: check, Identity: ids, Logger: log, HTTPOnly: c.Renew == "http"}
 	if c.Once == "register" {
 		cfg.Lease = 0
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/dnslb/dnslb/internal/api"
 	"github.com/dnslb/dnslb/internal/dnsserver"
+	"github.com/dnslb/dnslb/internal/heartbeat"
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/registry"
 	"github.com/dnslb/dnslb/internal/store/boltstore"
@@ -26,12 +27,13 @@ import (
 
 // ServeCmd runs the DNS server, the API and the registry over one store.
 type ServeCmd struct {
-	DNS      string        `name:"dns" default:"127.0.0.1:5300" help:"DNS address (UDP and TCP)."`
-	API      string        `name:"api" default:"127.0.0.1:5380" help:"HTTP API and /metrics address."`
-	Data     string        `default:"./dnslb-data" help:"Data directory (holds dnslb.db)."`
-	Zone     []string      `sep:"none" help:"Zone to serve (repeatable); created with SOA and NS if missing."`
-	Demo     bool          `help:"Also create zone lb.test with weighted name www (weights 10, 20, 30 on 127.0.1.1-3)."`
-	Lameduck time.Duration `default:"0s" help:"On SIGTERM, keep answering this long while /readyz reports not ready."`
+	DNS       string        `name:"dns" default:"127.0.0.1:5300" help:"DNS address (UDP and TCP)."`
+	API       string        `name:"api" default:"127.0.0.1:5380" help:"HTTP API and /metrics address."`
+	Heartbeat string        `name:"heartbeat" default:"api" help:"UDP address for agents' lease heartbeats: 'api' (the --api address, over UDP), HOST:PORT, or 'off' (renewals over HTTP only)."`
+	Data      string        `default:"./dnslb-data" help:"Data directory (holds dnslb.db)."`
+	Zone      []string      `sep:"none" help:"Zone to serve (repeatable); created with SOA and NS if missing."`
+	Demo      bool          `help:"Also create zone lb.test with weighted name www (weights 10, 20, 30 on 127.0.1.1-3)."`
+	Lameduck  time.Duration `default:"0s" help:"On SIGTERM, keep answering this long while /readyz reports not ready."`
 
 	LeaseGrace   time.Duration `default:"1m" help:"How long a set whose lease lapsed stays (out of answers) before it is deleted."`
 	RestartGrace time.Duration `default:"15s" help:"Extra time every lease gets when the server starts, so a restart expires no one."`
@@ -68,19 +70,45 @@ func (c *ServeCmd) Run(g *Globals) error {
 		extra["GET /debug/pprof/profile"] = http.HandlerFunc(pprof.Profile)
 		extra["GET /debug/pprof/trace"] = http.HandlerFunc(pprof.Trace)
 	}
-	apiSrv := api.New(api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown, Extra: extra})
 	if err := dns.Listen(); err != nil {
 		return err
 	}
+	hb, err := c.heartbeats(reg, log, metrics)
+	if err != nil {
+		return err
+	}
+	hbPort := 0
+	if hb != nil {
+		hbPort = int(hb.Addr().Port())
+	}
+	apiSrv := api.New(api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
+		Extra: extra, HeartbeatPort: hbPort})
 	if err := apiSrv.Listen(); err != nil {
 		return err
 	}
-	return c.run(g.ctx, log, reg, dns, apiSrv)
+	return c.run(g.ctx, log, reg, dns, apiSrv, hb)
+}
+
+// heartbeats binds the heartbeat server, or returns nil with --heartbeat off.
+func (c *ServeCmd) heartbeats(reg *registry.Registry, log *slog.Logger, metrics prometheus.Registerer) (*heartbeat.Server, error) {
+	addr := c.Heartbeat
+	switch addr {
+	case "off":
+		return nil, nil
+	case "api", "":
+		addr = c.API
+	}
+	hb := heartbeat.New(heartbeat.Config{Addr: addr, Logger: log.With("part", "heartbeat"), Registerer: metrics,
+		Renew: func(tok heartbeat.Token, healthy *bool) (time.Duration, bool, bool) { return reg.Beat(tok, healthy) }})
+	if err := hb.Listen(); err != nil {
+		return nil, fmt.Errorf("--heartbeat %s: %w", c.Heartbeat, err)
+	}
+	return hb, nil
 }
 
 // run starts the registry, seeds zones, serves, and shuts down in order:
 // lameduck, then DNS and API (finishing in-flight work), then the registry.
-func (c *ServeCmd) run(ctx context.Context, log *slog.Logger, reg *registry.Registry, dns *dnsserver.Server, apiSrv *api.Server) error {
+func (c *ServeCmd) run(ctx context.Context, log *slog.Logger, reg *registry.Registry, dns *dnsserver.Server, apiSrv *api.Server, hb *heartbeat.Server) error {
 	regCtx, stopReg := context.WithCancel(context.Background())
 	defer stopReg()
 	regDone := make(chan error, 1)
@@ -93,7 +121,12 @@ func (c *ServeCmd) run(ctx context.Context, log *slog.Logger, reg *registry.Regi
 	var eg errgroup.Group
 	eg.Go(func() error { return dns.Run(srvCtx) })
 	eg.Go(func() error { return apiSrv.Run(srvCtx) })
-	log.Info("dnslb serving", "dns", dns.Addr(), "api", apiSrv.Addr(), "data", c.Data, "zones", c.Zone)
+	hbAddr := "off"
+	if hb != nil {
+		eg.Go(func() error { return hb.Run(srvCtx) })
+		hbAddr = hb.Addr().String()
+	}
+	log.Info("dnslb serving", "dns", dns.Addr(), "api", apiSrv.Addr(), "heartbeat", hbAddr, "data", c.Data, "zones", c.Zone)
 	select {
 	case <-ctx.Done():
 	case err := <-regDone:

@@ -191,6 +191,16 @@ type LeaseStatus struct {
 	Lease     Duration `json:"lease"`
 	Remaining Duration `json:"remaining"`
 	State     string   `json:"state"`
+	// Heartbeat, when the server takes heartbeats, is how to renew this
+	// lease over UDP until the next HTTP renewal (package heartbeat).
+	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
+}
+
+// Heartbeat is a lease's UDP renewal path: send heartbeats carrying Token
+// to Port on the API's host.
+type Heartbeat struct {
+	Token string `json:"token"`
+	Port  int    `json:"port"`
 }
 
 // DrainStatus tells how far a drain is: the set left new answers at Started;

@@ -2,6 +2,8 @@ package registry
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -41,25 +43,70 @@ func (r *Registry) Renew(ctx context.Context, k record.Key, healthy *bool) (reco
 	if lease <= 0 {
 		return record.LeaseStatus{}, record.Errorf("lease", "%s has no lease; set one when registering (e.g. --lease 15s)", key)
 	}
-	now := r.now()
 	r.live.mu.Lock()
 	s = r.live.get(key)
-	changed := s.expired || (healthy != nil && (s.reported == nil || *s.reported != *healthy))
-	s.deadline, s.expired, s.braked = now.Add(lease.D()), false, false
-	if healthy != nil {
-		v := *healthy
-		s.reported = &v
+	if s.token == ([16]byte{}) {
+		s.token = newToken()
+		r.live.beats[s.token] = key
 	}
-	if changed {
-		r.live.touch(key)
-	}
+	token := s.token
+	changed := r.renewLocked(key, s, lease, healthy)
 	gen := r.live.gen
-	st := record.LeaseStatus{Key: key, Lease: lease, Remaining: lease, State: leaseState(draining, lease, s)}
+	st := record.LeaseStatus{Key: key, Lease: lease, Remaining: lease, State: leaseState(draining, lease, s),
+		Heartbeat: &record.Heartbeat{Token: hex.EncodeToString(token[:])}}
 	r.live.mu.Unlock()
 	if changed {
 		return st, r.publishLive(ctx, gen)
 	}
 	return st, nil
+}
+
+// Beat renews the lease whose heartbeat token is tok, as Renew does: the
+// UDP path (package heartbeat), which takes no name to resolve, reads no
+// store and allocates nothing. ok is false when tok names no leased set
+// known here (it was deleted, or this server restarted and handed out
+// other tokens since): the agent then renews over HTTP. A change of
+// reported health is published without waiting for the snapshot.
+func (r *Registry) Beat(tok [16]byte, healthy *bool) (lease time.Duration, draining, ok bool) {
+	r.live.mu.Lock()
+	key, found := r.live.beats[tok]
+	var s *setLive
+	if found {
+		s = r.live.sets[key]
+	}
+	if s == nil || !s.known || s.lease <= 0 {
+		r.live.mu.Unlock()
+		return 0, false, false
+	}
+	changed := r.renewLocked(key, s, s.lease, healthy)
+	lease, draining = s.lease.D(), s.draining
+	r.live.mu.Unlock()
+	if changed {
+		r.kick()
+	}
+	return lease, draining, true
+}
+
+// renewLocked moves the deadline of s (the set k) a lease ahead and records
+// the reported health; changed says whether answers may change. Callers
+// hold r.live.mu.
+func (r *Registry) renewLocked(k record.Key, s *setLive, lease record.Duration, healthy *bool) (changed bool) {
+	changed = s.expired || (healthy != nil && (s.reported == nil || *s.reported != *healthy))
+	s.deadline, s.expired, s.braked = r.now().Add(lease.D()), false, false
+	if healthy != nil && (s.reported == nil || *s.reported != *healthy) {
+		v := *healthy
+		s.reported = &v
+	}
+	if changed {
+		r.live.touch(k)
+	}
+	return changed
+}
+
+// newToken returns a random heartbeat token.
+func newToken() (t [16]byte) {
+	_, _ = rand.Read(t[:]) // crypto/rand.Read does not fail
+	return t
 }
 
 // lookup reads the set with key k from the store, resolving its name.

@@ -16,8 +16,9 @@ import (
 type live struct {
 	mu    sync.Mutex
 	sets  map[record.Key]*setLive
-	gen   uint64              // advanced on every change that can change an answer
-	dirty map[record.Key]bool // sets touched since the last snapshot
+	gen   uint64                  // advanced on every change that can change an answer
+	dirty map[record.Key]bool     // sets touched since the last snapshot
+	beats map[[16]byte]record.Key // heartbeat token -> set; see Registry.Beat
 }
 
 // setLive is the runtime state of one record set.
@@ -35,11 +36,14 @@ type setLive struct {
 	since    time.Time // of health
 	lastErr  string    // last probe error while down
 	reported *bool     // health reported by the agent with its renewals
+	token    [16]byte  // heartbeat token, handed out by the first HTTP renewal
 	served   *zone.Served
 	check    *runningCheck
 }
 
-func newLive() *live { return &live{sets: map[record.Key]*setLive{}, dirty: map[record.Key]bool{}} }
+func newLive() *live {
+	return &live{sets: map[record.Key]*setLive{}, dirty: map[record.Key]bool{}, beats: map[[16]byte]record.Key{}}
+}
 
 // get returns the entry of k, creating it. Callers hold l.mu.
 func (l *live) get(k record.Key) *setLive {

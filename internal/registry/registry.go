@@ -315,6 +315,9 @@ func (r *Registry) keysOfZone(zone string) map[record.Key]bool {
 func (r *Registry) forget(k record.Key) {
 	r.stopCheck(k)
 	r.live.mu.Lock()
+	if s := r.live.sets[k]; s != nil {
+		delete(r.live.beats, s.token)
+	}
 	delete(r.live.sets, k)
 	r.live.gen++
 	r.live.mu.Unlock()

@@ -56,6 +56,9 @@ func New(base string, hc *http.Client) (*Client, error) {
 	return &Client{base: u, http: hc}, nil
 }
 
+// Hostname is the server's host, without port, as in the base URL.
+func (c *Client) Hostname() string { return c.base.Hostname() }
+
 // Zones lists all zones.
 func (c *Client) Zones(ctx context.Context) ([]record.Zone, error) {
 	var out []record.Zone

@@ -1,0 +1,86 @@
+package agent
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/dnslb/dnslb/internal/heartbeat"
+	"github.com/dnslb/dnslb/internal/record"
+)
+
+// beats is the agent's UDP renewal path (package heartbeat). An HTTP
+// renewal hands out a token and a port; renewals then go as heartbeats
+// until one fails, when the agent renews over HTTP again (and gets a fresh
+// token: the usual case is a restarted server). When heartbeats get no
+// answer at all (a firewall), the agent stays on HTTP for a while before
+// trying them again.
+type beats struct {
+	client *heartbeat.Client
+	addr   string
+	token  heartbeat.Token
+	pause  time.Time // no heartbeats before this
+}
+
+// pauseAfterSilence is how long the agent renews over HTTP only after
+// heartbeats got no answer.
+const pauseAfterSilence = 5 * time.Minute
+
+// beat renews by heartbeat; false means: renew over HTTP.
+func (a *Agent) beat(ctx context.Context, healthy bool) bool {
+	b := &a.beats
+	if b.client == nil || b.token.IsZero() || time.Now().Before(b.pause) {
+		return false
+	}
+	ans, err := b.client.Beat(ctx, b.token, &healthy)
+	if err == nil && ans.Status == heartbeat.StatusOK {
+		return true
+	}
+	b.token = heartbeat.Token{}
+	if err != nil {
+		b.pause = time.Now().Add(pauseAfterSilence)
+		a.log.Warn("heartbeat failed; renewing over HTTP", "err", err, "heartbeats_again_in", pauseAfterSilence)
+		return false
+	}
+	a.log.Info("heartbeat refused; renewing over HTTP", "status", ans.Status.String())
+	return false
+}
+
+// learn takes the heartbeat path an HTTP renewal offered.
+func (a *Agent) learn(hb *record.Heartbeat) {
+	b := &a.beats
+	if a.cfg.HTTPOnly || hb == nil || hb.Port <= 0 {
+		b.token = heartbeat.Token{}
+		return
+	}
+	tok, err := heartbeat.ParseToken(hb.Token)
+	if err != nil {
+		a.log.Warn("the server offered a heartbeat token that does not parse; renewing over HTTP", "err", err)
+		return
+	}
+	addr := net.JoinHostPort(a.cfg.API.Hostname(), strconv.Itoa(hb.Port))
+	if b.client == nil || b.addr != addr {
+		if b.client != nil {
+			b.client.Close()
+		}
+		c, err := heartbeat.Dial(addr)
+		if err != nil {
+			a.log.Warn("cannot send heartbeats; renewing over HTTP", "err", err)
+			b.client, b.addr = nil, ""
+			return
+		}
+		c.Timeout = 200 * time.Millisecond
+		b.client, b.addr = c, addr
+		a.log.Info("renewing by UDP heartbeat", "to", addr)
+	}
+	b.token = tok
+}
+
+// closeBeats closes the heartbeat socket.
+func (a *Agent) closeBeats() {
+	if a.beats.client != nil {
+		a.beats.client.Close()
+		a.beats.client = nil
+	}
+}

@@ -1,0 +1,91 @@
+package cli_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// heartbeats reads dnslb_heartbeats_total{result} from s's /metrics.
+func heartbeats(t *testing.T, s *server, result string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + s.api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^dnslb_heartbeats_total\{result="` + result + `"\} (\d+)$`).FindSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// TestAgentRenewsByHeartbeat: the agent renews over UDP once an HTTP
+// renewal offered a token; a restarted server does not know the token, and
+// the agent goes back to HTTP for a new one without its set lapsing; with
+// heartbeats off it renews over HTTP only.
+func TestAgentRenewsByHeartbeat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end agent test")
+	}
+	const ip, inst = "127.0.0.32", "127.0.0.33"
+	port := freePort(t, ip)
+	dnsAddr, apiAddr, data := fmt.Sprintf("%s:%d", ip, freePort(t, ip)), fmt.Sprintf("%s:%d", ip, port), t.TempDir()
+	s := startServerAt(t, dnsAddr, apiAddr, data, "--zone", "lb.test")
+	if !strings.Contains(s.stderr.String(), "heartbeat="+apiAddr) {
+		t.Fatalf("server does not take heartbeats on the API address %s:\n%s", apiAddr, s.stderr)
+	}
+	a := startAgent(t, nil, "--server", "http://"+apiAddr, "--zone", "lb.test", "--name", "www",
+		"--identity", "static", "--set-id", "i-1", "--address", inst, "--ttl", "1", "--lease", "3s")
+	eventually(t, 30*time.Second, "agent registered", func() bool { return s.answers(t, 1)[inst] == 1 })
+	// Renewals every ~1 s: within 10 s, several heartbeats, and the lease
+	// (3 s) holds throughout.
+	eventually(t, 10*time.Second, "3 heartbeats", func() bool { return heartbeats(t, s, "ok") >= 3 })
+	if !strings.Contains(a.out.String(), "renewing by UDP heartbeat") {
+		t.Errorf("agent log does not say it switched to heartbeats:\n%s", a.out)
+	}
+	if v := s.views(t)["i-1"]; v.State != "active" {
+		t.Fatalf("set after heartbeats: %+v", v)
+	}
+
+	// Restart: the new server hands out new tokens; the old one is refused
+	// and the agent renews over HTTP, then beats again.
+	s.kill(t)
+	s = startServerAt(t, dnsAddr, apiAddr, data, "--zone", "lb.test", "--restart-grace", "0s")
+	restarted := time.Now()
+	eventually(t, 10*time.Second, "old token refused", func() bool { return heartbeats(t, s, "unknown_token") >= 1 })
+	eventually(t, 10*time.Second, "heartbeats again", func() bool { return heartbeats(t, s, "ok") >= 2 })
+	if !strings.Contains(a.out.String(), "heartbeat refused; renewing over HTTP") {
+		t.Errorf("agent log does not show the fallback:\n%s", a.out)
+	}
+	// Without a restart grace, the set is alive a lease (3 s) after the
+	// restart only if the renewals worked.
+	time.Sleep(time.Until(restarted.Add(4 * time.Second)))
+	if v := s.views(t)["i-1"]; v.State != "active" || s.answers(t, 1)[inst] != 1 {
+		t.Fatalf("set after the restart: %+v", v)
+	}
+	a.cmd.Process.Kill()
+	a.waitExit(t, 10*time.Second)
+	s.stop(t)
+
+	// Heartbeats off: renewals over HTTP keep the lease.
+	s = startServer(t, ip, t.TempDir(), "--zone", "lb.test", "--heartbeat", "off", "--restart-grace", "0s")
+	a = startAgent(t, nil, "--server", "http://"+s.api, "--zone", "lb.test", "--name", "www",
+		"--identity", "static", "--set-id", "i-2", "--address", inst, "--ttl", "1", "--lease", "3s")
+	eventually(t, 30*time.Second, "agent registered", func() bool { return s.answers(t, 1)[inst] == 1 })
+	time.Sleep(7 * time.Second) // two leases
+	if v := s.views(t)["i-2"]; v.State != "active" || s.answers(t, 1)[inst] != 1 {
+		t.Fatalf("set renewed over HTTP only, after two leases: %+v", v)
+	}
+	if strings.Contains(a.out.String(), "heartbeat") || heartbeats(t, s, "ok") != 0 {
+		t.Errorf("heartbeats with --heartbeat off:\n%s", a.out)
+	}
+}

@@ -1,0 +1,280 @@
+package heartbeat
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestWireRoundTrip(t *testing.T) {
+	tok := Token{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	yes, no := true, false
+	for _, healthy := range []*bool{nil, &yes, &no} {
+		b := Request{Nonce: 0x0102030405060708, Token: tok, Healthy: healthy}.Append(nil)
+		if len(b) != RequestSize {
+			t.Fatalf("request is %d bytes, want %d", len(b), RequestSize)
+		}
+		var h bool
+		q, err := ParseRequest(b, &h)
+		if err != nil || q.Nonce != 0x0102030405060708 || q.Token != tok || (q.Healthy == nil) != (healthy == nil) ||
+			(healthy != nil && *q.Healthy != *healthy) {
+			t.Errorf("round trip of healthy=%v: %+v, %v", healthy, q, err)
+		}
+	}
+	a := Answer{Nonce: 42, Status: StatusOK, Draining: true, Lease: 15 * time.Second}
+	b := a.Append(nil)
+	if len(b) != AnswerSize {
+		t.Fatalf("answer is %d bytes, want %d", len(b), AnswerSize)
+	}
+	if got, err := ParseAnswer(b); err != nil || got != a {
+		t.Errorf("answer round trip: %+v, %v; want %+v", got, err, a)
+	}
+	if got, err := ParseToken(tok.String()); err != nil || got != tok {
+		t.Errorf("token round trip: %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "zz", tok.String()[:30], tok.String() + "00", "g" + tok.String()[1:]} {
+		if _, err := ParseToken(bad); err == nil {
+			t.Errorf("ParseToken(%q) took it", bad)
+		}
+	}
+}
+
+func TestParseRequestRejects(t *testing.T) {
+	good := Request{Nonce: 7, Token: Token{1}}.Append(nil)
+	edit := func(f func([]byte) []byte) []byte { return f(bytes.Clone(good)) }
+	var h bool
+	for name, b := range map[string][]byte{
+		"empty":      {},
+		"short":      good[:8],
+		"truncated":  good[:RequestSize-1],
+		"long":       append(bytes.Clone(good), 0),
+		"magic":      edit(func(b []byte) []byte { b[0] = 'D'; return b }),
+		"reserved":   edit(func(b []byte) []byte { b[7] = 1; return b }),
+		"flags":      edit(func(b []byte) []byte { b[5] = 4; return b }),
+		"dns packet": {0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0},
+	} {
+		if _, err := ParseRequest(b, &h); !errors.Is(err, errMalformed) {
+			t.Errorf("%s: %v, want malformed", name, err)
+		}
+	}
+	v2 := edit(func(b []byte) []byte { b[4] = 2; return b })
+	if q, err := ParseRequest(v2, &h); !errors.Is(err, ErrVersion) || q.Nonce != 7 {
+		t.Errorf("version 2: %+v, %v; want ErrVersion with the nonce", q, err)
+	}
+}
+
+func FuzzParseRequest(f *testing.F) {
+	f.Add(Request{Nonce: 1, Token: Token{9}}.Append(nil))
+	f.Add([]byte("dlhb\x02"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var h bool
+		q, err := ParseRequest(b, &h)
+		if err != nil {
+			return
+		}
+		// What parses is exactly what Append writes.
+		if again := q.Append(nil); !bytes.Equal(again, b) {
+			t.Fatalf("parsed %x as %+v, which writes %x", b, q, again)
+		}
+	})
+}
+
+// leases is a RenewFunc over a map, standing in for the registry.
+type leases struct {
+	mu      sync.Mutex
+	known   map[Token]bool
+	renewed map[Token]int
+	health  map[Token]bool
+}
+
+func (l *leases) renew(tok Token, healthy *bool) (time.Duration, bool, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.known[tok] {
+		return 0, false, false
+	}
+	l.renewed[tok]++
+	if healthy != nil {
+		l.health[tok] = *healthy
+	}
+	return 15 * time.Second, false, true
+}
+
+func startServer(t *testing.T, renew RenewFunc) (*Server, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	s := New(Config{Addr: "127.0.0.1:0", Renew: renew, Registerer: reg})
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return s, reg
+}
+
+// TestServerOverUDP: real datagrams on loopback, through the client; bad
+// datagrams neither stop the server nor get an answer.
+func TestServerOverUDP(t *testing.T) {
+	tok := Token{0xaa}
+	l := &leases{known: map[Token]bool{tok: true}, renewed: map[Token]int{}, health: map[Token]bool{}}
+	s, reg := startServer(t, l.renew)
+	c, err := Dial(s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	down := false
+	a, err := c.Beat(ctx, tok, &down)
+	if err != nil || a.Status != StatusOK || a.Lease != 15*time.Second {
+		t.Fatalf("beat: %+v, %v", a, err)
+	}
+	l.mu.Lock() // the server's goroutine wrote them; the race detector cannot see the datagrams order that
+	if l.renewed[tok] != 1 || l.health[tok] != false {
+		t.Errorf("renewed %d times, health %v", l.renewed[tok], l.health[tok])
+	}
+	l.mu.Unlock()
+	if a, err := c.Beat(ctx, Token{0xbb}, nil); err != nil || a.Status != StatusUnknown {
+		t.Errorf("beat with an unknown token: %+v, %v; want StatusUnknown", a, err)
+	}
+
+	// Garbage from a raw socket: no answer, and the server goes on.
+	raw, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(s.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	garbage := [][]byte{{}, {0}, []byte("dlhb"), bytes.Repeat([]byte{0xff}, 2000),
+		append(Request{Token: tok}.Append(nil), 0)}
+	for _, g := range garbage {
+		if _, err := raw.Write(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v2 := Request{Nonce: 99, Token: tok}.Append(nil)
+	v2[4] = 2
+	if _, err := raw.Write(v2); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := raw.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first answer on this socket is the one to the version-2 datagram:
+	// none of the garbage before it was answered.
+	if a, err := ParseAnswer(buf[:n]); err != nil || a.Status != StatusBadVersion || a.Nonce != 99 {
+		t.Errorf("first answer on the raw socket: %+v, %v; want bad version for nonce 99", a, err)
+	}
+	if a, err := c.Beat(ctx, tok, nil); err != nil || a.Status != StatusOK {
+		t.Errorf("beat after garbage: %+v, %v", a, err)
+	}
+	if got := testutil.ToFloat64(s.malformed); got != float64(len(garbage)) {
+		t.Errorf("malformed counted %v, want %d", got, len(garbage))
+	}
+	if n, err := testutil.GatherAndCount(reg, "dnslb_heartbeats_total"); err != nil || n != 5 {
+		t.Errorf("dnslb_heartbeats_total has %d series (%v), want 5", n, err)
+	}
+}
+
+// TestServerSurvivesPanic: a renewal that panics answers StatusServerError
+// and the next heartbeat is served.
+func TestServerSurvivesPanic(t *testing.T) {
+	calls := 0
+	s, _ := startServer(t, func(Token, *bool) (time.Duration, bool, bool) {
+		calls++
+		if calls == 1 {
+			panic("boom")
+		}
+		return time.Second, false, true
+	})
+	c, err := Dial(s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if a, err := c.Beat(context.Background(), Token{1}, nil); err != nil || a.Status != StatusServerError {
+		t.Errorf("beat into a panic: %+v, %v", a, err)
+	}
+	if a, err := c.Beat(context.Background(), Token{1}, nil); err != nil || a.Status != StatusOK {
+		t.Errorf("beat after the panic: %+v, %v", a, err)
+	}
+}
+
+// TestClientNoServer: with nothing listening, Beat fails fast (ICMP port
+// unreachable) or after its tries, never hangs.
+func TestClientNoServer(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close()
+	c, err := Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Timeout, c.Tries = 50*time.Millisecond, 2
+	if _, err := c.Beat(context.Background(), Token{1}, nil); err == nil {
+		t.Fatal("beat to a closed port succeeded")
+	}
+	// A server that never answers: the tries run out.
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	c2, err := Dial(silent.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.Timeout, c2.Tries = 20*time.Millisecond, 2
+	if _, err := c2.Beat(context.Background(), Token{1}, nil); !errors.Is(err, ErrNoAnswer) {
+		t.Fatalf("beat to a silent server: %v, want ErrNoAnswer", err)
+	}
+}
+
+// TestHandleAllocatesNothing: the server's per-datagram work.
+func TestHandleAllocatesNothing(t *testing.T) {
+	s := New(Config{Renew: func(Token, *bool) (time.Duration, bool, bool) { return time.Second, false, true }})
+	yes := true
+	b := Request{Nonce: 1, Token: Token{1}, Healthy: &yes}.Append(nil)
+	out := make([]byte, 0, AnswerSize)
+	var h bool
+	if n := testing.AllocsPerRun(1000, func() {
+		a, _ := s.handle(b, &h)
+		out = a.Append(out[:0])
+	}); n != 0 {
+		t.Errorf("handle allocates %.1f times per datagram", n)
+	}
+}
+
+func BenchmarkHandle(b *testing.B) {
+	s := New(Config{Renew: func(Token, *bool) (time.Duration, bool, bool) { return time.Second, false, true }})
+	q := Request{Nonce: 1, Token: Token{1}}.Append(nil)
+	out := make([]byte, 0, AnswerSize)
+	var h bool
+	b.ReportAllocs()
+	for b.Loop() {
+		a, _ := s.handle(q, &h)
+		out = a.Append(out[:0])
+	}
+}
