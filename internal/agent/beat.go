@@ -33,7 +33,7 @@ func (a *Agent) beat(ctx context.Context, healthy bool) bool {
 	if b.client == nil || b.token.IsZero() || time.Now().Before(b.pause) {
 		return false
 	}
-	ans, err := b.client.Beat(ctx, b.token, &healthy)
+	ans, err := b.client.Beat(ctx, b.token, heartbeat.HealthOf(healthy))
 	if err == nil && ans.Status == heartbeat.StatusOK {
 		return true
 	}
@@ -59,7 +59,11 @@ func (a *Agent) learn(hb *record.Heartbeat) {
 		a.log.Warn("the server offered a heartbeat token that does not parse; renewing over HTTP", "err", err)
 		return
 	}
-	addr := net.JoinHostPort(a.cfg.API.Hostname(), strconv.Itoa(hb.Port))
+	host := hb.Host
+	if host == "" { // the server takes heartbeats on every address: the API's will do
+		host = a.cfg.API.Hostname()
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(hb.Port))
 	if b.client == nil || b.addr != addr {
 		if b.client != nil {
 			b.client.Close()

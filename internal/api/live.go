@@ -39,10 +39,13 @@ func (s *Server) renew(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if s.cfg.HeartbeatPort == 0 {
+	if hb := s.cfg.Heartbeat; !hb.IsValid() {
 		st.Heartbeat = nil
 	} else if st.Heartbeat != nil {
-		st.Heartbeat.Port = s.cfg.HeartbeatPort
+		st.Heartbeat.Port = int(hb.Port())
+		if !hb.Addr().IsUnspecified() {
+			st.Heartbeat.Host = hb.Addr().Unmap().String()
+		}
 	}
 	writeJSON(w, http.StatusOK, st)
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -32,9 +33,10 @@ type Config struct {
 	MaxBody  int64         // request body limit; DefaultMaxBody when 0
 	Shutdown time.Duration // how long in-flight requests get at shutdown
 	Extra    map[string]http.Handler
-	// HeartbeatPort is the UDP port of the heartbeat server (package
-	// heartbeat), told to agents with each renewal; 0 when there is none.
-	HeartbeatPort int
+	// Heartbeat is where the server takes lease heartbeats (package
+	// heartbeat), told to agents with each renewal; the zero value when it
+	// takes none.
+	Heartbeat netip.AddrPort
 }
 
 // Server is the HTTP API. New starts nothing; Listen binds; Run serves.

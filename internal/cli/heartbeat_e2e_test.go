@@ -28,6 +28,11 @@ func heartbeats(t *testing.T, s *server, result string) int {
 	return n
 }
 
+// sendsTo reports whether the agent logged that it sends heartbeats to addr.
+func sendsTo(a *agentProc, addr string) bool {
+	return regexp.MustCompile(`msg="renewing by UDP heartbeat".* to=` + regexp.QuoteMeta(addr) + `\b`).MatchString(a.out.String())
+}
+
 // TestAgentRenewsByHeartbeat: the agent renews over UDP once an HTTP
 // renewal offered a token; a restarted server does not know the token, and
 // the agent goes back to HTTP for a new one without its set lapsing; with
@@ -40,8 +45,8 @@ func TestAgentRenewsByHeartbeat(t *testing.T) {
 	port := freePort(t, ip)
 	dnsAddr, apiAddr, data := fmt.Sprintf("%s:%d", ip, freePort(t, ip)), fmt.Sprintf("%s:%d", ip, port), t.TempDir()
 	s := startServerAt(t, dnsAddr, apiAddr, data, "--zone", "lb.test")
-	if !strings.Contains(s.stderr.String(), "heartbeat="+apiAddr) {
-		t.Fatalf("server does not take heartbeats on the API address %s:\n%s", apiAddr, s.stderr)
+	if !strings.Contains(s.stderr.String(), "heartbeat=dns") {
+		t.Fatalf("server does not take heartbeats on the DNS port:\n%s", s.stderr)
 	}
 	a := startAgent(t, nil, "--server", "http://"+apiAddr, "--zone", "lb.test", "--name", "www",
 		"--identity", "static", "--set-id", "i-1", "--address", inst, "--ttl", "1", "--lease", "3s")
@@ -49,8 +54,8 @@ func TestAgentRenewsByHeartbeat(t *testing.T) {
 	// Renewals every ~1 s: within 10 s, several heartbeats, and the lease
 	// (3 s) holds throughout.
 	eventually(t, 10*time.Second, "3 heartbeats", func() bool { return heartbeats(t, s, "ok") >= 3 })
-	if !strings.Contains(a.out.String(), "renewing by UDP heartbeat") {
-		t.Errorf("agent log does not say it switched to heartbeats:\n%s", a.out)
+	if !sendsTo(a, dnsAddr) {
+		t.Errorf("agent log does not say it sends heartbeats to the DNS port %s:\n%s", dnsAddr, a.out)
 	}
 	if v := s.views(t)["i-1"]; v.State != "active" {
 		t.Fatalf("set after heartbeats: %+v", v)
@@ -71,6 +76,20 @@ func TestAgentRenewsByHeartbeat(t *testing.T) {
 	time.Sleep(time.Until(restarted.Add(4 * time.Second)))
 	if v := s.views(t)["i-1"]; v.State != "active" || s.answers(t, 1)[inst] != 1 {
 		t.Fatalf("set after the restart: %+v", v)
+	}
+	a.cmd.Process.Kill()
+	a.waitExit(t, 10*time.Second)
+	s.stop(t)
+
+	// Heartbeats on a socket of their own.
+	hbAddr := fmt.Sprintf("%s:%d", ip, freePort(t, ip))
+	s = startServer(t, ip, t.TempDir(), "--zone", "lb.test", "--heartbeat", hbAddr, "--restart-grace", "0s")
+	a = startAgent(t, nil, "--server", "http://"+s.api, "--zone", "lb.test", "--name", "www",
+		"--identity", "static", "--set-id", "i-3", "--address", inst, "--ttl", "1", "--lease", "3s")
+	eventually(t, 30*time.Second, "agent registered", func() bool { return s.answers(t, 1)[inst] == 1 })
+	eventually(t, 10*time.Second, "3 heartbeats", func() bool { return heartbeats(t, s, "ok") >= 3 })
+	if !sendsTo(a, hbAddr) {
+		t.Errorf("agent log does not say it sends heartbeats to %s:\n%s", hbAddr, a.out)
 	}
 	a.cmd.Process.Kill()
 	a.waitExit(t, 10*time.Second)

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -29,7 +31,7 @@ import (
 type ServeCmd struct {
 	DNS       string        `name:"dns" default:"127.0.0.1:5300" help:"DNS address (UDP and TCP)."`
 	API       string        `name:"api" default:"127.0.0.1:5380" help:"HTTP API and /metrics address."`
-	Heartbeat string        `name:"heartbeat" default:"api" help:"UDP address for agents' lease heartbeats: 'api' (the --api address, over UDP), HOST:PORT, or 'off' (renewals over HTTP only)."`
+	Heartbeat string        `name:"heartbeat" default:"dns" help:"Where agents send lease heartbeats (UDP): 'dns' (the DNS port, told apart from queries by their first bytes), HOST:PORT (a socket of their own), or 'off' (renewals over HTTP only)."`
 	Data      string        `default:"./dnslb-data" help:"Data directory (holds dnslb.db)."`
 	Zone      []string      `sep:"none" help:"Zone to serve (repeatable); created with SOA and NS if missing."`
 	Demo      bool          `help:"Also create zone lb.test with weighted name www (weights 10, 20, 30 on 127.0.1.1-3)."`
@@ -60,7 +62,12 @@ func (c *ServeCmd) Run(g *Globals) error {
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg := registry.New(st, registry.Options{Logger: log.With("part", "registry"), Registerer: metrics,
 		LeaseGrace: c.LeaseGrace, RestartGrace: c.RestartGrace, BrakeShare: c.BrakeShare, DrainMargin: c.DrainMargin})
-	dns, err := dnsserver.New(dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics})
+	hbs := c.heartbeatHandler(reg, log, metrics)
+	dnsCfg := dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics}
+	if c.Heartbeat == "dns" {
+		dnsCfg.Datagram = hbs.Answer
+	}
+	dns, err := dnsserver.New(dnsCfg)
 	if err != nil {
 		return err
 	}
@@ -73,37 +80,36 @@ func (c *ServeCmd) Run(g *Globals) error {
 	if err := dns.Listen(); err != nil {
 		return err
 	}
-	hb, err := c.heartbeats(reg, log, metrics)
-	if err != nil {
-		return err
-	}
-	hbPort := 0
-	if hb != nil {
-		hbPort = int(hb.Addr().Port())
+	var hb *heartbeat.Server
+	var hbAddr netip.AddrPort
+	switch c.Heartbeat {
+	case "off":
+	case "dns":
+		hbAddr, err = netip.ParseAddrPort(dns.Addr())
+		if err != nil {
+			return fmt.Errorf("--dns %s: %w", c.DNS, err)
+		}
+	default:
+		hb = heartbeat.NewServer(c.Heartbeat, hbs)
+		if err := hb.Listen(); err != nil {
+			return fmt.Errorf("--heartbeat %s: %w", c.Heartbeat, err)
+		}
+		hbAddr = hb.Addr()
 	}
 	apiSrv := api.New(api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
-		Extra: extra, HeartbeatPort: hbPort})
+		Extra: extra, Heartbeat: hbAddr})
 	if err := apiSrv.Listen(); err != nil {
 		return err
 	}
 	return c.run(g.ctx, log, reg, dns, apiSrv, hb)
 }
 
-// heartbeats binds the heartbeat server, or returns nil with --heartbeat off.
-func (c *ServeCmd) heartbeats(reg *registry.Registry, log *slog.Logger, metrics prometheus.Registerer) (*heartbeat.Server, error) {
-	addr := c.Heartbeat
-	switch addr {
-	case "off":
-		return nil, nil
-	case "api", "":
-		addr = c.API
-	}
-	hb := heartbeat.New(heartbeat.Config{Addr: addr, Logger: log.With("part", "heartbeat"), Registerer: metrics,
-		Renew: func(tok heartbeat.Token, healthy *bool) (time.Duration, bool, bool) { return reg.Beat(tok, healthy) }})
-	if err := hb.Listen(); err != nil {
-		return nil, fmt.Errorf("--heartbeat %s: %w", c.Heartbeat, err)
-	}
-	return hb, nil
+// heartbeatHandler answers lease heartbeats by renewing in reg.
+func (c *ServeCmd) heartbeatHandler(reg *registry.Registry, log *slog.Logger, metrics prometheus.Registerer) *heartbeat.Handler {
+	return heartbeat.NewHandler(heartbeat.Config{Logger: log.With("part", "heartbeat"), Registerer: metrics,
+		Renew: func(tok heartbeat.Token, h heartbeat.Health) (time.Duration, bool, bool) {
+			return reg.Beat(tok, h != heartbeat.Unreported, h == heartbeat.Up)
+		}})
 }
 
 // run starts the registry, seeds zones, serves, and shuts down in order:
@@ -121,12 +127,12 @@ func (c *ServeCmd) run(ctx context.Context, log *slog.Logger, reg *registry.Regi
 	var eg errgroup.Group
 	eg.Go(func() error { return dns.Run(srvCtx) })
 	eg.Go(func() error { return apiSrv.Run(srvCtx) })
-	hbAddr := "off"
+	hbAt := c.Heartbeat
 	if hb != nil {
 		eg.Go(func() error { return hb.Run(srvCtx) })
-		hbAddr = hb.Addr().String()
+		hbAt = hb.Addr().String()
 	}
-	log.Info("dnslb serving", "dns", dns.Addr(), "api", apiSrv.Addr(), "heartbeat", hbAddr, "data", c.Data, "zones", c.Zone)
+	log.Info("dnslb serving", "dns", dns.Addr(), "api", apiSrv.Addr(), "heartbeat", hbAt, "data", c.Data, "zones", c.Zone)
 	select {
 	case <-ctx.Done():
 	case err := <-regDone:
@@ -145,10 +151,17 @@ func (c *ServeCmd) validate() error {
 	switch {
 	case c.BrakeShare <= 0 || c.BrakeShare > 1:
 		return fmt.Errorf("--brake-share %v: allowed above 0 and at most 1", c.BrakeShare)
+	case c.Heartbeat != "dns" && c.Heartbeat != "off" && !validHostPort(c.Heartbeat):
+		return fmt.Errorf("--heartbeat %q: allowed dns, off, or HOST:PORT", c.Heartbeat)
 	case c.LeaseGrace < 0, c.RestartGrace < 0, c.DrainMargin < 0, c.Lameduck < 0, c.Shutdown < 0:
 		return fmt.Errorf("durations must not be negative")
 	}
 	return nil
+}
+
+func validHostPort(s string) bool {
+	_, port, err := net.SplitHostPort(s)
+	return err == nil && port != ""
 }
 
 // seed waits for the first snapshot and creates the zones asked for.

@@ -34,6 +34,12 @@ type Config struct {
 	// UDPSockets is how many SO_REUSEPORT sockets (each with its own loop)
 	// serve UDP; default GOMAXPROCS.
 	UDPSockets int
+	// Datagram, when set, sees every UDP datagram first and takes those of
+	// another protocol sharing the port (lease heartbeats, package
+	// heartbeat): ours reports it took req, resp is its answer (nil for
+	// none), packed into out. It runs on the UDP loops, so it must neither
+	// block nor allocate; a datagram it does not take is answered as DNS.
+	Datagram func(req, out []byte) (resp []byte, ours bool)
 }
 
 // DefaultMaxUDPSize is the EDNS buffer size of DNS flag day 2020.

@@ -82,6 +82,21 @@ func (s *Server) slowRespond(req, buf []byte, w *udpWriter, remote net.Addr) []b
 	return w.out
 }
 
+// answerUDP answers one datagram into buf: Config.Datagram's protocol,
+// the fast path, or the full handler (remote gives the peer for the
+// latter). nil means no answer.
+func (s *Server) answerUDP(req, buf []byte, sc *scratch, w *udpWriter, remote func() net.Addr) []byte {
+	if s.cfg.Datagram != nil {
+		if resp, ours := s.cfg.Datagram(req, buf); ours {
+			return resp
+		}
+	}
+	if resp := s.tryFast(req, buf, sc); resp != nil {
+		return resp
+	}
+	return s.slowRespond(req, buf, w, remote())
+}
+
 // tryFast runs the fast path, turning a panic into a log line and nil.
 func (s *Server) tryFast(req, buf []byte, sc *scratch) (resp []byte) {
 	defer func() {

@@ -123,10 +123,7 @@ func (s *Server) udpLoop(ctx context.Context, c *net.UDPConn) error {
 		k := 0
 		for i := range n {
 			req, buf := in.bufs[i][:in.hdrs[i].len], replies[k]
-			resp := s.tryFast(req, buf, sc)
-			if resp == nil {
-				resp = s.slowRespond(req, buf, w, in.addr(i))
-			}
+			resp := s.answerUDP(req, buf, sc, w, func() net.Addr { return in.addr(i) })
 			if resp == nil {
 				continue
 			}

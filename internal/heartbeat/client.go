@@ -44,8 +44,8 @@ var ErrNoAnswer = errors.New("heartbeat: no answer")
 // datagrams. An answer with a status other than StatusOK is returned with
 // a nil error: the caller decides (StatusUnknown means: renew over HTTP).
 // An unreachable port fails at once.
-func (c *Client) Beat(ctx context.Context, tok Token, healthy *bool) (Answer, error) {
-	q := Request{Nonce: rand.Uint64(), Token: tok, Healthy: healthy}
+func (c *Client) Beat(ctx context.Context, tok Token, health Health) (Answer, error) {
+	q := Request{Nonce: rand.Uint64(), Token: tok, Health: health}
 	c.out = q.Append(c.out[:0])
 	for try := 0; try < max(c.Tries, 1); try++ {
 		if err := ctx.Err(); err != nil {

@@ -15,17 +15,14 @@ import (
 
 func TestWireRoundTrip(t *testing.T) {
 	tok := Token{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
-	yes, no := true, false
-	for _, healthy := range []*bool{nil, &yes, &no} {
-		b := Request{Nonce: 0x0102030405060708, Token: tok, Healthy: healthy}.Append(nil)
+	for _, h := range []Health{Unreported, Down, Up, HealthOf(true), HealthOf(false)} {
+		want := Request{Nonce: 0x0102030405060708, Token: tok, Health: h}
+		b := want.Append(nil)
 		if len(b) != RequestSize {
 			t.Fatalf("request is %d bytes, want %d", len(b), RequestSize)
 		}
-		var h bool
-		q, err := ParseRequest(b, &h)
-		if err != nil || q.Nonce != 0x0102030405060708 || q.Token != tok || (q.Healthy == nil) != (healthy == nil) ||
-			(healthy != nil && *q.Healthy != *healthy) {
-			t.Errorf("round trip of healthy=%v: %+v, %v", healthy, q, err)
+		if q, err := ParseRequest(b); err != nil || q != want {
+			t.Errorf("round trip of %+v: %+v, %v", want, q, err)
 		}
 	}
 	a := Answer{Nonce: 42, Status: StatusOK, Draining: true, Lease: 15 * time.Second}
@@ -49,23 +46,23 @@ func TestWireRoundTrip(t *testing.T) {
 func TestParseRequestRejects(t *testing.T) {
 	good := Request{Nonce: 7, Token: Token{1}}.Append(nil)
 	edit := func(f func([]byte) []byte) []byte { return f(bytes.Clone(good)) }
-	var h bool
 	for name, b := range map[string][]byte{
-		"empty":      {},
-		"short":      good[:8],
-		"truncated":  good[:RequestSize-1],
-		"long":       append(bytes.Clone(good), 0),
-		"magic":      edit(func(b []byte) []byte { b[0] = 'D'; return b }),
-		"reserved":   edit(func(b []byte) []byte { b[7] = 1; return b }),
-		"flags":      edit(func(b []byte) []byte { b[5] = 4; return b }),
-		"dns packet": {0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0},
+		"empty":                    {},
+		"short":                    good[:8],
+		"truncated":                good[:RequestSize-1],
+		"long":                     append(bytes.Clone(good), 0),
+		"magic":                    edit(func(b []byte) []byte { b[0] = 'D'; return b }),
+		"reserved":                 edit(func(b []byte) []byte { b[7] = 1; return b }),
+		"flags":                    edit(func(b []byte) []byte { b[5] = 4; return b }),
+		"healthy without reported": edit(func(b []byte) []byte { b[5] = 2; return b }),
+		"dns packet":               {0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0},
 	} {
-		if _, err := ParseRequest(b, &h); !errors.Is(err, errMalformed) {
+		if _, err := ParseRequest(b); !errors.Is(err, errMalformed) {
 			t.Errorf("%s: %v, want malformed", name, err)
 		}
 	}
 	v2 := edit(func(b []byte) []byte { b[4] = 2; return b })
-	if q, err := ParseRequest(v2, &h); !errors.Is(err, ErrVersion) || q.Nonce != 7 {
+	if q, err := ParseRequest(v2); !errors.Is(err, ErrVersion) || q.Nonce != 7 {
 		t.Errorf("version 2: %+v, %v; want ErrVersion with the nonce", q, err)
 	}
 }
@@ -75,8 +72,7 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add([]byte("dlhb\x02"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var h bool
-		q, err := ParseRequest(b, &h)
+		q, err := ParseRequest(b)
 		if err != nil {
 			return
 		}
@@ -95,15 +91,15 @@ type leases struct {
 	health  map[Token]bool
 }
 
-func (l *leases) renew(tok Token, healthy *bool) (time.Duration, bool, bool) {
+func (l *leases) renew(tok Token, h Health) (time.Duration, bool, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.known[tok] {
 		return 0, false, false
 	}
 	l.renewed[tok]++
-	if healthy != nil {
-		l.health[tok] = *healthy
+	if h != Unreported {
+		l.health[tok] = h == Up
 	}
 	return 15 * time.Second, false, true
 }
@@ -111,7 +107,7 @@ func (l *leases) renew(tok Token, healthy *bool) (time.Duration, bool, bool) {
 func startServer(t *testing.T, renew RenewFunc) (*Server, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	s := New(Config{Addr: "127.0.0.1:0", Renew: renew, Registerer: reg})
+	s := NewServer("127.0.0.1:0", NewHandler(Config{Renew: renew, Registerer: reg}))
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -139,8 +135,7 @@ func TestServerOverUDP(t *testing.T) {
 	}
 	defer c.Close()
 	ctx := context.Background()
-	down := false
-	a, err := c.Beat(ctx, tok, &down)
+	a, err := c.Beat(ctx, tok, Down)
 	if err != nil || a.Status != StatusOK || a.Lease != 15*time.Second {
 		t.Fatalf("beat: %+v, %v", a, err)
 	}
@@ -149,7 +144,7 @@ func TestServerOverUDP(t *testing.T) {
 		t.Errorf("renewed %d times, health %v", l.renewed[tok], l.health[tok])
 	}
 	l.mu.Unlock()
-	if a, err := c.Beat(ctx, Token{0xbb}, nil); err != nil || a.Status != StatusUnknown {
+	if a, err := c.Beat(ctx, Token{0xbb}, Unreported); err != nil || a.Status != StatusUnknown {
 		t.Errorf("beat with an unknown token: %+v, %v; want StatusUnknown", a, err)
 	}
 
@@ -182,10 +177,10 @@ func TestServerOverUDP(t *testing.T) {
 	if a, err := ParseAnswer(buf[:n]); err != nil || a.Status != StatusBadVersion || a.Nonce != 99 {
 		t.Errorf("first answer on the raw socket: %+v, %v; want bad version for nonce 99", a, err)
 	}
-	if a, err := c.Beat(ctx, tok, nil); err != nil || a.Status != StatusOK {
+	if a, err := c.Beat(ctx, tok, Unreported); err != nil || a.Status != StatusOK {
 		t.Errorf("beat after garbage: %+v, %v", a, err)
 	}
-	if got := testutil.ToFloat64(s.malformed); got != float64(len(garbage)) {
+	if got := testutil.ToFloat64(s.h.malformed); got != float64(len(garbage)) {
 		t.Errorf("malformed counted %v, want %d", got, len(garbage))
 	}
 	if n, err := testutil.GatherAndCount(reg, "dnslb_heartbeats_total"); err != nil || n != 5 {
@@ -197,7 +192,7 @@ func TestServerOverUDP(t *testing.T) {
 // and the next heartbeat is served.
 func TestServerSurvivesPanic(t *testing.T) {
 	calls := 0
-	s, _ := startServer(t, func(Token, *bool) (time.Duration, bool, bool) {
+	s, _ := startServer(t, func(Token, Health) (time.Duration, bool, bool) {
 		calls++
 		if calls == 1 {
 			panic("boom")
@@ -209,10 +204,10 @@ func TestServerSurvivesPanic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if a, err := c.Beat(context.Background(), Token{1}, nil); err != nil || a.Status != StatusServerError {
+	if a, err := c.Beat(context.Background(), Token{1}, Unreported); err != nil || a.Status != StatusServerError {
 		t.Errorf("beat into a panic: %+v, %v", a, err)
 	}
-	if a, err := c.Beat(context.Background(), Token{1}, nil); err != nil || a.Status != StatusOK {
+	if a, err := c.Beat(context.Background(), Token{1}, Unreported); err != nil || a.Status != StatusOK {
 		t.Errorf("beat after the panic: %+v, %v", a, err)
 	}
 }
@@ -232,7 +227,7 @@ func TestClientNoServer(t *testing.T) {
 	}
 	defer c.Close()
 	c.Timeout, c.Tries = 50*time.Millisecond, 2
-	if _, err := c.Beat(context.Background(), Token{1}, nil); err == nil {
+	if _, err := c.Beat(context.Background(), Token{1}, Unreported); err == nil {
 		t.Fatal("beat to a closed port succeeded")
 	}
 	// A server that never answers: the tries run out.
@@ -247,34 +242,44 @@ func TestClientNoServer(t *testing.T) {
 	}
 	defer c2.Close()
 	c2.Timeout, c2.Tries = 20*time.Millisecond, 2
-	if _, err := c2.Beat(context.Background(), Token{1}, nil); !errors.Is(err, ErrNoAnswer) {
+	if _, err := c2.Beat(context.Background(), Token{1}, Unreported); !errors.Is(err, ErrNoAnswer) {
 		t.Fatalf("beat to a silent server: %v, want ErrNoAnswer", err)
 	}
 }
 
-// TestHandleAllocatesNothing: the server's per-datagram work.
-func TestHandleAllocatesNothing(t *testing.T) {
-	s := New(Config{Renew: func(Token, *bool) (time.Duration, bool, bool) { return time.Second, false, true }})
-	yes := true
-	b := Request{Nonce: 1, Token: Token{1}, Healthy: &yes}.Append(nil)
+// TestAnswerAllocatesNothing: the per-datagram work, which runs on the DNS
+// loops.
+func TestAnswerAllocatesNothing(t *testing.T) {
+	h := NewHandler(Config{Renew: func(Token, Health) (time.Duration, bool, bool) { return time.Second, false, true }})
+	b := Request{Nonce: 1, Token: Token{1}, Health: Up}.Append(nil)
 	out := make([]byte, 0, AnswerSize)
-	var h bool
-	if n := testing.AllocsPerRun(1000, func() {
-		a, _ := s.handle(b, &h)
-		out = a.Append(out[:0])
-	}); n != 0 {
-		t.Errorf("handle allocates %.1f times per datagram", n)
+	if n := testing.AllocsPerRun(1000, func() { h.Answer(b, out) }); n != 0 {
+		t.Errorf("Answer allocates %.1f times per datagram", n)
 	}
 }
 
-func BenchmarkHandle(b *testing.B) {
-	s := New(Config{Renew: func(Token, *bool) (time.Duration, bool, bool) { return time.Second, false, true }})
+// TestAnswerTellsDNSApart: on a shared port, DNS queries are not ours.
+func TestAnswerTellsDNSApart(t *testing.T) {
+	h := NewHandler(Config{Renew: func(Token, Health) (time.Duration, bool, bool) { return time.Second, false, true }})
+	query := []byte{0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'w', 'w', 'w', 0, 0, 1, 0, 1}
+	if resp, ours := h.Answer(query, make([]byte, 0, AnswerSize)); ours || resp != nil {
+		t.Errorf("a DNS query was taken for a heartbeat")
+	}
+	resp, ours := h.Answer(Request{Nonce: 5, Token: Token{1}}.Append(nil), make([]byte, 0, AnswerSize))
+	if a, err := ParseAnswer(resp); !ours || err != nil || a.Status != StatusOK || a.Nonce != 5 {
+		t.Errorf("heartbeat: ours %v, %+v, %v", ours, a, err)
+	}
+	if resp, ours := h.Answer([]byte("dlhb\x01garbage"), make([]byte, 0, AnswerSize)); !ours || resp != nil {
+		t.Errorf("malformed heartbeat: ours %v, answer %x; want ours and no answer", ours, resp)
+	}
+}
+
+func BenchmarkAnswer(b *testing.B) {
+	h := NewHandler(Config{Renew: func(Token, Health) (time.Duration, bool, bool) { return time.Second, false, true }})
 	q := Request{Nonce: 1, Token: Token{1}}.Append(nil)
 	out := make([]byte, 0, AnswerSize)
-	var h bool
 	b.ReportAllocs()
 	for b.Loop() {
-		a, _ := s.handle(q, &h)
-		out = a.Append(out[:0])
+		h.Answer(q, out)
 	}
 }

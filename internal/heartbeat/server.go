@@ -7,56 +7,24 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
-// RenewFunc renews the lease named by tok, recording the agent's health
-// when healthy is not nil. ok is false when tok names no leased set here.
-// It must not block: the server answers one datagram at a time.
-type RenewFunc func(tok Token, healthy *bool) (lease time.Duration, draining, ok bool)
-
-// Config configures a Server.
-type Config struct {
-	Addr       string // UDP listen address, "127.0.0.1:5380"
-	Renew      RenewFunc
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer // nil: no metrics
-}
-
-// Server answers heartbeats on one UDP socket. New starts nothing; Listen
-// binds; Run serves.
+// Server answers heartbeats on a UDP socket of its own, for operators who
+// keep them off the DNS port (serve --heartbeat HOST:PORT). New starts
+// nothing; Listen binds; Run serves.
 type Server struct {
-	cfg  Config
+	addr string
+	h    *Handler
 	log  *slog.Logger
 	conn *net.UDPConn
-	// counters by result, resolved once so that a heartbeat costs no
-	// label lookup
-	ok, unknown, badVersion, malformed, failed prometheus.Counter
 }
 
-// New returns a Server for cfg.
-func New(cfg Config) *Server {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	beats := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "dnslb_heartbeats_total",
-		Help: "Lease heartbeats received over UDP, by result: ok, unknown_token, bad_version, malformed (not answered), error.",
-	}, []string{"result"})
-	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(beats)
-	}
-	return &Server{cfg: cfg, log: cfg.Logger,
-		ok: beats.WithLabelValues("ok"), unknown: beats.WithLabelValues("unknown_token"),
-		badVersion: beats.WithLabelValues("bad_version"), malformed: beats.WithLabelValues("malformed"),
-		failed: beats.WithLabelValues("error")}
-}
+// NewServer returns a Server on addr ("127.0.0.1:5381") answering with h.
+func NewServer(addr string, h *Handler) *Server { return &Server{addr: addr, h: h, log: h.log} }
 
 // Listen binds the UDP address.
 func (s *Server) Listen() error {
-	addr, err := net.ResolveUDPAddr("udp", s.cfg.Addr)
+	addr, err := net.ResolveUDPAddr("udp", s.addr)
 	if err != nil {
 		return fmt.Errorf("heartbeat: %w", err)
 	}
@@ -82,7 +50,6 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stop()
 	var in [RequestSize + 1]byte // one more, to tell an oversized datagram
 	out := make([]byte, 0, AnswerSize)
-	var healthy bool
 	for {
 		n, from, err := s.conn.ReadFromUDPAddrPort(in[:])
 		if err != nil {
@@ -92,44 +59,16 @@ func (s *Server) Run(ctx context.Context) error {
 			s.log.Warn("heartbeat read", "err", err) // e.g. ICMP errors; the socket stays usable
 			continue
 		}
-		a, answer := s.handle(in[:n], &healthy)
-		if !answer {
+		resp, ours := s.h.Answer(in[:n], out)
+		if !ours {
+			s.h.malformed.Inc() // not even the magic
 			continue
 		}
-		if _, err := s.conn.WriteToUDPAddrPort(a.Append(out[:0]), from); err != nil {
+		if resp == nil {
+			continue
+		}
+		if _, err := s.conn.WriteToUDPAddrPort(resp, from); err != nil {
 			s.log.Debug("heartbeat answer", "to", from.String(), "err", err)
 		}
 	}
-}
-
-// handle answers one datagram; answer is false for one not worth an
-// answer.
-func (s *Server) handle(b []byte, healthy *bool) (a Answer, answer bool) {
-	q, err := ParseRequest(b, healthy)
-	a.Nonce = q.Nonce
-	switch {
-	case errors.Is(err, ErrVersion):
-		s.badVersion.Inc()
-		a.Status = StatusBadVersion
-		return a, true
-	case err != nil:
-		s.malformed.Inc()
-		return a, false
-	}
-	defer func() {
-		if v := recover(); v != nil {
-			s.failed.Inc()
-			s.log.Error("heartbeat renewal panicked", "panic", v)
-			a.Status, answer = StatusServerError, true
-		}
-	}()
-	lease, draining, ok := s.cfg.Renew(q.Token, q.Healthy)
-	if !ok {
-		s.unknown.Inc()
-		a.Status = StatusUnknown
-		return a, true
-	}
-	s.ok.Inc()
-	a.Lease, a.Draining = lease, draining
-	return a, true
 }

@@ -2,13 +2,17 @@
 // agent takes between HTTP renewals.
 //
 // An HTTP renewal answers with a heartbeat token (16 random bytes that
-// name one leased record set on that server) and the UDP port to send
-// heartbeats to. A heartbeat is one 32-byte datagram carrying the token and
-// the agent's health; the server renews the lease in memory and answers
-// with a 20-byte datagram. There is no name to parse, no JSON, no TCP
-// connection and no allocation: on one core, 2,000 HTTP renewals a second
-// tripled p99 DNS latency, and the same rate of heartbeats does not
-// (bench/leases.sh).
+// name one leased record set on that server) and the address to send
+// heartbeats to: by default the DNS port itself, where the DNS server's UDP
+// loops hand every datagram that starts with the magic "dlhb" to a Handler
+// (as a DNS header those bytes are a query with the unassigned opcode 13).
+// A heartbeat is one 32-byte datagram carrying the token and the agent's
+// health; the server renews the lease in memory and answers with a 20-byte
+// datagram. There is no name to parse, no JSON, no TCP connection and no
+// allocation. On one core serving 50k queries/s, 2,000 HTTP renewals a
+// second doubled p99 query latency against a control run in which the
+// load generator sent its heartbeats nowhere; 2,000 heartbeats a second
+// raised it about 5% (bench/leases.sh, bench/RESULTS.md).
 //
 // Whoever knows a token can keep that lease alive, nothing more, as with
 // the HTTP renewal itself. A token is valid while the set lives in the
@@ -22,7 +26,7 @@
 //
 //	0   4  magic "dlhb"
 //	4   1  version (1)
-//	5   1  flags: bit 0 = health reported, bit 1 = healthy (only with bit 0)
+//	5   1  health: 0 not reported, 1 down, 3 up (bit 0 reported, bit 1 healthy)
 //	6   2  reserved, zero
 //	8   8  nonce, echoed in the answer
 //	16 16  token
@@ -101,11 +105,29 @@ func (s Status) String() string {
 	return fmt.Sprintf("status %d", uint8(s))
 }
 
+// Health is what the agent reports of its own checks.
+type Health uint8
+
+// Healths, as the flags byte has them.
+const (
+	Unreported Health = 0
+	Down       Health = flagReported
+	Up         Health = flagReported | flagHealthy
+)
+
+// HealthOf reports healthy as a Health.
+func HealthOf(healthy bool) Health {
+	if healthy {
+		return Up
+	}
+	return Down
+}
+
 // Request is one heartbeat.
 type Request struct {
-	Nonce   uint64
-	Token   Token
-	Healthy *bool // nil: the agent reports no health
+	Nonce  uint64
+	Token  Token
+	Health Health
 }
 
 const (
@@ -115,15 +137,8 @@ const (
 
 // Append appends the wire form of q to b.
 func (q Request) Append(b []byte) []byte {
-	var flags byte
-	if q.Healthy != nil {
-		flags |= flagReported
-		if *q.Healthy {
-			flags |= flagHealthy
-		}
-	}
 	b = append(b, magic[:]...)
-	b = append(b, Version, flags, 0, 0)
+	b = append(b, Version, byte(q.Health), 0, 0)
 	b = binary.BigEndian.AppendUint64(b, q.Nonce)
 	return append(b, q.Token[:]...)
 }
@@ -135,10 +150,14 @@ var (
 	ErrVersion   = errors.New("heartbeat: unsupported version")
 )
 
-// ParseRequest reads a heartbeat. healthy is where q.Healthy points when
-// the agent reported health, so that parsing allocates nothing.
-func ParseRequest(b []byte, healthy *bool) (q Request, err error) {
-	if len(b) < 8 || [4]byte(b[:4]) != magic {
+// IsHeartbeat reports whether b starts like a heartbeat, to tell one from
+// a DNS query on a shared port. As a DNS header those bytes would be a
+// query with opcode 13, which is unassigned.
+func IsHeartbeat(b []byte) bool { return len(b) >= 4 && [4]byte(b[:4]) == magic }
+
+// ParseRequest reads a heartbeat.
+func ParseRequest(b []byte) (q Request, err error) {
+	if len(b) < 8 || !IsHeartbeat(b) {
 		return q, errMalformed
 	}
 	if len(b) >= 16 {
@@ -147,16 +166,15 @@ func ParseRequest(b []byte, healthy *bool) (q Request, err error) {
 	if b[4] != Version {
 		return q, ErrVersion
 	}
-	flags := b[5]
-	if len(b) != RequestSize || b[6] != 0 || b[7] != 0 || flags&^(flagReported|flagHealthy) != 0 ||
-		flags == flagHealthy { // healthy, yet no health reported
+	switch h := Health(b[5]); {
+	case len(b) != RequestSize || b[6] != 0 || b[7] != 0:
+		return q, errMalformed
+	case h == Unreported || h == Down || h == Up:
+		q.Health = h
+	default: // unknown bits, or healthy without reported
 		return q, errMalformed
 	}
 	copy(q.Token[:], b[16:32])
-	if flags&flagReported != 0 {
-		*healthy = flags&flagHealthy != 0
-		q.Healthy = healthy
-	}
 	return q, nil
 }
 

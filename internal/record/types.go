@@ -197,9 +197,11 @@ type LeaseStatus struct {
 }
 
 // Heartbeat is a lease's UDP renewal path: send heartbeats carrying Token
-// to Port on the API's host.
+// to Host:Port, or to Port on the API's host when Host is empty (the server
+// listens on every address).
 type Heartbeat struct {
 	Token string `json:"token"`
+	Host  string `json:"host,omitempty"`
 	Port  int    `json:"port"`
 }
 

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -45,11 +44,7 @@ func (r *Registry) Renew(ctx context.Context, k record.Key, healthy *bool) (reco
 	}
 	r.live.mu.Lock()
 	s = r.live.get(key)
-	if s.token == ([16]byte{}) {
-		s.token = newToken()
-		r.live.beats[s.token] = key
-	}
-	token := s.token
+	token := r.beats.issue(key, s)
 	changed := r.renewLocked(key, s, lease, healthy)
 	gen := r.live.gen
 	st := record.LeaseStatus{Key: key, Lease: lease, Remaining: lease, State: leaseState(draining, lease, s),
@@ -59,32 +54,6 @@ func (r *Registry) Renew(ctx context.Context, k record.Key, healthy *bool) (reco
 		return st, r.publishLive(ctx, gen)
 	}
 	return st, nil
-}
-
-// Beat renews the lease whose heartbeat token is tok, as Renew does: the
-// UDP path (package heartbeat), which takes no name to resolve, reads no
-// store and allocates nothing. ok is false when tok names no leased set
-// known here (it was deleted, or this server restarted and handed out
-// other tokens since): the agent then renews over HTTP. A change of
-// reported health is published without waiting for the snapshot.
-func (r *Registry) Beat(tok [16]byte, healthy *bool) (lease time.Duration, draining, ok bool) {
-	r.live.mu.Lock()
-	key, found := r.live.beats[tok]
-	var s *setLive
-	if found {
-		s = r.live.sets[key]
-	}
-	if s == nil || !s.known || s.lease <= 0 {
-		r.live.mu.Unlock()
-		return 0, false, false
-	}
-	changed := r.renewLocked(key, s, s.lease, healthy)
-	lease, draining = s.lease.D(), s.draining
-	r.live.mu.Unlock()
-	if changed {
-		r.kick()
-	}
-	return lease, draining, true
 }
 
 // renewLocked moves the deadline of s (the set k) a lease ahead and records
@@ -101,12 +70,6 @@ func (r *Registry) renewLocked(k record.Key, s *setLive, lease record.Duration, 
 		r.live.touch(k)
 	}
 	return changed
-}
-
-// newToken returns a random heartbeat token.
-func newToken() (t [16]byte) {
-	_, _ = rand.Read(t[:]) // crypto/rand.Read does not fail
-	return t
 }
 
 // lookup reads the set with key k from the store, resolving its name.

@@ -16,9 +16,8 @@ import (
 type live struct {
 	mu    sync.Mutex
 	sets  map[record.Key]*setLive
-	gen   uint64                  // advanced on every change that can change an answer
-	dirty map[record.Key]bool     // sets touched since the last snapshot
-	beats map[[16]byte]record.Key // heartbeat token -> set; see Registry.Beat
+	gen   uint64              // advanced on every change that can change an answer
+	dirty map[record.Key]bool // sets touched since the last snapshot
 }
 
 // setLive is the runtime state of one record set.
@@ -33,16 +32,16 @@ type setLive struct {
 	expireAt time.Time // when an expired set is deleted
 	braked   bool      // the mass-expiry brake holds this lapsed set in answers
 	health   health.Status
-	since    time.Time // of health
-	lastErr  string    // last probe error while down
-	reported *bool     // health reported by the agent with its renewals
-	token    [16]byte  // heartbeat token, handed out by the first HTTP renewal
+	since    time.Time  // of health
+	lastErr  string     // last probe error while down
+	reported *bool      // health reported by the agent with its renewals
+	beat     *beatEntry // heartbeat token and what the UDP path reads; nil until the first HTTP renewal
 	served   *zone.Served
 	check    *runningCheck
 }
 
 func newLive() *live {
-	return &live{sets: map[record.Key]*setLive{}, dirty: map[record.Key]bool{}, beats: map[[16]byte]record.Key{}}
+	return &live{sets: map[record.Key]*setLive{}, dirty: map[record.Key]bool{}}
 }
 
 // get returns the entry of k, creating it. Callers hold l.mu.

@@ -12,6 +12,7 @@ type metrics struct {
 	drains            prometheus.Gauge
 	drainsDone        prometheus.Counter
 	brake             *prometheus.GaugeVec
+	beatsShed         prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -28,9 +29,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "dnslb_drains_completed_total", Help: "Drains completed (set removed or kept at weight 0)."}),
 		brake: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "dnslb_lease_brake_engaged", Help: "1 while the mass-expiry brake holds the leases of a name."}, []string{"zone", "name", "type"}),
+		beatsShed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dnslb_heartbeats_shed_total", Help: "Heartbeats refused because renewals queued faster than they were applied (the agents renew over HTTP instead)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.leaseExpiries, m.leaseDeletes, m.healthTransitions, m.drains, m.drainsDone, m.brake)
+		reg.MustRegister(m.leaseExpiries, m.leaseDeletes, m.healthTransitions, m.drains, m.drainsDone, m.brake, m.beatsShed)
 	}
 	return m
 }

@@ -76,6 +76,7 @@ type Registry struct {
 	metrics *metrics
 	snap    atomic.Pointer[zone.Snapshot]
 	live    *live
+	beats   beats          // heartbeat tokens, readable without live.mu
 	brakes  map[group]bool // guarded by live.mu
 
 	kickC chan struct{}      // republish: live state changed
@@ -95,7 +96,7 @@ func New(st store.Store, opts Options) *Registry {
 	r := &Registry{
 		store: st, opts: opts, log: opts.Logger, now: opts.Now,
 		metrics: newMetrics(opts.Registerer),
-		live:    newLive(), brakes: map[group]bool{},
+		live:    newLive(), beats: newBeats(), brakes: map[group]bool{},
 		kickC: make(chan struct{}, 1), tickC: make(chan chan struct{}),
 		pubC: make(chan struct{}), ready: make(chan struct{}),
 	}
@@ -117,6 +118,10 @@ func (r *Registry) Ready() <-chan struct{} { return r.ready }
 // until ctx ends. A watch that falls too far behind reloads.
 func (r *Registry) Run(ctx context.Context) error {
 	defer r.stopAllChecks()
+	beatCtx, stopBeats := context.WithCancel(ctx)
+	beatsDone := make(chan struct{})
+	defer func() { stopBeats(); <-beatsDone }()
+	go func() { defer close(beatsDone); r.applyBeats(beatCtx) }()
 	first := true
 	for {
 		err := r.follow(ctx, first)
@@ -264,6 +269,7 @@ func (r *Registry) startLive(ctx context.Context, st *state, first bool) {
 	for k, set := range st.sets {
 		s := r.live.get(k)
 		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
+		s.beat.follow(s)
 		if set.Lease > 0 && (first || s.deadline.IsZero()) {
 			s.deadline = now.Add(set.Lease.D() + r.opts.RestartGrace)
 		}
@@ -282,6 +288,7 @@ func (r *Registry) eventLive(ctx context.Context, st *state, ev store.Event) {
 		r.live.mu.Lock()
 		s := r.live.get(set.Key)
 		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
+		s.beat.follow(s)
 		if set.Lease > 0 && set.State == record.Active && set.Drain == nil {
 			s.deadline, s.expired, s.braked = r.now().Add(set.Lease.D()), false, false
 		}
@@ -316,7 +323,7 @@ func (r *Registry) forget(k record.Key) {
 	r.stopCheck(k)
 	r.live.mu.Lock()
 	if s := r.live.sets[k]; s != nil {
-		delete(r.live.beats, s.token)
+		r.beats.drop(s)
 	}
 	delete(r.live.sets, k)
 	r.live.gen++

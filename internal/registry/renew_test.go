@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/store"
 )
@@ -54,9 +56,16 @@ func TestBeat(t *testing.T) {
 	ctx := context.Background()
 	h.put(leased("a", 15*time.Second))
 	h.put(wset("b", 10, "127.0.1.2")) // so that the name does not fail open without a
+	// beat is one heartbeat, applied at once (in production a batch
+	// lands a few milliseconds later).
+	beat := func(tok [16]byte, reported, healthy bool) (time.Duration, bool, bool) {
+		lease, draining, ok := h.reg.Beat(tok, reported, healthy)
+		h.reg.applyQueued()
+		return lease, draining, ok
+	}
 	var unknown [16]byte
 	unknown[0] = 1
-	if _, _, ok := h.reg.Beat(unknown, nil); ok {
+	if _, _, ok := beat(unknown, false, false); ok {
 		t.Fatal("a token nobody handed out renewed a lease")
 	}
 	st, err := h.reg.Renew(ctx, key("a"), nil)
@@ -74,7 +83,7 @@ func TestBeat(t *testing.T) {
 	// Heartbeats alone keep the lease for a minute of 5 s renewals.
 	for range 12 {
 		h.clock.advance(5 * time.Second)
-		lease, draining, ok := h.reg.Beat(tok, nil)
+		lease, draining, ok := beat(tok, false, false)
 		if !ok || lease != 15*time.Second || draining {
 			t.Fatalf("beat: lease %s draining %v ok %v", lease, draining, ok)
 		}
@@ -83,22 +92,26 @@ func TestBeat(t *testing.T) {
 	if st, _ := h.status("a"); st.State != "active" || !st.Eligible {
 		t.Fatalf("after a minute of heartbeats: %+v", st)
 	}
+	// The lease changes in the store: heartbeats answer the new one.
+	h.put(leased("a", 30*time.Second))
+	if lease, _, ok := beat(tok, false, false); !ok || lease != 30*time.Second {
+		t.Errorf("beat after the lease became 30s: %s, %v", lease, ok)
+	}
 
 	// Reported health takes the set out of answers and back, without an
 	// HTTP call and without waiting for a tick.
-	down, up := false, true
-	h.reg.Beat(tok, &down)
+	beat(tok, true, false)
 	h.waitAnswered("127.0.1.1", false)
-	h.reg.Beat(tok, &up)
+	beat(tok, true, true)
 	h.waitAnswered("127.0.1.1", true)
 
 	// A lapsed set comes back with a heartbeat, as with an HTTP renewal.
-	h.clock.advance(16 * time.Second)
+	h.clock.advance(31 * time.Second)
 	h.tick()
 	if st, _ := h.status("a"); st.State != "expired" {
-		t.Fatalf("after 16 s without renewal: %+v", st)
+		t.Fatalf("after 31 s without renewal: %+v", st)
 	}
-	if _, _, ok := h.reg.Beat(tok, nil); !ok {
+	if _, _, ok := beat(tok, false, false); !ok {
 		t.Fatal("beat of a lapsed set (not yet deleted) refused")
 	}
 	h.waitAnswered("127.0.1.1", true)
@@ -107,13 +120,13 @@ func TestBeat(t *testing.T) {
 	if _, err := h.reg.Apply(ctx, "lb.test", []Change{{Action: Delete, Set: wset("a", 0, "")}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, ok := h.reg.Beat(tok, nil); ok {
+	if _, _, ok := beat(tok, false, false); ok {
 		t.Fatal("beat of a deleted set renewed it")
 	}
 	// Registered again: the old token stays dead, the next HTTP renewal
 	// hands out a new one.
 	h.put(leased("a", 15*time.Second))
-	if _, _, ok := h.reg.Beat(tok, nil); ok {
+	if _, _, ok := beat(tok, false, false); ok {
 		t.Fatal("a deleted set's token renewed the new registration")
 	}
 	st2, err := h.reg.Renew(ctx, key("a"), nil)
@@ -122,8 +135,61 @@ func TestBeat(t *testing.T) {
 	}
 }
 
-// TestBeatAllocatesNothing: 2,000 heartbeats a second share a core with the
-// DNS server; they must not feed the garbage collector.
+// TestBeatDoesNotWaitForTheRegistry: heartbeats run on the DNS loops, which
+// must not stall while the registry holds its lock (a lifecycle tick over
+// many leases, a snapshot build); renewals land once it is free.
+func TestBeatDoesNotWaitForTheRegistry(t *testing.T) {
+	h := newHarness(t, nil)
+	h.put(leased("a", 15*time.Second))
+	st, err := h.reg.Renew(context.Background(), key("a"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := heartbeatToken(st.Heartbeat.Token)
+	h.clock.advance(10 * time.Second)
+	h.reg.live.mu.Lock()
+	done := make(chan bool)
+	go func() { _, _, ok := h.reg.Beat(tok, false, false); done <- ok }()
+	select {
+	case ok := <-done:
+		if !ok {
+			t.Error("beat refused")
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("Beat waited for the registry's lock")
+	}
+	h.reg.live.mu.Unlock()
+	h.reg.applyQueued()
+	if st, _ := h.status("a"); st.LeaseRemaining.D() != 15*time.Second {
+		t.Errorf("lease after the queued beat landed: %+v", st)
+	}
+}
+
+// TestBeatShedsWhenTheQueueIsFull: past the queue, heartbeats are refused
+// (the agents fall back to HTTP), never blocking.
+func TestBeatShedsWhenTheQueueIsFull(t *testing.T) {
+	h := newHarness(t, nil)
+	h.put(leased("a", 15*time.Second))
+	st, _ := h.reg.Renew(context.Background(), key("a"), nil)
+	tok, _ := heartbeatToken(st.Heartbeat.Token)
+	h.reg.live.mu.Lock() // applyBeats cannot empty the queue meanwhile
+	refused := 0
+	for range beatQueue + 10 {
+		if _, _, ok := h.reg.Beat(tok, false, false); !ok {
+			refused++
+		}
+	}
+	h.reg.live.mu.Unlock()
+	if refused < 10 {
+		t.Errorf("%d of %d beats refused past a queue of %d", refused, beatQueue+10, beatQueue)
+	}
+	if got := testutil.ToFloat64(h.reg.metrics.beatsShed); got != float64(refused) {
+		t.Errorf("dnslb_heartbeats_shed_total = %v, want %d", got, refused)
+	}
+}
+
+// TestBeatAllocatesNothing: heartbeats run on the DNS loops, which must not
+// feed the garbage collector.
 func TestBeatAllocatesNothing(t *testing.T) {
 	h := newHarness(t, nil)
 	h.put(leased("a", 15*time.Second))
@@ -135,8 +201,12 @@ func TestBeatAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	healthy := true
-	if n := testing.AllocsPerRun(1000, func() { h.reg.Beat(tok, &healthy) }); n != 0 {
+	if n := testing.AllocsPerRun(1000, func() {
+		h.reg.Beat(tok, true, true)
+		if len(h.reg.beats.queue) > beatQueue/2 {
+			h.reg.applyQueued()
+		}
+	}); n != 0 {
 		t.Errorf("Beat allocates %.1f times", n)
 	}
 }
