@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/dnslb/dnslb/internal/api/client"
+	"github.com/dnslb/dnslb/internal/heartbeat"
 	"github.com/dnslb/dnslb/internal/record"
 )
 
@@ -29,7 +32,10 @@ type leasesReport struct {
 	Every    string  `json:"every"`
 	Duration string  `json:"duration"`
 	Workers  int     `json:"workers"`
+	Via      string  `json:"via"`
+	UDPTick  string  `json:"udp_tick,omitempty"`
 	Register float64 `json:"register_s"`
+	Tokens   float64 `json:"tokens_s,omitempty"` // --via udp: the first HTTP renewals, which hand out the tokens
 
 	Scheduled  int            `json:"renewals_scheduled"`
 	Done       int            `json:"renewals_done"`
@@ -55,7 +61,10 @@ func runLeases(ctx context.Context, args []string, stdout, stderr io.Writer) err
 addresses) through the changes endpoint in batches, then renews every one of
 them once per --every, spread evenly over the interval (N / every renewals a
 second), from --workers goroutines sharing one keep-alive HTTP client, for
---duration. A name holds at most --per-name weighted sets (the server allows
+--duration. With --via udp (the default, as the agent does) each set is
+renewed once over HTTP first, which hands out its heartbeat token, and then
+by UDP heartbeats (one socket per worker); --via http renews over HTTP
+only. A name holds at most --per-name weighted sets (the server allows
 100 per name and type), so the sets are spread over names NAME0, NAME1, ...
 Then it reports renewals, errors, the achieved rate, renewal latency, how
 many of the sets the server lists as expired, and deletes the sets (unless
@@ -75,10 +84,15 @@ many of the sets the server lists as expired, and deletes the sets (unless
 	readyFile := fs.String("ready-file", "", "create this `file` once registration is done and renewals start")
 	keep := fs.Bool("keep", false, "leave the sets registered at the end (they expire when their leases lapse)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a report")
+	via := fs.String("via", "udp", "renew by `udp` heartbeats (after one HTTP renewal each) or over http only")
+	udpTick := fs.Duration("udp-tick", 0, "with --via udp: send every `tick` all heartbeats due, in one batch from one socket (cheaper for the harness's core) instead of one socket per worker")
+	hbTo := fs.String("heartbeat-to", "", "send heartbeats to this `HOST:PORT` instead of where the server says (a control: to a closed port, it measures the client's own cost)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
+	case *via != "udp" && *via != "http":
+		return usageError(fs, "--via %q: allowed udp or http", *via)
 	case *n < 1 || *n > 1<<16:
 		return usageError(fs, "--n %d: allowed 1..%d", *n, 1<<16)
 	case *perName < 1 || *perName > record.MaxWeightedSets:
@@ -99,7 +113,7 @@ many of the sets the server lists as expired, and deletes the sets (unless
 	}
 	keys := leaseKeys(*prefix, *n, *perName)
 	rep := leasesReport{Sets: *n, Names: (*n + *perName - 1) / *perName, Lease: lease.String(), Every: every.String(),
-		Duration: duration.String(), Workers: *workers, TargetRate: rate(*n, *every), MinShare: *minShare}
+		Duration: duration.String(), Workers: *workers, Via: *via, TargetRate: rate(*n, *every), MinShare: *minShare}
 
 	t0 := time.Now()
 	if _, err := applyBatches(ctx, c, *zone, registerChanges(keys, *lease, *ttl), *batch); err != nil {
@@ -123,7 +137,27 @@ many of the sets the server lists as expired, and deletes the sets (unless
 		}
 	}
 
-	renewAll(ctx, c, *zone, keys, *every, *duration, *workers, &rep)
+	var r renewer = httpRenewer{c: c, zone: *zone}
+	if *via == "udp" {
+		t1 := time.Now()
+		hr, err := newUDPRenewer(ctx, c, *api, *zone, keys, *workers)
+		if err != nil {
+			return fmt.Errorf("heartbeat tokens: %w", err)
+		}
+		if *hbTo != "" {
+			hr.addr = *hbTo
+		}
+		rep.Tokens = time.Since(t1).Seconds()
+		r = hr
+	}
+	if hr, ok := r.(*udpRenewer); ok && *udpTick > 0 {
+		rep.UDPTick = udpTick.String()
+		if err := renewPaced(ctx, hr.addr, hr.tokens, *every, *duration, *udpTick, &rep); err != nil {
+			return err
+		}
+	} else {
+		renewAll(ctx, r, keys, *every, *duration, *workers, &rep)
+	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -180,8 +214,102 @@ func deleteChanges(keys []leaseKey) []client.Change {
 
 // renewJob is one renewal and when the schedule wants it started.
 type renewJob struct {
+	i   int // into keys
 	key leaseKey
 	due time.Time
+}
+
+// renewer renews one set; each worker gets its own from worker.
+type renewer interface {
+	worker() (renew func(ctx context.Context, j renewJob) error, done func())
+}
+
+// httpRenewer renews over the HTTP API, through the shared keep-alive client.
+type httpRenewer struct {
+	c    *client.Client
+	zone string
+}
+
+func (h httpRenewer) worker() (func(context.Context, renewJob) error, func()) {
+	return func(ctx context.Context, j renewJob) error {
+		_, err := h.c.Renew(ctx, h.zone, j.key.name, string(record.A), j.key.setID, nil)
+		return err
+	}, func() {}
+}
+
+// udpRenewer renews by heartbeat, one UDP socket per worker.
+type udpRenewer struct {
+	addr   string
+	tokens []heartbeat.Token // by key index
+}
+
+// newUDPRenewer renews every key once over HTTP, from workers goroutines,
+// to collect the heartbeat tokens and the port.
+func newUDPRenewer(ctx context.Context, c *client.Client, api, zone string, keys []leaseKey, workers int) (*udpRenewer, error) {
+	u := &udpRenewer{tokens: make([]heartbeat.Token, len(keys))}
+	ports, hosts := make([]int, len(keys)), make([]string, len(keys))
+	idx := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range idx {
+				st, err := c.Renew(ctx, zone, keys[i].name, string(record.A), keys[i].setID, nil)
+				if err == nil && st.Heartbeat == nil {
+					err = errors.New("the server offers no heartbeats (serve --heartbeat off?); use --via http")
+				}
+				if err == nil {
+					u.tokens[i], err = heartbeat.ParseToken(st.Heartbeat.Token)
+					ports[i], hosts[i] = st.Heartbeat.Port, st.Heartbeat.Host
+				}
+				if err != nil {
+					errs <- fmt.Errorf("%s/%s: %w", keys[i].name, keys[i].setID, err)
+					return
+				}
+			}
+		})
+	}
+	var err error
+feed:
+	for i := range keys {
+		select {
+		case idx <- i:
+		case err = <-errs:
+			break feed
+		}
+	}
+	close(idx)
+	wg.Wait()
+	if err == nil && len(errs) > 0 {
+		err = <-errs
+	}
+	if err != nil {
+		return nil, err
+	}
+	host := hosts[0]
+	if host == "" {
+		base, err := url.Parse(api)
+		if err != nil {
+			return nil, err
+		}
+		host = base.Hostname()
+	}
+	u.addr = net.JoinHostPort(host, strconv.Itoa(ports[0]))
+	return u, nil
+}
+
+func (u *udpRenewer) worker() (func(context.Context, renewJob) error, func()) {
+	hb, err := heartbeat.Dial(u.addr)
+	if err != nil {
+		return func(context.Context, renewJob) error { return err }, func() {}
+	}
+	return func(ctx context.Context, j renewJob) error {
+		a, err := hb.Beat(ctx, u.tokens[j.i], heartbeat.Unreported)
+		if err == nil && a.Status != heartbeat.StatusOK {
+			err = fmt.Errorf("heartbeat: %s", a.Status)
+		}
+		return err
+	}, func() { hb.Close() }
 }
 
 // renewTally is what one worker saw.
@@ -195,13 +323,13 @@ type renewTally struct {
 // k-th renewal is due at start + k·every/len(keys). A dispatcher hands due
 // jobs to workers; when all workers are busy it waits, and the delay shows
 // as start lag and a lower achieved rate rather than being hidden.
-func renewAll(ctx context.Context, c *client.Client, zone string, keys []leaseKey, every, duration time.Duration, workers int, rep *leasesReport) {
+func renewAll(ctx context.Context, r renewer, keys []leaseKey, every, duration time.Duration, workers int, rep *leasesReport) {
 	total := int(int64(len(keys)) * int64(duration) / int64(every))
 	jobs := make(chan renewJob, workers)
 	tallies := make([]renewTally, workers)
 	var wg sync.WaitGroup
 	for w := range tallies {
-		wg.Go(func() { tallies[w] = renewWorker(ctx, c, zone, jobs) })
+		wg.Go(func() { tallies[w] = renewWorker(ctx, r, jobs) })
 	}
 
 	start := time.Now()
@@ -211,7 +339,7 @@ func renewAll(ctx context.Context, c *client.Client, zone string, keys []leaseKe
 			break
 		}
 		select {
-		case jobs <- renewJob{key: keys[k%len(keys)], due: due}:
+		case jobs <- renewJob{i: k % len(keys), key: keys[k%len(keys)], due: due}:
 		case <-ctx.Done():
 		}
 	}
@@ -237,12 +365,14 @@ func renewAll(ctx context.Context, c *client.Client, zone string, keys []leaseKe
 }
 
 // renewWorker renews what it is handed until jobs is closed.
-func renewWorker(ctx context.Context, c *client.Client, zone string, jobs <-chan renewJob) renewTally {
+func renewWorker(ctx context.Context, r renewer, jobs <-chan renewJob) renewTally {
 	t := renewTally{errors: map[string]int{}}
+	renew, done := r.worker()
+	defer done()
 	for j := range jobs {
 		t0 := time.Now()
 		t.lag = append(t.lag, t0.Sub(j.due))
-		if _, err := c.Renew(ctx, zone, j.key.name, string(record.A), j.key.setID, nil); err != nil {
+		if err := renew(ctx, j); err != nil {
 			if ctx.Err() == nil {
 				t.errors[errorKind(err)]++
 			}
@@ -333,7 +463,14 @@ func fqdn(name, zone string) string {
 func printLeases(w io.Writer, rep leasesReport, prefix string) error {
 	fmt.Fprintf(w, "leases: %d sets under %d names (%s0..%s%d), lease %s, each renewed every %s for %s by %d workers\n",
 		rep.Sets, rep.Names, prefix, prefix, rep.Names-1, rep.Lease, rep.Every, rep.Duration, rep.Workers)
-	fmt.Fprintf(w, "registered in %.2fs\n", rep.Register)
+	fmt.Fprintf(w, "registered in %.2fs; renewing via %s", rep.Register, rep.Via)
+	if rep.Via == "udp" {
+		fmt.Fprintf(w, " (heartbeat tokens from one HTTP renewal each, %.2fs)", rep.Tokens)
+		if rep.UDPTick != "" {
+			fmt.Fprintf(w, ", paced: all due heartbeats every %s from one socket", rep.UDPTick)
+		}
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "renewals: %d done of %d scheduled, %d errors, %.1f/s achieved of %.1f/s target (%.1f%%) over %.2fs\n",
 		rep.Done, rep.Scheduled, rep.Errors, rep.Rate, rep.TargetRate, 100*rep.Rate/rep.TargetRate, rep.Elapsed)
 	for kind, n := range rep.ErrorKinds {
