@@ -62,6 +62,7 @@ func (r *Registry) Renew(ctx context.Context, k record.Key, healthy *bool) (reco
 func (r *Registry) renewLocked(k record.Key, s *setLive, lease record.Duration, healthy *bool) (changed bool) {
 	changed = s.expired || (healthy != nil && (s.reported == nil || *s.reported != *healthy))
 	s.deadline, s.expired, s.braked = r.now().Add(lease.D()), false, false
+	r.live.schedule(s, s.deadline) // a lapsed set was due only at its deletion
 	if healthy != nil && (s.reported == nil || *s.reported != *healthy) {
 		v := *healthy
 		s.reported = &v
@@ -117,59 +118,74 @@ func groupOf(k record.Key) group { return group{k.Zone, k.Name, k.Type} }
 // expireLeases takes lapsed sets out of answers, unless the mass-expiry
 // brake holds their name, and returns the sets whose grace period is over
 // and which are to be deleted. It runs on the registry loop, every tick,
-// over the leased sets only and without allocating: a scan of every set
-// that copied each leased one to the heap took 17% of a core with 10,000
-// leases.
+// and looks only at the sets that are due (see due).
 func (r *Registry) expireLeases(st *state, now time.Time) (toDelete []record.Set) {
 	r.live.mu.Lock()
 	defer r.live.mu.Unlock()
-	for g, keys := range st.leased {
-		r.expireGroup(g, keys, now)
-		for k, s := range keys {
-			if s.expired && !now.Before(s.expireAt) {
-				toDelete = append(toDelete, st.sets[k])
+	var lapsed map[group][]record.Key
+	for {
+		s, ok := r.live.popDue(now)
+		if !ok {
+			break
+		}
+		switch {
+		case !s.known || s.lease <= 0:
+			// no lease any more: nothing to schedule
+		case s.expired && !now.Before(s.expireAt):
+			if set, ok := st.sets[s.key]; ok {
+				toDelete = append(toDelete, set)
 			}
+			r.live.schedule(s, now.Add(time.Nanosecond)) // again next tick, unless deleted
+		case s.expired:
+			r.live.schedule(s, s.expireAt)
+		case s.deadline.After(now):
+			r.live.schedule(s, s.deadline) // renewed since
+		default:
+			if lapsed == nil {
+				lapsed = map[group][]record.Key{}
+			}
+			g := groupOf(s.key)
+			lapsed[g] = append(lapsed[g], s.key)
+		}
+	}
+	for g, keys := range lapsed {
+		r.expireGroup(g, st.leased[g], keys, now)
+	}
+	for g := range r.brakes { // renewals came back
+		if _, ok := lapsed[g]; !ok {
+			r.setBrake(g, false, 0, len(st.leased[g]))
 		}
 	}
 	return toDelete
 }
 
-// expireGroup applies lapses in one group. keys holds each set's live
-// entry once looked up: the entry lives as long as the set, and hashing
-// every key on every tick cost more than the rest of the scan. Callers
-// hold r.live.mu.
-func (r *Registry) expireGroup(g group, keys map[record.Key]*setLive, now time.Time) {
-	var lapsed []record.Key
+// expireGroup applies the lapses of keys, sets of group g whose leased
+// sets are members. The brake holds them (and they are looked at again
+// next tick) when too many of g would lapse within a third of a lease.
+// Callers hold r.live.mu.
+func (r *Registry) expireGroup(g group, members map[record.Key]*setLive, keys []record.Key, now time.Time) {
 	atRisk := 0
-	for k, s := range keys {
-		if s == nil {
+	for k, s := range members {
+		if s == nil { // the entry lives as long as the set: look it up once
 			s = r.live.get(k)
-			keys[k] = s
+			members[k] = s
 		}
-		if s.expired {
-			continue
-		}
-		lease := s.lease.D()
-		if s.deadline.IsZero() {
-			s.deadline = now.Add(lease)
-		}
-		if !s.deadline.After(now.Add(lease / 3)) {
+		if !s.expired && !s.deadline.IsZero() && !s.deadline.After(now.Add(s.lease.D()/3)) {
 			atRisk++
 		}
-		if !s.deadline.After(now) {
-			lapsed = append(lapsed, k)
-		}
 	}
-	braked := atRisk >= r.opts.BrakeMin && float64(atRisk) > r.opts.BrakeShare*float64(len(keys))
-	r.setBrake(g, braked && len(lapsed) > 0, atRisk, len(keys))
-	for _, k := range lapsed {
-		s := keys[k]
+	braked := atRisk >= r.opts.BrakeMin && float64(atRisk) > r.opts.BrakeShare*float64(len(members))
+	r.setBrake(g, braked, atRisk, len(members))
+	for _, k := range keys {
+		s := r.live.sets[k]
 		if braked {
 			s.braked = true
+			r.live.schedule(s, now.Add(time.Nanosecond)) // next tick
 			continue
 		}
 		s.expired, s.braked = true, false
 		s.expireAt = now.Add(r.opts.LeaseGrace)
+		r.live.schedule(s, s.expireAt)
 		r.live.touch(k)
 		r.metrics.leaseExpiries.Inc()
 		r.log.Warn("lease lapsed; set left answers", "set", k.String(), "zone", k.Zone,

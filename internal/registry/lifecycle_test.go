@@ -412,3 +412,52 @@ func TestAgentReportedHealth(t *testing.T) {
 		t.Errorf("reported healthy again: %+v", st)
 	}
 }
+
+// TestLapseAfterRevivalAndLeaseChange: the lifecycle looks at a set when
+// it is due (see due), so every change that brings a lapse earlier must
+// reschedule it: a set revived from expiry (due only at its deletion
+// until then), and a lease made shorter.
+func TestLapseAfterRevivalAndLeaseChange(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.LeaseGrace = time.Minute })
+	ctx := context.Background()
+	h.put(leased("a", 15*time.Second))
+	h.put(leased("b", 60*time.Second))
+	h.put(wset("c", 10, "127.0.1.3")) // no lease; keeps the name from failing open
+	state := func(id string) string {
+		st, _ := h.status(id)
+		return st.State
+	}
+	h.clock.advance(16 * time.Second)
+	h.tick()
+	if got := state("a"); got != "expired" {
+		t.Fatalf("a after 16 s of a 15 s lease: %s", got)
+	}
+	if _, err := h.reg.Renew(ctx, key("a"), nil); err != nil {
+		t.Fatal(err)
+	}
+	h.tick()
+	if got := state("a"); got != "active" {
+		t.Fatalf("a after renewing: %s", got)
+	}
+	// 8 s later b's lease becomes 15 s: it lapses 15 s from then, not 60.
+	// (Apart from a's lapse, so that the two do not engage the brake.)
+	h.clock.advance(8 * time.Second)
+	h.tick()
+	h.put(leased("b", 15*time.Second))
+	h.clock.advance(8 * time.Second)
+	h.tick()
+	if got := state("a"); got != "expired" {
+		t.Errorf("revived a, 16 s after its renewal: %s; want it expired again (not at its old deletion time)", got)
+	}
+	if got := state("b"); got != "active" {
+		t.Errorf("b, 8 s after its lease became 15 s: %s", got)
+	}
+	h.clock.advance(8 * time.Second)
+	h.tick()
+	if got := state("b"); got != "expired" {
+		t.Errorf("b, 16 s after its lease became 15 s: %s", got)
+	}
+	if got := testutil.ToFloat64(h.reg.metrics.leaseExpiries); got != 3 {
+		t.Errorf("dnslb_lease_expiries_total = %v, want 3", got)
+	}
+}

@@ -17,6 +17,7 @@ type live struct {
 	mu    sync.Mutex
 	sets  map[record.Key]*setLive
 	gen   uint64              // advanced on every change that can change an answer
+	due   due                 // leased sets by when the lifecycle must look at them
 	dirty map[record.Key]bool // sets touched since the last snapshot
 }
 
@@ -27,17 +28,20 @@ type setLive struct {
 	lease    record.Duration
 	draining bool
 
-	deadline time.Time // lease deadline; zero without a lease
-	expired  bool      // the lease lapsed and the set left answers
-	expireAt time.Time // when an expired set is deleted
-	braked   bool      // the mass-expiry brake holds this lapsed set in answers
-	health   health.Status
-	since    time.Time  // of health
-	lastErr  string     // last probe error while down
-	reported *bool      // health reported by the agent with its renewals
-	beat     *beatEntry // heartbeat token and what the UDP path reads; nil until the first HTTP renewal
-	served   *zone.Served
-	check    *runningCheck
+	deadline  time.Time // lease deadline; zero without a lease
+	key       record.Key
+	forgotten bool      // the set is gone; see Registry.forget
+	sched     int64     // when the lifecycle looks at this set next, unix ns (0: not scheduled); see due
+	expired   bool      // the lease lapsed and the set left answers
+	expireAt  time.Time // when an expired set is deleted
+	braked    bool      // the mass-expiry brake holds this lapsed set in answers
+	health    health.Status
+	since     time.Time  // of health
+	lastErr   string     // last probe error while down
+	reported  *bool      // health reported by the agent with its renewals
+	beat      *beatEntry // heartbeat token and what the UDP path reads; nil until the first HTTP renewal
+	served    *zone.Served
+	check     *runningCheck
 }
 
 func newLive() *live {
@@ -48,7 +52,7 @@ func newLive() *live {
 func (l *live) get(k record.Key) *setLive {
 	s := l.sets[k]
 	if s == nil {
-		s = &setLive{health: health.Unknown, served: new(zone.Served)}
+		s = &setLive{key: k, health: health.Unknown, served: new(zone.Served)}
 		l.sets[k] = s
 	}
 	return s

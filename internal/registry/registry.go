@@ -273,6 +273,9 @@ func (r *Registry) startLive(ctx context.Context, st *state, first bool) {
 		if set.Lease > 0 && (first || s.deadline.IsZero()) {
 			s.deadline = now.Add(set.Lease.D() + r.opts.RestartGrace)
 		}
+		if set.Lease > 0 {
+			r.live.schedule(s, s.deadline)
+		}
 	}
 	r.live.mu.Unlock()
 	for _, set := range st.sets {
@@ -291,6 +294,12 @@ func (r *Registry) eventLive(ctx context.Context, st *state, ev store.Event) {
 		s.beat.follow(s)
 		if set.Lease > 0 && set.State == record.Active && set.Drain == nil {
 			s.deadline, s.expired, s.braked = r.now().Add(set.Lease.D()), false, false
+		}
+		if set.Lease > 0 {
+			if s.deadline.IsZero() { // draining when first seen: its lease runs from now
+				s.deadline = r.now().Add(set.Lease.D())
+			}
+			r.live.schedule(s, s.deadline)
 		}
 		r.live.mu.Unlock()
 		r.syncCheck(ctx, &set)
@@ -324,6 +333,7 @@ func (r *Registry) forget(k record.Key) {
 	r.live.mu.Lock()
 	if s := r.live.sets[k]; s != nil {
 		r.beats.drop(s)
+		s.forgotten = true
 	}
 	delete(r.live.sets, k)
 	r.live.gen++
