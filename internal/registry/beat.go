@@ -6,8 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/dnslb/dnslb/internal/record"
 )
 
 // Heartbeats (package heartbeat) renew leases over UDP, on the DNS
@@ -15,25 +13,39 @@ import (
 // wait for live.mu, which the lifecycle tick holds while it walks every
 // leased set and publish holds while it builds a snapshot. So Beat only
 // looks its token up (under a lock held for map updates alone), reads the
-// lease from atomics, and queues the renewal; applyBeats takes live.mu
-// once for every batch of queued renewals, a few milliseconds later.
+// lease from atomics, and queues the renewal. The lifecycle tick applies
+// the queue, under live.mu, before it looks for lapsed leases; a heartbeat
+// that changes answers (a new health report, a lapsed set back) wakes
+// applyBeats to apply it at once. Waking a goroutine for every batch of
+// heartbeats cost an idle server 15 µs a heartbeat, against 9 µs this way.
 
 // beatEntry is what the UDP path may read of one leased set.
 type beatEntry struct {
 	token    [16]byte
-	key      record.Key
+	s        *setLive     // guarded by live.mu: for applyBeat only
 	lease    atomic.Int64 // nanoseconds; 0: the set has no lease (any more)
 	draining atomic.Bool
+	expired  atomic.Bool  // the lease lapsed: a heartbeat brings the set back
+	reported atomic.Int32 // health last reported: -1 none, 0 down, 1 up
 }
 
-// follow copies the lease and drain state of s, after they changed.
-// Callers hold live.mu. A nil entry (no token yet) follows nothing.
+// follow copies what Beat reads of s, after it changed. Callers hold
+// live.mu. A nil entry (no token yet) follows nothing.
 func (e *beatEntry) follow(s *setLive) {
 	if e == nil {
 		return
 	}
 	e.lease.Store(int64(s.lease.D()))
 	e.draining.Store(s.draining)
+	e.expired.Store(s.expired)
+	switch {
+	case s.reported == nil:
+		e.reported.Store(-1)
+	case *s.reported:
+		e.reported.Store(1)
+	default:
+		e.reported.Store(0)
+	}
 }
 
 // beat is one queued heartbeat.
@@ -42,14 +54,10 @@ type beat struct {
 	healthy int8 // -1 not reported, 0 down, 1 up
 }
 
-// beatQueue is how many heartbeats may wait for applyBeats: 10,000
-// agents renewing every 5 s queue about 20 between two batches.
+// beatQueue is how many heartbeats may wait to be applied: 10,000 agents
+// renewing every 5 s queue about 500 between two lifecycle ticks. Past
+// half of it, applyBeats is woken.
 const beatQueue = 8192
-
-// beatBatchDelay is how long applyBeats lets heartbeats gather after the
-// first one: it bounds its wake-ups to 1/beatBatchDelay per second, and
-// how late a renewal lands (against leases of seconds).
-const beatBatchDelay = 5 * time.Millisecond
 
 // beats maps heartbeat tokens to their sets.
 type beats struct {
@@ -63,13 +71,13 @@ func newBeats() beats {
 	return beats{byTok: map[[16]byte]*beatEntry{}, queue: make(chan beat, beatQueue), wake: make(chan struct{}, 1)}
 }
 
-// issue returns the token of the set k, whose live state is s, making one
-// on first use. Callers hold live.mu.
-func (b *beats) issue(k record.Key, s *setLive) [16]byte {
+// issue returns the token of the set whose live state is s, making one on
+// first use. Callers hold live.mu.
+func (b *beats) issue(s *setLive) [16]byte {
 	if s.beat != nil {
 		return s.beat.token
 	}
-	e := &beatEntry{key: k}
+	e := &beatEntry{s: s}
 	_, _ = rand.Read(e.token[:]) // crypto/rand.Read does not fail
 	e.follow(s)
 	s.beat = e
@@ -114,37 +122,32 @@ func (r *Registry) Beat(tok [16]byte, reported, healthy bool) (lease time.Durati
 			b.healthy = 1
 		}
 	}
+	urgent := e.expired.Load() || (reported && int32(b.healthy) != e.reported.Load())
 	select {
 	case r.beats.queue <- b:
 	default:
 		r.metrics.beatsShed.Inc()
 		return 0, false, false
 	}
-	select {
-	case r.beats.wake <- struct{}{}:
-	default:
+	if urgent || len(r.beats.queue) > beatQueue/2 {
+		select {
+		case r.beats.wake <- struct{}{}:
+		default:
+		}
 	}
 	return lease, e.draining.Load(), true
 }
 
-// applyBeats applies queued heartbeats in batches until ctx ends.
+// applyBeats applies the queue when Beat asks, until ctx ends; the
+// lifecycle tick applies it otherwise.
 func (r *Registry) applyBeats(ctx context.Context) {
-	timer := time.NewTimer(0)
-	<-timer.C
 	for {
 		select {
 		case <-r.beats.wake:
+			r.applyQueued()
 		case <-ctx.Done():
 			return
 		}
-		timer.Reset(beatBatchDelay)
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
-			return
-		}
-		r.applyQueued()
 	}
 }
 
@@ -164,8 +167,8 @@ func (r *Registry) applyQueued() {
 // applyBeat renews one set. Callers hold live.mu.
 func (r *Registry) applyBeat(b beat) (changed bool) {
 	e := b.entry
-	s := r.live.sets[e.key]
-	if s == nil || s.beat != e || !s.known || s.lease <= 0 {
+	s := e.s // no map lookup: the set's entry, unless it was forgotten since
+	if s.forgotten || s.beat != e || !s.known || s.lease <= 0 {
 		return false // gone, or registered anew since (with a new token)
 	}
 	var healthy *bool
@@ -173,5 +176,5 @@ func (r *Registry) applyBeat(b beat) (changed bool) {
 		v := b.healthy == 1
 		healthy = &v
 	}
-	return r.renewLocked(e.key, s, s.lease, healthy)
+	return r.renewLocked(s.key, s, s.lease, healthy)
 }

@@ -44,7 +44,7 @@ func (r *Registry) Renew(ctx context.Context, k record.Key, healthy *bool) (reco
 	}
 	r.live.mu.Lock()
 	s = r.live.get(key)
-	token := r.beats.issue(key, s)
+	token := r.beats.issue(s)
 	changed := r.renewLocked(key, s, lease, healthy)
 	gen := r.live.gen
 	st := record.LeaseStatus{Key: key, Lease: lease, Remaining: lease, State: leaseState(draining, lease, s),
@@ -69,6 +69,7 @@ func (r *Registry) renewLocked(k record.Key, s *setLive, lease record.Duration, 
 	}
 	if changed {
 		r.live.touch(k)
+		s.beat.follow(s)
 	}
 	return changed
 }
@@ -184,6 +185,7 @@ func (r *Registry) expireGroup(g group, members map[record.Key]*setLive, keys []
 			continue
 		}
 		s.expired, s.braked = true, false
+		s.beat.follow(s)
 		s.expireAt = now.Add(r.opts.LeaseGrace)
 		r.live.schedule(s, s.expireAt)
 		r.live.touch(k)

@@ -242,6 +242,7 @@ func (r *Registry) applyEvents(ctx context.Context, st *state, ev store.Event, e
 
 // lifecycle expires leases and finishes drains.
 func (r *Registry) lifecycle(ctx context.Context, st *state) {
+	r.applyQueued() // heartbeats first: a set renewed by one has not lapsed
 	now := r.now()
 	if del := r.expireLeases(st, now); len(del) > 0 {
 		r.deleteExpired(ctx, del)
@@ -291,10 +292,10 @@ func (r *Registry) eventLive(ctx context.Context, st *state, ev store.Event) {
 		r.live.mu.Lock()
 		s := r.live.get(set.Key)
 		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
-		s.beat.follow(s)
 		if set.Lease > 0 && set.State == record.Active && set.Drain == nil {
 			s.deadline, s.expired, s.braked = r.now().Add(set.Lease.D()), false, false
 		}
+		s.beat.follow(s)
 		if set.Lease > 0 {
 			if s.deadline.IsZero() { // draining when first seen: its lease runs from now
 				s.deadline = r.now().Add(set.Lease.D())

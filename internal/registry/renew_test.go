@@ -135,6 +135,43 @@ func TestBeat(t *testing.T) {
 	}
 }
 
+// TestBeatWakesOnlyForChanges: a plain renewal waits in the queue for the
+// lifecycle tick (no goroutine woken per heartbeat); one that changes
+// answers (a new health report, a lapsed set back) is applied at once.
+func TestBeatWakesOnlyForChanges(t *testing.T) {
+	h := newHarness(t, nil) // ticks only when the test says
+	h.put(leased("a", 15*time.Second))
+	h.put(wset("b", 10, "127.0.1.2"))
+	st, err := h.reg.Renew(context.Background(), key("a"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := heartbeatToken(st.Heartbeat.Token)
+	h.clock.advance(10 * time.Second)
+	if _, _, ok := h.reg.Beat(tok, false, false); !ok {
+		t.Fatal("beat refused")
+	}
+	time.Sleep(20 * time.Millisecond) // were applyBeats woken, it would have emptied the queue by now
+	if n := len(h.reg.beats.queue); n != 1 {
+		t.Fatalf("a plain renewal: %d queued, want 1 (waiting for the tick)", n)
+	}
+	h.tick() // applies it before looking for lapses
+	if st, _ := h.status("a"); st.LeaseRemaining.D() != 15*time.Second || len(h.reg.beats.queue) != 0 {
+		t.Fatalf("after the tick: %+v, %d queued", st, len(h.reg.beats.queue))
+	}
+	// Health: down, then up, each in answers without a tick.
+	h.reg.Beat(tok, true, false)
+	h.waitAnswered("127.0.1.1", false)
+	h.reg.Beat(tok, true, true)
+	h.waitAnswered("127.0.1.1", true)
+	// Lapsed, then back with a heartbeat, without a tick.
+	h.clock.advance(16 * time.Second)
+	h.tick()
+	h.waitAnswered("127.0.1.1", false)
+	h.reg.Beat(tok, false, false)
+	h.waitAnswered("127.0.1.1", true)
+}
+
 // TestBeatDoesNotWaitForTheRegistry: heartbeats run on the DNS loops, which
 // must not stall while the registry holds its lock (a lifecycle tick over
 // many leases, a snapshot build); renewals land once it is free.
