@@ -78,17 +78,12 @@ stop_on_exit
 # ---------------------------------------------------------------- helpers
 
 # ---------------------------------------------------------------- build, queries, server
-for p in "$DNS_PORT" "$API_PORT" "$CLOSED_PORT"; do
-  if ss -Hlnu "sport = :$p" | grep -q . || ss -Hlnt "sport = :$p" | grep -q .; then
-    die "port $p is already in use (set DNS_PORT=)"
-  fi
-done
+require_free_ports "$DNS_PORT" "$API_PORT" "$CLOSED_PORT"
 mkdir -p "$WORK"
 HARNESS_SCHED=${HARNESS_SCHED:-idle}
 for via in $VIAS; do [[ $via == udp || $via == http || $via == udp-closed ]] || die "VIAS=$VIAS: each udp, http or udp-closed"; done
 case $HARNESS_SCHED in idle) SCHED=(chrt -i 0) ;; normal) SCHED=() ;; *) die "HARNESS_SCHED=$HARNESS_SCHED: idle or normal" ;; esac
-log "building dnslb and the harness from $REPO into $WORK"
-(cd "$REPO" && go build -o "$WORK/dnslb" ./cmd/dnslb && go build -o "$WORK/harness" ./bench/harness)
+build_tools "$WORK"
 if ! command -v dnsperf >/dev/null || ! command -v dig >/dev/null; then
   log "dnsperf or dig missing: anchor install"
   "$ANCHORS" install >&2 || { log "install failed; apt-get update and retry"; apt-get update >&2 && "$ANCHORS" install >&2; }

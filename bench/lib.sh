@@ -25,6 +25,23 @@ ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 # tree_ticks PID: ticks of PID and its descendants.
 tree_ticks() { local p t=0; for p in $(tree_pids "$1"); do t=$((t + $(ticks "$p" 2>/dev/null || echo 0))); done; echo "$t"; }
 
+# require_free_ports PORT...: die when anything listens on one of them, over UDP or TCP.
+require_free_ports() {
+  local p
+  for p in "$@"; do
+    if ss -Hlnu "sport = :$p" | grep -q . || ss -Hlnt "sport = :$p" | grep -q .; then
+      die "port $p is already in use (set DNS_PORT=)"
+    fi
+  done
+}
+
+# build_tools DIR: build dnslb and bench/harness from $REPO into DIR.
+build_tools() {
+  mkdir -p "$1"
+  log "building dnslb and the harness from $REPO into $1"
+  (cd "$REPO" && go build -o "$1/dnslb" ./cmd/dnslb && go build -o "$1/harness" ./bench/harness)
+}
+
 # require_bench_host: root (CPU pinning), the anchor script ($ANCHORS) and go.
 require_bench_host() {
   [[ $(id -u) == 0 ]] || die "run as root (CPU pinning; the anchor script installs packages)"

@@ -43,14 +43,8 @@ stop_on_exit
 
 # ---------------------------------------------------------------- build and start
 command -v go >/dev/null || die "go not found in PATH"
-for p in "$DNS_PORT" "$API_PORT"; do
-  if ss -Hlnu "sport = :$p" | grep -q . || ss -Hlnt "sport = :$p" | grep -q .; then
-    die "port $p is already in use (set DNS_PORT= / API_PORT=)"
-  fi
-done
-mkdir -p "$WORK"
-log "building dnslb and the harness from $REPO into $WORK"
-(cd "$REPO" && go build -o "$WORK/dnslb" ./cmd/dnslb && go build -o "$WORK/harness" ./bench/harness)
+require_free_ports "$DNS_PORT" "$API_PORT"
+build_tools "$WORK"
 serve_empty "$WORK/dnslb"
 
 # ---------------------------------------------------------------- measure

@@ -40,14 +40,8 @@ SCRIPT=renewcost.sh
 require_bench_host
 stop_on_exit
 
-for p in "$DNS_PORT" "$API_PORT" "$CLOSED_PORT"; do
-  if ss -Hlnu "sport = :$p" | grep -q . || ss -Hlnt "sport = :$p" | grep -q .; then
-    die "port $p is already in use (set DNS_PORT=)"
-  fi
-done
-mkdir -p "$WORK"
-log "building dnslb and the harness from $REPO into $WORK"
-(cd "$REPO" && go build -o "$WORK/dnslb" ./cmd/dnslb && go build -o "$WORK/harness" ./bench/harness)
+require_free_ports "$DNS_PORT" "$API_PORT" "$CLOSED_PORT"
+build_tools "$WORK"
 SERVER_PID=$(DNSLB_BIN="$WORK/dnslb" "$BENCH/start-dnslb.sh" "$DNS_PORT" "$WORK/server")
 pin "$SERVER_PID" "$SERVER_CPU"
 

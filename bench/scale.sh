@@ -76,14 +76,8 @@ answers() { # answers QUERYFILE PATTERN -> how many answers of the file's querie
 }
 
 # ---------------------------------------------------------------- build, queries, server
-for p in "$DNS_PORT" "$API_PORT"; do
-  if ss -Hlnu "sport = :$p" | grep -q . || ss -Hlnt "sport = :$p" | grep -q .; then
-    die "port $p is already in use (set DNS_PORT= / API_PORT=)"
-  fi
-done
-mkdir -p "$WORK"
-log "building dnslb and the harness from $REPO into $WORK"
-(cd "$REPO" && go build -o "$WORK/dnslb" ./cmd/dnslb && go build -o "$WORK/harness" ./bench/harness)
+require_free_ports "$DNS_PORT" "$API_PORT"
+build_tools "$WORK"
 if ! command -v dnsperf >/dev/null || ! command -v dig >/dev/null; then
   log "dnsperf or dig missing: anchor install"
   "$ANCHORS" install >&2 || { log "install failed; apt-get update and retry"; apt-get update >&2 && "$ANCHORS" install >&2; }

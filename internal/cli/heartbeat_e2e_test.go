@@ -2,8 +2,6 @@ package cli_test
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,13 +12,7 @@ import (
 // heartbeats reads dnslb_heartbeats_total{result} from s's /metrics.
 func heartbeats(t *testing.T, s *server, result string) int {
 	t.Helper()
-	resp, err := http.Get("http://" + s.api + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	m := regexp.MustCompile(`(?m)^dnslb_heartbeats_total\{result="` + result + `"\} (\d+)$`).FindSubmatch(body)
+	m := regexp.MustCompile(`(?m)^dnslb_heartbeats_total\{result="` + result + `"\} (\d+)$`).FindSubmatch(scrape(t, s))
 	if m == nil {
 		return 0
 	}

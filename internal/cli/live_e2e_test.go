@@ -152,16 +152,26 @@ func TestLivenessEndToEnd(t *testing.T) {
 	s.stop(t)
 }
 
-// checkMetrics scrapes /metrics, lints it and looks for the metrics the
-// lifecycle must have produced.
-func checkMetrics(t *testing.T, s *server) {
+// scrape returns s's /metrics.
+func scrape(t *testing.T, s *server) []byte {
 	t.Helper()
 	resp, err := http.Get("http://" + s.api + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// checkMetrics scrapes /metrics, lints it and looks for the metrics the
+// lifecycle must have produced.
+func checkMetrics(t *testing.T, s *server) {
+	t.Helper()
+	body := scrape(t, s)
 	problems, err := promlint.New(bytes.NewReader(body)).Lint()
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package dnsserver_test
 import (
 	"bytes"
 	"net"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,17 +95,7 @@ func TestUDPHeartbeatAllocatesNothing(t *testing.T) {
 			t.Fatalf("answer: %d bytes, %v", n, err)
 		}
 	}
-	rt() // warm up
-	const runs = 5000
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range runs {
-		rt()
-	}
-	runtime.ReadMemStats(&after)
-	// Whole-process count, as in TestUDPQueryAllocatesNothing: a stray
-	// allocation elsewhere is allowed for, not one per heartbeat.
-	if allocs := float64(after.Mallocs-before.Mallocs) / runs; allocs > 0.1 {
+	if allocs := processAllocsPer(rt); allocs > 0.1 {
 		t.Errorf("%.2f allocations per heartbeat, want 0", allocs)
 	}
 }
