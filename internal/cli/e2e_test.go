@@ -262,6 +262,27 @@ func TestServeRefusesTakenPortAndBadDataDir(t *testing.T) {
 	s.stop(t)
 }
 
+// TestServeBadFlagsWriteNothing: a flag serve refuses is named in the
+// error, and no data directory or store file is left behind.
+func TestServeBadFlagsWriteNothing(t *testing.T) {
+	for _, tc := range []struct{ flag, value, want string }{
+		{"--heartbeat", "bogus", "--heartbeat"},
+		{"--brake-share", "2", "--brake-share"},
+		{"--lease-grace", "-1s", "--lease-grace -1s: allowed 0 or more"},
+		{"--shutdown", "-2s", "--shutdown -2s: allowed 0 or more"},
+	} {
+		data := filepath.Join(t.TempDir(), "data")
+		var o, e bytes.Buffer
+		code := cli.Main([]string{"serve", "--dns", "127.0.0.13:0", "--api", "127.0.0.13:0", "--data", data, tc.flag + "=" + tc.value}, &o, &e)
+		if code == 0 || !strings.Contains(e.String(), tc.want) {
+			t.Errorf("%s %s: exit %d, stderr %q; want an error naming %s", tc.flag, tc.value, code, e.String(), tc.want)
+		}
+		if _, err := os.Stat(data); !os.IsNotExist(err) {
+			t.Errorf("%s %s: the data directory was created (%v)", tc.flag, tc.value, err)
+		}
+	}
+}
+
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"record", "set", "--help"}, {"zone", "--help"}} {
 		var o, e bytes.Buffer

@@ -50,14 +50,14 @@ type ServeCmd struct {
 // Run serves until SIGINT or SIGTERM.
 func (c *ServeCmd) Run(g *Globals) error {
 	log := c.logger(g)
+	if err := c.validate(); err != nil { // before anything is written
+		return err
+	}
 	st, err := c.openStore(log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := c.validate(); err != nil {
-		return err
-	}
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg := registry.New(st, registry.Options{Logger: log.With("part", "registry"), Registerer: metrics,
@@ -153,8 +153,15 @@ func (c *ServeCmd) validate() error {
 		return fmt.Errorf("--brake-share %v: allowed above 0 and at most 1", c.BrakeShare)
 	case c.Heartbeat != "dns" && c.Heartbeat != "off" && !validHostPort(c.Heartbeat):
 		return fmt.Errorf("--heartbeat %q: allowed dns, off, or HOST:PORT", c.Heartbeat)
-	case c.LeaseGrace < 0, c.RestartGrace < 0, c.DrainMargin < 0, c.Lameduck < 0, c.Shutdown < 0:
-		return fmt.Errorf("durations must not be negative")
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--lease-grace", c.LeaseGrace}, {"--restart-grace", c.RestartGrace}, {"--drain-margin", c.DrainMargin},
+		{"--lameduck", c.Lameduck}, {"--shutdown", c.Shutdown}} {
+		if d.v < 0 {
+			return fmt.Errorf("%s %s: allowed 0 or more", d.flag, d.v)
+		}
 	}
 	return nil
 }
