@@ -16,6 +16,9 @@
 #   ANCHORS=/work/shared/bench-anchors/run.sh   the shared anchor script
 #   INSTALL=1              0: skip apt-get (servers and dnsperf already installed)
 #   DNSLB_PORT=5310        dnslb's DNS port (its API: port + 80)
+#   DNSLB_CPUS=            start dnslb inside this CPU list (bench/start-dnslb.sh), e.g. $SERVER_CPU:
+#                          it then runs as many UDP loops as it has CPUs; empty: started on all CPUs
+#                          (two loops here) and pinned for the pinned runs, like the reference servers
 #   DNSLB_WORK=/tmp/bench-dnslb
 #   DNSLB_REF=             empty: build the working tree as it is; else build that git ref
 #                          from a clean `git archive` (uncommitted edits left out)
@@ -183,6 +186,7 @@ fi
   echo "- dnslb: $DNSLB_DESC${BASELINE_REF:+; dnslb-base: $BASE_DESC}"
   echo "- $(go version | sed 's/^go version //'), dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }'), $(knotd -V 2>/dev/null | head -1 || true), NSD $(nsd -v 2>&1 | awk 'NR == 1 { print $3 }' || true)"
   echo "- dnsperf: \`-l $DURATION $DNSPERF_ARGS\`, rounds $ROUNDS, modes $MODES, mixes $MIXES; pinned: server CPU $SERVER_CPU, dnsperf CPU $CLIENT_CPU"
+  echo "- dnslb started on CPUs: ${DNSLB_CPUS:-all (pinned after start)}"
   echo "- targets: $SERVERS $(for t in $EXTRA_TARGETS; do printf '%s ' "${t%%=*}"; done)"
   echo
   echo "## Anchor table (medians over rounds)"

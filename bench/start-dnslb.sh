@@ -7,7 +7,10 @@
 # PowerDNS LUA record have them) and 1,000 ordinary names h0..h999.
 #
 # Usage: bench/start-dnslb.sh [PORT] [WORKDIR]   (defaults 5310, /tmp/bench-dnslb)
-# Env:   DNSLB_BIN (default: build ./cmd/dnslb into WORKDIR), DNSLB_ARGS (extra serve flags)
+# Env:   DNSLB_BIN (default: build ./cmd/dnslb into WORKDIR), DNSLB_ARGS (extra serve flags),
+#        DNSLB_CPUS (start dnslb inside this CPU list, `taskset -c`, so that it sizes itself to
+#        it as under systemd's CPUAffinity= or a container's cpuset: GOMAXPROCS and the number of
+#        UDP loops; empty: all CPUs, and the benchmarks pin it only after it started)
 # Out:   the server's pid on stdout (also in WORKDIR/pid); its log in WORKDIR/serve.log.
 #        Checks that www and all of h0..h999 answer. On any failure the server it started
 #        is stopped again and the exit status is non-zero.
@@ -31,8 +34,10 @@ for p in "$PORT" "$API_PORT"; do
   fi
 done
 rm -rf "$WORK/data"
+LAUNCH=()
+if [[ -n ${DNSLB_CPUS:-} ]]; then LAUNCH=(taskset -c "$DNSLB_CPUS"); fi
 # shellcheck disable=SC2086
-"$BIN" serve --dns "127.0.0.1:$PORT" --api "127.0.0.1:$API_PORT" --data "$WORK/data" \
+"${LAUNCH[@]}" "$BIN" serve --dns "127.0.0.1:$PORT" --api "127.0.0.1:$API_PORT" --data "$WORK/data" \
   --zone lb.test --log-level warn ${DNSLB_ARGS:-} >"$WORK/serve.log" 2>&1 &
 PID=$!
 # Until the zone is loaded and answering, a failure stops the server we just started.
