@@ -223,6 +223,7 @@ func (a *Agent) renewOrBackoff(ctx context.Context) time.Duration {
 		return a.renewInterval()
 	}
 	st, err := a.cfg.API.Renew(ctx, a.cfg.Zone, a.cfg.Name, a.typ, a.id.SetID, &healthy)
+	a.afterHTTP(err == nil)
 	if err == nil {
 		a.learn(st.Heartbeat)
 	}

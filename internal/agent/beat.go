@@ -13,19 +13,25 @@ import (
 // beats is the agent's UDP renewal path (package heartbeat). An HTTP
 // renewal hands out a token and a port; renewals then go as heartbeats
 // until one fails, when the agent renews over HTTP again (and gets a fresh
-// token: the usual case is a restarted server). When heartbeats get no
-// answer at all (a firewall), the agent stays on HTTP for a while before
-// trying them again.
+// token: the usual case is a restarted server). Heartbeats that go
+// unanswered while HTTP works (a firewall dropping UDP) cost every renewal
+// the heartbeat timeout: after pauseAfter of those in a row the agent
+// renews over HTTP only for a while, a minute at first, doubling up to
+// maxPause. A server that is down for both (a restart) does not count.
 type beats struct {
 	client *heartbeat.Client
 	addr   string
 	token  heartbeat.Token
+	failed bool      // the last heartbeat went unanswered; counted once HTTP works
+	silent int       // heartbeats unanswered while HTTP worked, in a row
 	pause  time.Time // no heartbeats before this
 }
 
-// pauseAfterSilence is how long the agent renews over HTTP only after
-// heartbeats got no answer.
-const pauseAfterSilence = 5 * time.Minute
+const (
+	pauseAfter = 3
+	firstPause = time.Minute
+	maxPause   = 30 * time.Minute
+)
 
 // beat renews by heartbeat; false means: renew over HTTP.
 func (a *Agent) beat(ctx context.Context, healthy bool) bool {
@@ -35,16 +41,39 @@ func (a *Agent) beat(ctx context.Context, healthy bool) bool {
 	}
 	ans, err := b.client.Beat(ctx, b.token, heartbeat.HealthOf(healthy))
 	if err == nil && ans.Status == heartbeat.StatusOK {
+		b.silent = 0
 		return true
 	}
 	b.token = heartbeat.Token{}
 	if err != nil {
-		b.pause = time.Now().Add(pauseAfterSilence)
-		a.log.Warn("heartbeat failed; renewing over HTTP", "err", err, "heartbeats_again_in", pauseAfterSilence)
+		b.failed = true
+		a.log.Warn("heartbeat unanswered; renewing over HTTP", "err", err)
 		return false
 	}
 	a.log.Info("heartbeat refused; renewing over HTTP", "status", ans.Status.String())
 	return false
+}
+
+// afterHTTP counts an unanswered heartbeat when the HTTP renewal right
+// after it worked (ok), and pauses heartbeats after pauseAfter in a row.
+// When HTTP failed too, the server was down: nothing is counted.
+func (a *Agent) afterHTTP(ok bool) {
+	b := &a.beats
+	if !b.failed {
+		return
+	}
+	b.failed = false
+	if !ok {
+		return
+	}
+	b.silent++
+	if b.silent < pauseAfter {
+		return
+	}
+	pause := min(firstPause<<min(b.silent-pauseAfter, 6), maxPause)
+	b.pause = time.Now().Add(pause)
+	a.log.Warn("heartbeats go unanswered while HTTP works (UDP blocked?); renewing over HTTP only for a while",
+		"unanswered_in_a_row", b.silent, "heartbeats_again_in", pause)
 }
 
 // learn takes the heartbeat path an HTTP renewal offered.
