@@ -161,18 +161,12 @@ for via in $VIAS; do
   VERDICT[$via]=$(awk -v r="${RATIO[$via]}" 'BEGIN { print (r > 0 && r <= 1.10) ? "met" : "MISSED" }')
 done
 FIRST=${VIAS%% *}
-commit() {
-  local head n
-  head=$(git -C "$REPO" rev-parse --short HEAD)
-  n=$(git -C "$REPO" status --porcelain --untracked-files=normal -- . ':!bench' | wc -l)
-  if [[ $n -gt 0 ]]; then echo "$head + uncommitted changes outside bench/ ($n paths)"; else echo "$head"; fi
-}
 {
   echo "# dnslb DNS latency with and without lease churn — $(date -u)"
   echo
-  echo "- machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
+  machine_line
   echo "- load average (1/5/15 min) before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "- dnslb: $(commit); $(go version | sed 's/^go version //'); dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }')"
+  echo "- dnslb: $(describe_head); $(go version | sed 's/^go version //'); dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }')"
   echo "- data: the anchor zone (bench/start-dnslb.sh); queries: the anchors' $MIX file"
   echo "- dnsperf: \`-l $DURATION -c 10 -T 1 -q 100 -Q $QPS -v\`; server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU, the harness (scheduling: $HARNESS_SCHED) on CPU $HARNESS_CPU"
   echo "- churn: \`harness leases --n $N --lease $LEASE --every $EVERY --workers $WORKERS --via VIA\` renewing from ${WARMUP}s before dnsperf starts until after it ends"

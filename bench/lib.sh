@@ -25,6 +25,20 @@ ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 # tree_ticks PID: ticks of PID and its descendants.
 tree_ticks() { local p t=0; for p in $(tree_pids "$1"); do t=$((t + $(ticks "$p" 2>/dev/null || echo 0))); done; echo "$t"; }
 
+# describe_head: the commit of $REPO's working tree for reports, "abc1234" or
+# "abc1234 + uncommitted changes outside bench/ (N paths)".
+describe_head() {
+  local head n
+  head=$(git -C "$REPO" rev-parse --short HEAD)
+  n=$(git -C "$REPO" status --porcelain --untracked-files=normal -- . ':!bench' | wc -l)
+  if [[ $n -gt 0 ]]; then echo "$head + uncommitted changes outside bench/ ($n paths)"; else echo "$head"; fi
+}
+
+# machine_line: the report line naming this machine.
+machine_line() {
+  echo "- machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
+}
+
 # require_free_ports PORT...: die when anything listens on one of them, over UDP or TCP.
 require_free_ports() {
   local p

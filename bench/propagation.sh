@@ -64,18 +64,12 @@ stop_pid "$SERVER_PID" dnslb
 SERVER_PID=
 
 # ---------------------------------------------------------------- report
-commit() {
-  local head n
-  head=$(git -C "$REPO" rev-parse --short HEAD)
-  n=$(git -C "$REPO" status --porcelain --untracked-files=normal -- . ':!bench' | wc -l)
-  if [[ $n -gt 0 ]]; then echo "$head + uncommitted changes outside bench/ ($n paths)"; else echo "$head"; fi
-}
 {
   echo "# dnslb write-to-answer propagation — $(date -u)"
   echo
-  echo "- machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
+  machine_line
   echo "- load average (1/5/15 min) before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "- dnslb: $(commit); $(go version | sed 's/^go version //')"
+  echo "- dnslb: $(describe_head); $(go version | sed 's/^go version //')"
   echo "- data dir: $WORK/data on $(findmnt -n -o FSTYPE,SOURCE -T "$WORK" | tr -s ' ' ' ') (every write is fsynced: the disk's flush time counts)"
   echo "- harness propagate --n $N --via $VIA into $ZONE_DESC; server unpinned, default flags${DNSLB_ARGS:+ plus $DNSLB_ARGS}"
   echo

@@ -72,8 +72,8 @@ done
 RATE=$(awk -v n="$N" -v e="${EVERY%s}" 'BEGIN { printf "%.0f", n / e }')
 echo "# server CPU per lease renewal — $(date -u)"
 echo
-echo "- machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
-echo "- dnslb: $(git -C "$REPO" rev-parse --short HEAD); $N leases renewed every $EVERY ($RATE/s) for ${DURATION}s; server on CPU $SERVER_CPU, harness on CPU $CLIENT_CPU"
+machine_line
+echo "- dnslb: $(describe_head); $N leases renewed every $EVERY ($RATE/s) for ${DURATION}s; server on CPU $SERVER_CPU, harness on CPU $CLIENT_CPU"
 echo
 echo '| mode | server CPU µs per second | µs per renewal (less idle) |'
 echo '|---|---:|---:|'

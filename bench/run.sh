@@ -101,12 +101,9 @@ build() { # build REF OUTBIN   (REF empty: working tree)
     (cd "$src" && go build -o "$2" ./cmd/dnslb)
   fi
 }
-describe() { # describe REF   -> "abc1234" or "abc1234 + uncommitted changes (N files)"
+describe() { # describe REF   -> "abc1234", or for the working tree what describe_head says
   if [[ -n $1 ]]; then git -C "$REPO" rev-parse --short "$1^{commit}"; return; fi
-  local head n
-  head=$(git -C "$REPO" rev-parse --short HEAD)
-  n=$(git -C "$REPO" status --porcelain --untracked-files=normal -- . ':!bench' | wc -l)
-  if [[ $n -gt 0 ]]; then echo "$head + uncommitted changes outside bench/ ($n paths)"; else echo "$head"; fi
+  describe_head
 }
 build "$DNSLB_REF" "$DNSLB_WORK/dnslb"
 DNSLB_DESC=$(describe "$DNSLB_REF")
@@ -182,7 +179,7 @@ fi
   echo "# dnslb vs reference servers — $(date -u)"
   echo
   echo "- load average (1/5/15 min) before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "- machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
+  machine_line
   echo "- dnslb: $DNSLB_DESC${BASELINE_REF:+; dnslb-base: $BASE_DESC}"
   echo "- $(go version | sed 's/^go version //'), dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }'), $(knotd -V 2>/dev/null | head -1 || true), NSD $(nsd -v 2>&1 | awk 'NR == 1 { print $3 }' || true)"
   echo "- dnsperf: \`-l $DURATION $DNSPERF_ARGS\`, rounds $ROUNDS, modes $MODES, mixes $MIXES; pinned: server CPU $SERVER_CPU, dnsperf CPU $CLIENT_CPU"

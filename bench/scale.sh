@@ -141,12 +141,6 @@ MIX_QPS=$(col mix 3 | median)
 W_QPS=$(col "w$NAMES" 3 | median)
 RATIO=$(awk -v a="$W_QPS" -v b="$MIX_QPS" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')
 VERDICT=$(awk -v r="$RATIO" 'BEGIN { print (r >= 0.9 && r <= 1.1) ? "met" : (r > 1.1 ? "met (faster)" : "MISSED") }')
-commit() {
-  local head n
-  head=$(git -C "$REPO" rev-parse --short HEAD)
-  n=$(git -C "$REPO" status --porcelain --untracked-files=normal -- . ':!bench' | wc -l)
-  if [[ $n -gt 0 ]]; then echo "$head + uncommitted changes outside bench/ ($n paths)"; else echo "$head"; fi
-}
 mem() { awk -F'\t' -v s="$1" -v c="$2" '$1 == s { print $c }' "$MEM_TSV"; } # mem STEP COLUMN
 per_set() { # per_set COLUMN SCALE: growth from the anchor step to the weighted step, bytes per set
   awk -v a="$(mem anchor "$1")" -v b="$(mem "w$NAMES" "$1")" -v n=$((NAMES * SETS)) -v s="$2" \
@@ -155,9 +149,9 @@ per_set() { # per_set COLUMN SCALE: growth from the anchor step to the weighted 
 {
   echo "# dnslb with $((NAMES * SETS)) record sets — $(date -u)"
   echo
-  echo "- machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
+  machine_line
   echo "- load average (1/5/15 min) before dnsperf: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "- dnslb: $(commit); $(go version | sed 's/^go version //'); dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }')"
+  echo "- dnslb: $(describe_head); $(go version | sed 's/^go version //'); dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }')"
   echo "- data: anchor zone (1,011 sets) + $NAMES weighted names x $SETS sets, loaded in ${LOAD_S}s ($(head -1 "$WORK/load.txt"))"
   echo "- dnsperf: \`-l $DURATION $DNSPERF_ARGS\`, $ROUNDS rounds alternating mix / w$NAMES; server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU"
   echo "- query files: mix = the anchors' (50% www, 45% h0..h999, 5% NXDOMAIN): $MIX; w$NAMES = uniform over w0..w$((NAMES - 1)): $W10K"
