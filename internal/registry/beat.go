@@ -10,8 +10,8 @@ import (
 
 // Heartbeats (package heartbeat) renew leases over UDP, on the DNS
 // server's own loops when they share its port. The DNS loops must never
-// wait for live.mu, which the lifecycle tick holds while it walks every
-// leased set and publish holds while it builds a snapshot. So Beat only
+// wait for live.mu, which the lifecycle tick holds while it expires
+// leases and publish holds while it builds a snapshot. So Beat only
 // looks its token up (under a lock held for map updates alone), reads the
 // lease from atomics, and queues the renewal. The lifecycle tick applies
 // the queue, under live.mu, before it looks for lapsed leases; a heartbeat

@@ -2,11 +2,11 @@ package registry
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/dnslb/dnslb/internal/heartbeat"
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/store"
 )
@@ -48,7 +48,7 @@ func (r *Registry) Renew(ctx context.Context, k record.Key, healthy *bool) (reco
 	changed := r.renewLocked(key, s, lease, healthy)
 	gen := r.live.gen
 	st := record.LeaseStatus{Key: key, Lease: lease, Remaining: lease, State: leaseState(draining, lease, s),
-		Heartbeat: &record.Heartbeat{Token: hex.EncodeToString(token[:])}}
+		Heartbeat: &record.Heartbeat{Token: heartbeat.Token(token).String()}}
 	r.live.mu.Unlock()
 	if changed {
 		return st, r.publishLive(ctx, gen)

@@ -2,14 +2,13 @@ package registry
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/dnslb/dnslb/internal/heartbeat"
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/store"
 )
@@ -248,10 +247,5 @@ func TestBeatAllocatesNothing(t *testing.T) {
 	}
 }
 
-func heartbeatToken(s string) (t [16]byte, err error) {
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(t) {
-		return t, fmt.Errorf("token %q: want 32 hex digits", s)
-	}
-	return [16]byte(b), nil
-}
+// heartbeatToken reads a token as the API hands it out.
+func heartbeatToken(s string) ([16]byte, error) { return heartbeat.ParseToken(s) }
