@@ -32,17 +32,68 @@ const (
 // address that says who it is, with a health endpoint the test can fail.
 type app struct {
 	ip      string
+	port    int
 	srv     *httptest.Server
 	healthy atomic.Bool
 }
 
+// startApp serves an app on ip:port; port 0 lets the kernel choose (see
+// app.port).
 func startApp(t *testing.T, ip string, port int) *app {
 	t.Helper()
 	ln, err := net.Listen("tcp", fmt.Sprintf("%s:%d", ip, port))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &app{ip: ip}
+	return serveApp(t, ln)
+}
+
+// startApps serves an app on each of ips, all on one port, and returns
+// that port. The port is bound on the first address by the kernel and
+// taken on the others at once; when one of them holds it already, another
+// port is tried. Nothing binds a port found free earlier: another process
+// could take it meanwhile.
+func startApps(t *testing.T, ips ...string) (int, map[string]*app) {
+	t.Helper()
+	for range 50 {
+		lns, err := listenSamePort(ips)
+		if err != nil {
+			continue
+		}
+		apps := map[string]*app{}
+		for i, ip := range ips {
+			apps[ip] = serveApp(t, lns[i])
+		}
+		return lns[0].Addr().(*net.TCPAddr).Port, apps
+	}
+	t.Fatalf("no port free on all of %v", ips)
+	return 0, nil
+}
+
+func listenSamePort(ips []string) ([]net.Listener, error) {
+	first, err := net.Listen("tcp", ips[0]+":0")
+	if err != nil {
+		return nil, err
+	}
+	lns := []net.Listener{first}
+	port := first.Addr().(*net.TCPAddr).Port
+	for _, ip := range ips[1:] {
+		ln, err := net.Listen("tcp", fmt.Sprintf("%s:%d", ip, port))
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, err
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
+}
+
+func serveApp(t *testing.T, ln net.Listener) *app {
+	t.Helper()
+	ip := ln.Addr().(*net.TCPAddr).IP.String()
+	a := &app{ip: ip, port: ln.Addr().(*net.TCPAddr).Port}
 	a.healthy.Store(true)
 	a.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/health" && !a.healthy.Load() {
@@ -242,33 +293,6 @@ func chiSquare(counts map[string]int, weights map[string]float64) float64 {
 	return chi2
 }
 
-// freePort finds a TCP port free on every address in ips.
-func freePort(t *testing.T, ips ...string) int {
-	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", ips[0]+":0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		ok := true
-		for _, ip := range ips {
-			l, err := net.Listen("tcp", fmt.Sprintf("%s:%d", ip, port))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			return port
-		}
-	}
-	t.Fatal("no common free port")
-	return 0
-}
-
 func agentArgs(s *server, ip, id string, weight, port int) []string {
 	return []string{"--server", "http://" + s.api, "--zone", "lb.test", "--name", "www",
 		"--identity", "static", "--set-id", id, "--address", ip, "--weight", fmt.Sprint(weight),
@@ -282,11 +306,10 @@ func TestAgentFleetEndToEnd(t *testing.T) {
 	}
 	ips := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}
 	weights := map[string]float64{"127.0.0.2": 10, "127.0.0.3": 20, "127.0.0.4": 30}
-	port := freePort(t, ips...)
+	port, apps := startApps(t, ips...)
 	s := startServer(t, "127.0.0.19", t.TempDir(), "--zone", "lb.test")
-	apps, agents := map[string]*app{}, map[string]*agentProc{}
+	agents := map[string]*agentProc{}
 	for _, ip := range ips {
-		apps[ip] = startApp(t, ip, port)
 		agents[ip] = startAgent(t, nil, agentArgs(s, ip, "i-"+ip, int(weights[ip]), port)...)
 	}
 	eventually(t, 30*time.Second, "three agents registered", func() bool { return len(s.answers(t, 60)) == 3 })

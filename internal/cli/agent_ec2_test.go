@@ -102,8 +102,7 @@ func TestAgentEC2DrainsOnNotice(t *testing.T) {
 	for _, tc := range []struct{ name, ip string }{{"spot", "127.0.0.5"}, {"autoscaling", "127.0.0.6"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startServer(t, "127.0.0.20", t.TempDir(), "--zone", "lb.test")
-			port := freePort(t, tc.ip)
-			startApp(t, tc.ip, port)
+			port := startApp(t, tc.ip, 0).port
 			id := "i-0" + tc.name
 			imds := startIMDS(t, "127.0.0.1", id, tc.ip)
 			as := startAutoscaling(t)

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,15 +136,13 @@ func (s *server) runAgent(t *testing.T, args ...string) {
 // TestAgentSurvivesServerLoss: the server dies and comes back empty on
 // the same addresses; the agent keeps running and registers again.
 func TestAgentSurvivesServerLoss(t *testing.T) {
-	dnsPort, apiPort := freePort(t, "127.0.0.30"), freePort(t, "127.0.0.30")
-	addr := func(p int) string { return fmt.Sprintf("127.0.0.30:%d", p) }
-	s := startServerAt(t, addr(dnsPort), addr(apiPort), t.TempDir(), "--zone", "lb.test")
+	s := startServer(t, "127.0.0.30", t.TempDir(), "--zone", "lb.test")
 	a := startAgent(t, nil, "--server", "http://"+s.api, "--zone", "lb.test", "--name", "www",
 		"--identity", "static", "--set-id", "keep-1", "--address", "127.0.0.31", "--ttl", "1", "--lease", "3s")
 	eventually(t, 30*time.Second, "keep-1 registered", func() bool { return s.answers(t, 3)["127.0.0.31"] == 3 })
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	<-s.exited
-	s = startServerAt(t, addr(dnsPort), addr(apiPort), t.TempDir(), "--zone", "lb.test") // all state lost
+	s = startServerAt(t, s.dns, s.api, t.TempDir(), "--zone", "lb.test") // all state lost, same addresses
 	eventually(t, 30*time.Second, "keep-1 registered again", func() bool { return s.answers(t, 3)["127.0.0.31"] == 3 })
 	select {
 	case <-a.exited:

@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 type server struct {
 	cmd      *exec.Cmd
 	dns, api string
-	stderr   *bytes.Buffer
+	stderr   *syncBuffer // written by scan while the process runs
 	exited   chan struct{}
 }
 
@@ -50,7 +50,27 @@ func startServer(t *testing.T, ip, data string, args ...string) *server {
 }
 
 // startServerAt runs `dnslb serve` on the given DNS and API addresses.
+// With a fixed port (a restart on the addresses of an earlier server),
+// another process may hold the port for a moment as the source port of a
+// connection of its own; the start is then retried for a while.
 func startServerAt(t *testing.T, dnsAddr, apiAddr, data string, args ...string) *server {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s, err := tryServerAt(t, dnsAddr, apiAddr, data, args...)
+		if err == nil {
+			return s
+		}
+		if !strings.Contains(s.stderr.String(), "address already in use") || time.Now().After(deadline) {
+			t.Fatalf("%v:\n%s", err, s.stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// tryServerAt starts `dnslb serve` once and waits until it logs the
+// addresses it serves on, or exits.
+func tryServerAt(t *testing.T, dnsAddr, apiAddr, data string, args ...string) (*server, error) {
 	t.Helper()
 	args = append([]string{"serve", "--dns", dnsAddr, "--api", apiAddr, "--data", data}, args...)
 	cmd := exec.Command(os.Args[0], args...)
@@ -62,26 +82,27 @@ func startServerAt(t *testing.T, dnsAddr, apiAddr, data string, args ...string) 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan struct{})}
+	s := &server{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	found := make(chan []string, 1)
 	go s.scan(pipe, found)
 	t.Cleanup(func() { s.kill(t) })
 	select {
 	case m := <-found:
 		s.dns, s.api = m[1], m[2]
+		return s, nil
 	case <-s.exited:
-		t.Fatalf("dnslb serve exited before serving:\n%s", s.stderr)
+		return s, fmt.Errorf("dnslb serve exited before serving")
 	case <-time.After(60 * time.Second):
 		t.Fatalf("dnslb serve did not start:\n%s", s.stderr)
+		return nil, nil
 	}
-	return s
 }
 
 func (s *server) scan(r io.Reader, found chan<- []string) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
-		s.stderr.WriteString(line + "\n")
+		s.stderr.Write([]byte(line + "\n"))
 		if m := servingLine.FindStringSubmatch(line); m != nil {
 			found <- m
 		}

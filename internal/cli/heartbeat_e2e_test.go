@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,6 +20,16 @@ func heartbeats(t *testing.T, s *server, result string) int {
 }
 
 // sendsTo reports whether the agent logged that it sends heartbeats to addr.
+// heartbeatAddr is the heartbeat socket s logged when it started serving.
+func heartbeatAddr(t *testing.T, s *server) string {
+	t.Helper()
+	m := regexp.MustCompile(`msg="dnslb serving" .*heartbeat=(\S+)`).FindStringSubmatch(s.stderr.String())
+	if m == nil {
+		t.Fatalf("no heartbeat address in the serving line:\n%s", s.stderr)
+	}
+	return m[1]
+}
+
 func sendsTo(a *agentProc, addr string) bool {
 	return regexp.MustCompile(`msg="renewing by UDP heartbeat".* to=` + regexp.QuoteMeta(addr) + `\b`).MatchString(a.out.String())
 }
@@ -34,9 +43,9 @@ func TestAgentRenewsByHeartbeat(t *testing.T) {
 		t.Skip("end-to-end agent test")
 	}
 	const ip, inst = "127.0.0.32", "127.0.0.33"
-	port := freePort(t, ip)
-	dnsAddr, apiAddr, data := fmt.Sprintf("%s:%d", ip, freePort(t, ip)), fmt.Sprintf("%s:%d", ip, port), t.TempDir()
-	s := startServerAt(t, dnsAddr, apiAddr, data, "--zone", "lb.test")
+	data := t.TempDir()
+	s := startServer(t, ip, data, "--zone", "lb.test")
+	dnsAddr, apiAddr := s.dns, s.api
 	if !strings.Contains(s.stderr.String(), "heartbeat=dns") {
 		t.Fatalf("server does not take heartbeats on the DNS port:\n%s", s.stderr)
 	}
@@ -74,8 +83,8 @@ func TestAgentRenewsByHeartbeat(t *testing.T) {
 	s.stop(t)
 
 	// Heartbeats on a socket of their own.
-	hbAddr := fmt.Sprintf("%s:%d", ip, freePort(t, ip))
-	s = startServer(t, ip, t.TempDir(), "--zone", "lb.test", "--heartbeat", hbAddr, "--restart-grace", "0s")
+	s = startServer(t, ip, t.TempDir(), "--zone", "lb.test", "--heartbeat", ip+":0", "--restart-grace", "0s")
+	hbAddr := heartbeatAddr(t, s)
 	a = startAgent(t, nil, "--server", "http://"+s.api, "--zone", "lb.test", "--name", "www",
 		"--identity", "static", "--set-id", "i-3", "--address", inst, "--ttl", "1", "--lease", "3s")
 	eventually(t, 30*time.Second, "agent registered", func() bool { return s.answers(t, 1)[inst] == 1 })

@@ -84,10 +84,12 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Listen binds UDP and TCP on the configured address. With port 0, UDP
-// picks a port and TCP takes the same one.
+// picks a port and TCP takes the same one; when some other socket holds
+// that TCP port (any process's client may have it as its source port),
+// another port is tried.
 func (s *Server) Listen() error {
 	var lastErr error
-	for range 5 {
+	for range listenTries {
 		conns, err := listenUDP(s.cfg.Addr, s.cfg.UDPSockets)
 		if err != nil {
 			return fmt.Errorf("dns: %w", err)
@@ -105,6 +107,11 @@ func (s *Server) Listen() error {
 	}
 	return lastErr
 }
+
+// listenTries bounds the ports Listen tries with port 0. On a machine
+// with a thousand connections open, one UDP port in thirty has its TCP
+// twin taken.
+const listenTries = 64
 
 // Addr is the bound address (UDP and TCP) after Listen; before, the
 // configured one.

@@ -2,9 +2,11 @@ package dnsserver_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,24 +75,40 @@ func TestRunStopsOnCancel(t *testing.T) {
 	if err := wait(t, done); err != nil {
 		t.Errorf("Run after cancel: %v", err)
 	}
-	// The port is free again, for UDP and TCP.
-	for _, network := range []string{"udp", "tcp"} {
-		var err error
-		if network == "udp" {
-			var c net.PacketConn
-			if c, err = net.ListenPacket(network, srv.Addr()); err == nil {
-				c.Close()
-			}
-		} else {
-			var l net.Listener
-			if l, err = net.Listen(network, srv.Addr()); err == nil {
-				l.Close()
-			}
-		}
-		if err != nil {
-			t.Errorf("after Run, %s port still taken: %v", network, err)
-		}
+	// Nothing listens on the address any more, for TCP and UDP. Binding the
+	// port again would prove it too, but races every other process on the
+	// machine: once closed, the port is free to become the source port of
+	// anyone's client, as the one below makes it.
+	squatter := squat(t, srv.Addr())
+	defer squatter.Close()
+	if c, err := net.DialTimeout("tcp", srv.Addr(), 5*time.Second); err == nil {
+		c.Close()
+		t.Errorf("after Run, TCP %s still accepts connections", srv.Addr())
+	} else if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("after Run, TCP dial %s: %v; want connection refused", srv.Addr(), err)
 	}
+	c := dial(t, "udp", srv.Addr())
+	send(t, c, pack(t, query("www.lb.test.", dns.TypeA)))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 512)); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("after Run, UDP %s: %v; want connection refused (port unreachable)", srv.Addr(), err)
+	}
+}
+
+// squat makes addr's port the source port of a UDP client, as another
+// process's client (a resolver's, say) may at any time once the port is
+// free. Bound and connected elsewhere, it takes none of our datagrams.
+func squat(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	local, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.DialUDP("udp", local, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9})
+	if err != nil {
+		t.Fatalf("taking %s as a source port: %v", addr, err)
+	}
+	return c
 }
 
 // Run returns even when its context ends before it starts serving.
