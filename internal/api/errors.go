@@ -18,6 +18,9 @@ import (
 // matches it. Unknown errors are logged and answered as internal errors
 // without their text.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if s.writePending(w, r, err) {
+		return
+	}
 	status, body := s.classify(err)
 	if status >= 500 {
 		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -36,6 +39,12 @@ func (s *Server) classify(err error) (int, client.Error) {
 			Message: fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit)}
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, client.Error{Code: client.CodeNotFound, Message: err.Error()}
+	case errors.Is(err, registry.ErrZoneNotEmpty):
+		return http.StatusConflict, client.Error{Code: client.CodeZoneNotEmpty, Message: err.Error()}
+	case errors.Is(err, registry.ErrZoneDeleting):
+		return http.StatusConflict, client.Error{Code: client.CodeZoneDeleting, Message: err.Error()}
+	case errors.Is(err, registry.ErrZoneConflict):
+		return http.StatusConflict, client.Error{Code: client.CodeZoneConflict, Message: err.Error()}
 	case errors.Is(err, registry.ErrExists):
 		return http.StatusConflict, client.Error{Code: client.CodeExists, Message: err.Error()}
 	case errors.Is(err, store.ErrClosed):
