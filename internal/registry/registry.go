@@ -42,6 +42,8 @@ type Options struct {
 	// answers to carry it before it returns a *NotVisibleError (default
 	// DefaultVisibleWait).
 	VisibleWait time.Duration
+	// MetricsPerSet exports answers per record set, not only per name.
+	MetricsPerSet bool
 }
 
 func (o Options) withDefaults() Options {
@@ -106,7 +108,7 @@ func New(st store.Store, opts Options) *Registry {
 		pubC: make(chan struct{}), ready: make(chan struct{}),
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(newServedCollector(r.live))
+		opts.Registerer.MustRegister(newServedCollector(r.live, opts.MetricsPerSet))
 	}
 	return r
 }
