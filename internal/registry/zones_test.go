@@ -80,7 +80,10 @@ func TestDeletingZone(t *testing.T) {
 // collectors records what a Registry registers.
 type collectors struct{ list []prometheus.Collector }
 
-func (c *collectors) Register(col prometheus.Collector) error { c.list = append(c.list, col); return nil }
+func (c *collectors) Register(col prometheus.Collector) error {
+	c.list = append(c.list, col)
+	return nil
+}
 func (c *collectors) MustRegister(cs ...prometheus.Collector) { c.list = append(c.list, cs...) }
 func (c *collectors) Unregister(prometheus.Collector) bool    { return false }
 
