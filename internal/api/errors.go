@@ -18,9 +18,6 @@ import (
 // matches it. Unknown errors are logged and answered as internal errors
 // without their text.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if s.writePending(w, r, err) {
-		return
-	}
 	status, body := s.classify(err)
 	if status >= 500 {
 		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -39,6 +36,12 @@ func (s *Server) classify(err error) (int, client.Error) {
 			Message: fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit)}
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, client.Error{Code: client.CodeNotFound, Message: err.Error()}
+	case errors.Is(err, registry.ErrNotVisible):
+		// Answered 202 where the answer's body can say so (writes of sets
+		// and zones); elsewhere (renew, drain, force) an error, so that no
+		// client takes a half answer for a whole one.
+		_, p, _ := pendingOf(err)
+		return http.StatusServiceUnavailable, client.Error{Code: p.Code, Message: p.Message}
 	case errors.Is(err, registry.ErrZoneNotEmpty):
 		return http.StatusConflict, client.Error{Code: client.CodeZoneNotEmpty, Message: err.Error()}
 	case errors.Is(err, registry.ErrZoneDeleting):

@@ -28,8 +28,8 @@ func (s *Server) createZone(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	z, err := s.cfg.Registry.CreateZone(r.Context(), toZone(req))
-	if _, p, ok := pendingOf(err); ok {
-		writeJSON(w, http.StatusAccepted, client.ZoneResult{Zone: z, Pending: p})
+	if status, p, ok := s.writeStatus(r, err); ok && p.IsPending() {
+		writeJSON(w, status, client.ZoneResult{Zone: z, Pending: p})
 		return
 	}
 	if err != nil {
@@ -53,6 +53,11 @@ func (s *Server) deleteZone(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.cfg.Registry.DeleteZone(r.Context(), r.PathValue("zone"), force)
 	}
+	if rev, _, ok := pendingOf(err); ok {
+		_, p, _ := s.writeStatus(r, err)
+		writeJSON(w, http.StatusAccepted, client.ChangeResult{Revision: rev, Pending: p})
+		return
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -74,8 +79,8 @@ func (s *Server) putSet(w http.ResponseWriter, r *http.Request) {
 	zone := r.PathValue("zone")
 	change := registry.Change{Action: registry.Upsert, Set: set, Policy: req.Policy}
 	rev, err := s.cfg.Registry.Apply(r.Context(), zone, []registry.Change{change})
-	status, p, pending := writeStatus(err)
-	if err != nil && !pending {
+	status, p, ok := s.writeStatus(r, err)
+	if !ok {
 		s.writeError(w, r, unwrapChange(err, ""))
 		return
 	}
@@ -97,11 +102,12 @@ func (s *Server) deleteSet(w http.ResponseWriter, r *http.Request) {
 	k := record.Key{Name: r.PathValue("name"), Type: record.Type(r.PathValue("type")), SetID: q.Get("set_id")}
 	change := registry.Change{Action: registry.Delete, Set: record.Set{Key: k}}
 	rev, err := s.cfg.Registry.Apply(r.Context(), r.PathValue("zone"), []registry.Change{change})
-	if err != nil {
+	status, p, ok := s.writeStatus(r, err)
+	if !ok {
 		s.writeError(w, r, unwrapChange(err, ""))
 		return
 	}
-	writeJSON(w, http.StatusOK, client.ChangeResult{Revision: rev})
+	writeJSON(w, status, client.ChangeResult{Revision: rev, Pending: p})
 }
 
 func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
@@ -116,11 +122,12 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rev, err := s.cfg.Registry.Apply(r.Context(), r.PathValue("zone"), changes)
-	if err != nil {
+	status, p, ok := s.writeStatus(r, err)
+	if !ok {
 		s.writeError(w, r, unwrapChange(err, "changes[%d].rrset"))
 		return
 	}
-	writeJSON(w, http.StatusOK, client.ChangeResult{Revision: rev})
+	writeJSON(w, status, client.ChangeResult{Revision: rev, Pending: p})
 }
 
 // unwrapChange places a registry error about one change under the field

@@ -24,28 +24,16 @@ func pendingOf(err error) (rev int64, p client.Pending, ok bool) {
 	return nv.Revision, client.Pending{Status: client.StatusPending, Code: client.CodeNotYetVisible, Message: msg}, true
 }
 
-// writePending answers a committed write that is not yet in answers with
-// 202 Accepted and a ChangeResult, for the handlers whose answer has no
-// room for more; it reports false, writing nothing, for other errors.
-func (s *Server) writePending(w http.ResponseWriter, r *http.Request, err error) bool {
-	rev, p, ok := pendingOf(err)
-	if !ok {
-		return false
-	}
-	s.log.Warn("api write committed but not yet in answers", "method", r.Method, "path", r.URL.Path, "revision", rev, "err", err)
-	writeJSON(w, http.StatusAccepted, client.ChangeResult{Revision: rev, Pending: p})
-	return true
-}
-
 // writeStatus is the HTTP status and Pending part of the answer to a
-// write that returned err: 200 when DNS answers carry it, 202 when it is
-// committed but not yet in them (pending true). For other errors pending
-// is false and status 0.
-func writeStatus(err error) (status int, p client.Pending, pending bool) {
+// write that returned err, and whether it succeeded: 200 when DNS answers
+// carry it, 202 when it is committed but not yet in them. ok is false for
+// other errors.
+func (s *Server) writeStatus(r *http.Request, err error) (status int, p client.Pending, ok bool) {
 	if err == nil {
-		return http.StatusOK, p, false
+		return http.StatusOK, p, true
 	}
-	if _, p, ok := pendingOf(err); ok {
+	if rev, p, pending := pendingOf(err); pending {
+		s.log.Warn("api write committed but not yet in DNS answers", "method", r.Method, "path", r.URL.Path, "revision", rev, "err", err)
 		return http.StatusAccepted, p, true
 	}
 	return 0, p, false

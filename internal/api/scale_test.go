@@ -92,6 +92,19 @@ func TestWriteNotYetVisible(t *testing.T) {
 	if status, b = do(t, srv, "POST", "/v1/zones/lb.test/changes", create); status != http.StatusConflict || errorOf(t, b).Code != "already_exists" {
 		t.Errorf("CREATE again: %d %s", status, b)
 	}
+	// A drain's answer (safe_at) cannot be given before answers carry it:
+	// an error, never a 2xx with a body that lacks it.
+	status, b = do(t, srv, "POST", "/v1/zones/lb.test/rrsets/www/A/drain", "")
+	if got := errorOf(t, b); status != http.StatusServiceUnavailable || got.Code != "not_yet_visible" || !strings.Contains(got.Message, "revision 4") {
+		t.Errorf("drain with publishing stalled: %d %s", status, b)
+	}
+	status, b = do(t, srv, "DELETE", "/v1/zones/lb.test/rrsets/api/A", "")
+	if err := json.Unmarshal(b, &res); err != nil || status != http.StatusAccepted || !res.IsPending() || res.Revision != 5 {
+		t.Errorf("DELETE with publishing stalled: %d %s", status, b)
+	}
+	if status, b = do(t, srv, "DELETE", "/v1/zones/lb.test?force=true", ""); status != http.StatusAccepted {
+		t.Errorf("zone DELETE with publishing stalled: %d %s", status, b)
+	}
 }
 
 // TestDeleteZoneNeedsForce: a zone with record sets is deleted only with

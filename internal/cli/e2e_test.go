@@ -179,7 +179,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	}
 	s.run(t, "record", "set", "other.test", "www", "A", "--value", "127.0.2.1")
 	_, errOut, code = s.try("zone", "rm", "other.test")
-	if want := "zone other.test. holds 1 record sets; delete them first, or delete the zone with them with force (dnslb zone rm --force, DELETE ?force=true) (zone_not_empty)\n"; code != 1 || !strings.HasSuffix(errOut, want) {
+	if want := "zone other.test. holds 1 record set; delete them first, or delete the zone with them with force (dnslb zone rm --force, DELETE ?force=true) (zone_not_empty)\n"; code != 1 || !strings.HasSuffix(errOut, want) {
 		t.Errorf("zone rm of a zone with a set: exit %d, stderr %q; want the end %q", code, errOut, want)
 	}
 	s.run(t, "zone", "rm", "--force", "other.test")

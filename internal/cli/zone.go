@@ -57,7 +57,11 @@ func (c *ZoneLsCmd) Run(g *Globals) error {
 	}
 	t := newTable(g.stdout, "ZONE", "NS", "SERIAL", "NEGATIVE-TTL", "POLICIES")
 	for _, z := range zones {
-		t.row(z.Name, strings.Join(z.NS, ","), fmt.Sprint(z.SOA.Serial), fmt.Sprintf("%ds", z.SOA.Minimum), fmt.Sprint(len(z.Policies)))
+		name := z.Name
+		if z.Deleting {
+			name += " (deleting)"
+		}
+		t.row(name, strings.Join(z.NS, ","), fmt.Sprint(z.SOA.Serial), fmt.Sprintf("%ds", z.SOA.Minimum), fmt.Sprint(len(z.Policies)))
 	}
 	return t.flush()
 }

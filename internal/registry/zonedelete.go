@@ -32,7 +32,11 @@ type NotEmptyError struct {
 }
 
 func (e *NotEmptyError) Error() string {
-	return fmt.Sprintf("zone %s holds %d record sets; delete them first, or delete the zone with them with force (dnslb zone rm --force, DELETE ?force=true)", e.Zone, e.Sets)
+	sets := "record sets"
+	if e.Sets == 1 {
+		sets = "record set"
+	}
+	return fmt.Sprintf("zone %s holds %d %s; delete them first, or delete the zone with them with force (dnslb zone rm --force, DELETE ?force=true)", e.Zone, e.Sets, sets)
 }
 
 // Unwrap returns ErrZoneNotEmpty.
@@ -69,7 +73,11 @@ func (r *Registry) startDelete(ctx context.Context, zone string, force bool) (re
 		if err != nil {
 			return err
 		}
-		keys, err := tx.Keys(zone, record.Key{}, 0)
+		limit := 1 // is it empty?
+		if !force && !z.Deleting {
+			limit = 0 // how many, for the error
+		}
+		keys, err := tx.Keys(zone, record.Key{}, limit)
 		switch {
 		case err != nil:
 			return err
