@@ -30,8 +30,12 @@ func checkNoHidden(tx store.ReadTx, zone string) error {
 	if len(names) > len(shown) {
 		more = fmt.Sprintf(" and %d more", len(names)-len(shown))
 	}
-	return fmt.Errorf("zone %s: %w: %s holds %d names in it (%s%s); delete them from %s first (dnslb record rm %s NAME TYPE), then create the zone and add them to it",
-		zone, ErrZoneConflict, parent, len(names), strings.Join(shown, ", "), more, parent, parent)
+	count := fmt.Sprintf("%d names", len(names))
+	if len(names) == 1 {
+		count = "1 name"
+	}
+	return fmt.Errorf("zone %s: %w: %s holds %s in it (%s%s); delete them from %s first (dnslb record rm %s NAME TYPE), then create the zone and add them to it",
+		zone, ErrZoneConflict, parent, count, strings.Join(shown, ", "), more, parent, parent)
 }
 
 // enclosingZone returns the closest existing zone above name, or "".
