@@ -185,7 +185,7 @@ func TestDeleteLargeZoneInChunks(t *testing.T) {
 			break
 		}
 	}
-	if first.Kind != store.PutZone || first.Zone.Name != "big.test." || perRev[first.Rev] != 1 {
+	if first.Kind != store.PutZone || first.Zone.Name != "big.test." || !first.Zone.Deleting || perRev[first.Rev] != 1 {
 		t.Errorf("first step of the delete: %v %+v (%d events); want the zone alone, marked", first.Kind, first.Zone, perRev[first.Rev])
 	}
 	for rev, n := range perRev {

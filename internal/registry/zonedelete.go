@@ -99,6 +99,9 @@ func (r *Registry) startDelete(ctx context.Context, zone string, force bool) (re
 // the last of them.
 func (r *Registry) deleteChunk(ctx context.Context, zone string) (rev int64, done bool, err error) {
 	rev, err = r.store.Update(ctx, func(tx store.Tx) error {
+		if _, err := zoneOf(tx, zone); err != nil {
+			return err // a concurrent deletion finished first
+		}
 		keys, err := tx.Keys(zone, record.Key{}, DeleteChunk+1)
 		if err != nil {
 			return err
@@ -114,10 +117,7 @@ func (r *Registry) deleteChunk(ctx context.Context, zone string) (rev int64, don
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, false, fmt.Errorf("delete zone %s: %w", zone, err)
-	}
-	return rev, done, nil
+	return rev, done, err
 }
 
 // writableZone returns zone for a write to its sets: it must exist and not
