@@ -36,6 +36,18 @@ func (s *Server) classify(err error) (int, client.Error) {
 			Message: fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit)}
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, client.Error{Code: client.CodeNotFound, Message: err.Error()}
+	case errors.Is(err, registry.ErrNotVisible):
+		// Answered 202 where the answer's body can say so (writes of sets
+		// and zones); elsewhere (renew, drain, force) an error, so that no
+		// client takes a half answer for a whole one.
+		_, p, _ := pendingOf(err)
+		return http.StatusServiceUnavailable, client.Error{Code: p.Code, Message: p.Message}
+	case errors.Is(err, registry.ErrZoneNotEmpty):
+		return http.StatusConflict, client.Error{Code: client.CodeZoneNotEmpty, Message: err.Error()}
+	case errors.Is(err, registry.ErrZoneDeleting):
+		return http.StatusConflict, client.Error{Code: client.CodeZoneDeleting, Message: err.Error()}
+	case errors.Is(err, registry.ErrZoneConflict):
+		return http.StatusConflict, client.Error{Code: client.CodeZoneConflict, Message: err.Error()}
 	case errors.Is(err, registry.ErrExists):
 		return http.StatusConflict, client.Error{Code: client.CodeExists, Message: err.Error()}
 	case errors.Is(err, store.ErrClosed):

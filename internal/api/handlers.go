@@ -28,6 +28,10 @@ func (s *Server) createZone(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	z, err := s.cfg.Registry.CreateZone(r.Context(), toZone(req))
+	if status, p, ok := s.writeStatus(r, err); ok && p.IsPending() {
+		writeJSON(w, status, client.ZoneResult{Zone: z, Pending: p})
+		return
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -45,33 +49,20 @@ func (s *Server) getZone(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteZone(w http.ResponseWriter, r *http.Request) {
-	if err := s.cfg.Registry.DeleteZone(r.Context(), r.PathValue("zone")); err != nil {
-		s.writeError(w, r, err)
+	force, err := forceParam(r)
+	if err == nil {
+		err = s.cfg.Registry.DeleteZone(r.Context(), r.PathValue("zone"), force)
+	}
+	if rev, _, ok := pendingOf(err); ok {
+		_, p, _ := s.writeStatus(r, err)
+		writeJSON(w, http.StatusAccepted, client.ChangeResult{Revision: rev, Pending: p})
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) listSets(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	for k := range q {
-		if k != "name" && k != "type" && k != "set_id" {
-			s.writeError(w, r, record.Errorf(k, "is not a known filter; allowed: name, type, set_id"))
-			return
-		}
-	}
-	f := registry.Filter{Name: q.Get("name"), Type: q.Get("type"), SetID: q.Get("set_id")}
-	sets, err := s.cfg.Registry.Sets(r.Context(), r.PathValue("zone"), f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	statuses := s.cfg.Registry.Statuses(sets)
-	views := make([]client.SetView, len(sets))
-	for i := range sets {
-		views[i] = client.SetView{Set: sets[i], Status: statuses[i]}
-	}
-	writeJSON(w, http.StatusOK, views)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) putSet(w http.ResponseWriter, r *http.Request) {
@@ -88,21 +79,22 @@ func (s *Server) putSet(w http.ResponseWriter, r *http.Request) {
 	zone := r.PathValue("zone")
 	change := registry.Change{Action: registry.Upsert, Set: set, Policy: req.Policy}
 	rev, err := s.cfg.Registry.Apply(r.Context(), zone, []registry.Change{change})
-	if err != nil {
+	status, p, ok := s.writeStatus(r, err)
+	if !ok {
 		s.writeError(w, r, unwrapChange(err, ""))
 		return
 	}
-	s.writeStoredSet(w, r, zone, set, rev)
+	s.writeStoredSet(w, r, zone, set, rev, status, p)
 }
 
 // writeStoredSet answers a single-set write with the set as stored.
-func (s *Server) writeStoredSet(w http.ResponseWriter, r *http.Request, zone string, set record.Set, rev int64) {
+func (s *Server) writeStoredSet(w http.ResponseWriter, r *http.Request, zone string, set record.Set, rev int64, status int, p client.Pending) {
 	sets, err := s.cfg.Registry.Sets(r.Context(), zone, registry.Filter{Name: set.Name, Type: string(set.Type), SetID: set.SetID})
 	if err != nil || len(sets) != 1 {
-		writeJSON(w, http.StatusOK, client.SetResult{Revision: rev})
+		writeJSON(w, status, client.SetResult{Revision: rev, Pending: p})
 		return
 	}
-	writeJSON(w, http.StatusOK, client.SetResult{Revision: rev, RRSet: sets[0]})
+	writeJSON(w, status, client.SetResult{Revision: rev, RRSet: sets[0], Pending: p})
 }
 
 func (s *Server) deleteSet(w http.ResponseWriter, r *http.Request) {
@@ -110,11 +102,12 @@ func (s *Server) deleteSet(w http.ResponseWriter, r *http.Request) {
 	k := record.Key{Name: r.PathValue("name"), Type: record.Type(r.PathValue("type")), SetID: q.Get("set_id")}
 	change := registry.Change{Action: registry.Delete, Set: record.Set{Key: k}}
 	rev, err := s.cfg.Registry.Apply(r.Context(), r.PathValue("zone"), []registry.Change{change})
-	if err != nil {
+	status, p, ok := s.writeStatus(r, err)
+	if !ok {
 		s.writeError(w, r, unwrapChange(err, ""))
 		return
 	}
-	writeJSON(w, http.StatusOK, client.ChangeResult{Revision: rev})
+	writeJSON(w, status, client.ChangeResult{Revision: rev, Pending: p})
 }
 
 func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
@@ -129,11 +122,12 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rev, err := s.cfg.Registry.Apply(r.Context(), r.PathValue("zone"), changes)
-	if err != nil {
+	status, p, ok := s.writeStatus(r, err)
+	if !ok {
 		s.writeError(w, r, unwrapChange(err, "changes[%d].rrset"))
 		return
 	}
-	writeJSON(w, http.StatusOK, client.ChangeResult{Revision: rev})
+	writeJSON(w, status, client.ChangeResult{Revision: rev, Pending: p})
 }
 
 // unwrapChange places a registry error about one change under the field

@@ -198,7 +198,12 @@ func TestCLIEndToEnd(t *testing.T) {
 	if zones := s.run(t, "zone", "ls"); !strings.Contains(zones, "other.test.") || !strings.Contains(zones, "lb.test.") {
 		t.Errorf("zone ls:\n%s", zones)
 	}
-	s.run(t, "zone", "rm", "other.test")
+	s.run(t, "record", "set", "other.test", "www", "A", "--value", "127.0.2.1")
+	_, errOut, code = s.try("zone", "rm", "other.test")
+	if want := "zone other.test. holds 1 record set; delete them first, or delete the zone with them with force (dnslb zone rm --force, DELETE ?force=true) (zone_not_empty)\n"; code != 1 || !strings.HasSuffix(errOut, want) {
+		t.Errorf("zone rm of a zone with a set: exit %d, stderr %q; want the end %q", code, errOut, want)
+	}
+	s.run(t, "zone", "rm", "--force", "other.test")
 	if r := s.query(t, "other.test.", dns.TypeSOA, "tcp"); r.Rcode != dns.RcodeRefused {
 		t.Errorf("deleted zone answers %s", dns.RcodeToString[r.Rcode])
 	}

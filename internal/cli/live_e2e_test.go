@@ -85,7 +85,7 @@ func (s *server) answers(t *testing.T, n int) map[string]int {
 }
 
 func TestLivenessEndToEnd(t *testing.T) {
-	s := startServer(t, "127.0.0.14", t.TempDir(), "--zone", "lb.test")
+	s := startServer(t, "127.0.0.14", t.TempDir(), "--zone", "lb.test", "--metrics-per-set")
 	b := newHealthBackend(t, "127.0.0.15")
 	s.run(t, "record", "set", "lb.test", "www", "A", "--set-id", "a", "--weight", "10", "--ttl", "1", "--value", "127.0.0.15",
 		"--check", b.srv.URL+"/health", "--check-interval", "100ms", "--check-timeout", "50ms", "--rise", "1", "--fall", "1")
@@ -184,6 +184,7 @@ func checkMetrics(t *testing.T, s *server) {
 	for _, want := range []string{
 		`dnslb_dns_queries_total{proto="udp",qtype="A",rcode="NOERROR"}`,
 		`dnslb_dns_answers_total{name="www.lb.test.",set_id="c",type="A",zone="lb.test."}`,
+		`dnslb_dns_name_answers_total{name="www.lb.test.",type="A",zone="lb.test."}`,
 		`dnslb_health_transitions_total{status="down"} 1`,
 		`dnslb_lease_expiries_total 1`,
 		`dnslb_drains_completed_total 2`,

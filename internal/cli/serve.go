@@ -45,6 +45,8 @@ type ServeCmd struct {
 	Pprof        bool          `help:"Serve Go profiles at /debug/pprof/ on the API address (for profiling; keep the API on loopback)."`
 	LogLevel     string        `enum:"debug,info,warn,error" default:"info" help:"Log level: debug, info, warn, error."`
 	LogFormat    string        `enum:"text,json" default:"text" help:"Log format: text or json."`
+
+	MetricsPerSet bool `name:"metrics-per-set" help:"Export answers per record set on /metrics (a series per set); by default they are summed per name."`
 }
 
 // Run serves until SIGINT or SIGTERM.
@@ -61,7 +63,8 @@ func (c *ServeCmd) Run(g *Globals) error {
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg := registry.New(st, registry.Options{Logger: log.With("part", "registry"), Registerer: metrics,
-		LeaseGrace: c.LeaseGrace, RestartGrace: c.RestartGrace, BrakeShare: c.BrakeShare, DrainMargin: c.DrainMargin})
+		LeaseGrace: c.LeaseGrace, RestartGrace: c.RestartGrace, BrakeShare: c.BrakeShare, DrainMargin: c.DrainMargin,
+		MetricsPerSet: c.MetricsPerSet})
 	hbs := c.heartbeatHandler(reg, log, metrics)
 	dnsCfg := dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics}
 	if c.Heartbeat == "dns" {

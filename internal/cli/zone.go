@@ -11,7 +11,7 @@ import (
 type ZoneCmd struct {
 	Create ZoneCreateCmd `cmd:"" help:"Create a zone with SOA and NS records."`
 	Ls     ZoneLsCmd     `cmd:"" aliases:"list" help:"List zones."`
-	Rm     ZoneRmCmd     `cmd:"" aliases:"delete" help:"Delete a zone and all its record sets."`
+	Rm     ZoneRmCmd     `cmd:"" aliases:"delete" help:"Delete a zone (one with record sets only with --force)."`
 }
 
 // ZoneCreateCmd creates a zone.
@@ -35,7 +35,7 @@ func (c *ZoneCreateCmd) Run(g *Globals) error {
 	if g.JSON {
 		return printJSON(g.stdout, z)
 	}
-	_, err = fmt.Fprintf(g.stdout, "created zone %s (ns %s, negative TTL %ds)\n", z.Name, strings.Join(z.NS, " "), z.SOA.Minimum)
+	_, err = fmt.Fprintf(g.stdout, "created zone %s (ns %s, negative TTL %ds)%s\n", z.Name, strings.Join(z.NS, " "), z.SOA.Minimum, pendingNote(z.Pending))
 	return err
 }
 
@@ -57,14 +57,19 @@ func (c *ZoneLsCmd) Run(g *Globals) error {
 	}
 	t := newTable(g.stdout, "ZONE", "NS", "SERIAL", "NEGATIVE-TTL", "POLICIES")
 	for _, z := range zones {
-		t.row(z.Name, strings.Join(z.NS, ","), fmt.Sprint(z.SOA.Serial), fmt.Sprintf("%ds", z.SOA.Minimum), fmt.Sprint(len(z.Policies)))
+		name := z.Name
+		if z.Deleting {
+			name += " (deleting)"
+		}
+		t.row(name, strings.Join(z.NS, ","), fmt.Sprint(z.SOA.Serial), fmt.Sprintf("%ds", z.SOA.Minimum), fmt.Sprint(len(z.Policies)))
 	}
 	return t.flush()
 }
 
 // ZoneRmCmd deletes a zone.
 type ZoneRmCmd struct {
-	Name string `arg:"" help:"Zone to delete, with all its record sets."`
+	Name  string `arg:"" help:"Zone to delete."`
+	Force bool   `help:"Delete the zone even if it holds record sets, with them."`
 }
 
 // Run deletes the zone.
@@ -73,12 +78,22 @@ func (c *ZoneRmCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if err := cl.DeleteZone(g.ctx, c.Name); err != nil {
+	res, err := cl.DeleteZone(g.ctx, c.Name, c.Force)
+	if err != nil {
 		return err
 	}
 	if g.JSON {
-		return printJSON(g.stdout, map[string]string{"deleted": c.Name})
+		return printJSON(g.stdout, map[string]any{"deleted": c.Name, "pending": res.IsPending()})
 	}
-	_, err = fmt.Fprintf(g.stdout, "deleted zone %s\n", c.Name)
+	_, err = fmt.Fprintf(g.stdout, "deleted zone %s%s\n", c.Name, pendingNote(res.Pending))
 	return err
+}
+
+// pendingNote says, after a write's confirmation, that DNS answers do not
+// carry it yet; empty when they do.
+func pendingNote(p client.Pending) string {
+	if !p.IsPending() {
+		return ""
+	}
+	return "; committed, but not yet in DNS answers: they will carry it without anything more being done"
 }

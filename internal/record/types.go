@@ -119,6 +119,11 @@ type Zone struct {
 	Policies map[string]Policy `json:"policies,omitempty"` // by canonical name; absent means Weighted
 	Created  time.Time         `json:"created"`
 	Revision int64             `json:"revision"` // store revision of the last change; set by the store
+
+	// Deleting marks a zone whose deletion has started: it is out of DNS
+	// answers and refuses writes while its record sets are deleted in
+	// batches.
+	Deleting bool `json:"deleting,omitempty"`
 }
 
 // Policy returns the routing policy of name in z.

@@ -63,9 +63,9 @@ func (r *Registry) Apply(ctx context.Context, zone string, changes []Change) (in
 	}
 	now := r.now()
 	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
-		z, err := tx.Zone(zoneName)
+		z, err := writableZone(tx, zoneName)
 		if err != nil {
-			return fmt.Errorf("zone %s: %w", zoneName, err)
+			return err
 		}
 		nodes := newNodes(tx)
 		for i := range changes {
@@ -95,6 +95,9 @@ func (r *Registry) applyOne(nodes *nodes, z *record.Zone, c Change, now time.Tim
 		return record.Errorf("action", "%q is not an action; allowed: CREATE, UPSERT, DELETE", c.Action)
 	}
 	if err := set.Normalize(z.Name); err != nil {
+		return err
+	}
+	if err := checkNotHidden(tx, z.Name, set.Name); err != nil {
 		return err
 	}
 	old, err := tx.Set(set.Key)

@@ -38,6 +38,12 @@ type Options struct {
 	BrakeMin   int
 	// DrainMargin is added to the TTL when computing safe_at (default 5s).
 	DrainMargin time.Duration
+	// VisibleWait bounds how long a write, once committed, waits for DNS
+	// answers to carry it before it returns a *NotVisibleError (default
+	// DefaultVisibleWait).
+	VisibleWait time.Duration
+	// MetricsPerSet exports answers per record set, not only per name.
+	MetricsPerSet bool
 }
 
 func (o Options) withDefaults() Options {
@@ -56,6 +62,7 @@ func (o Options) withDefaults() Options {
 	def(&o.LeaseGrace, time.Minute)
 	def(&o.RestartGrace, 15*time.Second)
 	def(&o.DrainMargin, 5*time.Second)
+	def(&o.VisibleWait, DefaultVisibleWait)
 	if o.BrakeShare == 0 {
 		o.BrakeShare = 0.5
 	}
@@ -101,7 +108,7 @@ func New(st store.Store, opts Options) *Registry {
 		pubC: make(chan struct{}), ready: make(chan struct{}),
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(newServedCollector(r.live))
+		opts.Registerer.MustRegister(newServedCollector(r.live, opts.MetricsPerSet))
 	}
 	return r
 }
@@ -383,11 +390,15 @@ func (r *Registry) publish(st *state, rev int64) {
 
 // waitPublished blocks until the snapshot includes store revision rev.
 func (r *Registry) waitPublished(ctx context.Context, rev int64) error {
-	return r.waitFor(ctx, func() bool { return r.pubRev >= rev })
+	ctx, cancel := context.WithTimeout(ctx, r.opts.VisibleWait)
+	defer cancel()
+	return atRevision(r.waitFor(ctx, func() bool { return r.pubRev >= rev }), rev)
 }
 
 // publishLive asks for a snapshot with live generation gen and waits for it.
 func (r *Registry) publishLive(ctx context.Context, gen uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.VisibleWait)
+	defer cancel()
 	r.kick()
 	return r.waitFor(ctx, func() bool { return r.pubGen >= gen })
 }
@@ -403,7 +414,7 @@ func (r *Registry) waitFor(ctx context.Context, done func() bool) error {
 		select {
 		case <-c:
 		case <-ctx.Done():
-			return fmt.Errorf("change committed but not yet in answers: %w", ctx.Err())
+			return &NotVisibleError{Err: context.Cause(ctx)}
 		}
 	}
 }

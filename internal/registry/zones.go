@@ -28,6 +28,9 @@ func (r *Registry) CreateZone(ctx context.Context, z record.Zone) (record.Zone, 
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		if err := checkNoHidden(tx, z.Name); err != nil {
+			return err
+		}
 		return tx.PutZone(z)
 	})
 	if err != nil {
@@ -71,24 +74,6 @@ func withDefaults(z, def record.Zone) record.Zone {
 	return def
 }
 
-// DeleteZone deletes zone name with all its record sets.
-func (r *Registry) DeleteZone(ctx context.Context, name string) error {
-	zoneName, err := record.ZoneName("zone", name)
-	if err != nil {
-		return err
-	}
-	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
-		if err := tx.DeleteZone(zoneName); err != nil {
-			return fmt.Errorf("zone %s: %w", zoneName, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return r.waitPublished(ctx, rev)
-}
-
 // Zones returns every zone ordered by name.
 func (r *Registry) Zones(ctx context.Context) ([]record.Zone, error) {
 	var zones []record.Zone
@@ -107,11 +92,8 @@ func (r *Registry) Zone(ctx context.Context, name string) (record.Zone, error) {
 	}
 	var z record.Zone
 	_, err = r.store.View(ctx, func(tx store.ReadTx) (err error) {
-		z, err = tx.Zone(zoneName)
-		if err != nil {
-			return fmt.Errorf("zone %s: %w", zoneName, err)
-		}
-		return nil
+		z, err = zoneOf(tx, zoneName)
+		return err
 	})
 	return z, err
 }
@@ -126,28 +108,76 @@ type Filter struct {
 // Sets lists the record sets of zone that match f, ordered by name, type
 // and set id.
 func (r *Registry) Sets(ctx context.Context, zone string, f Filter) ([]record.Set, error) {
+	p, err := r.SetsPage(ctx, zone, f, record.Key{}, 0)
+	return p.Sets, err
+}
+
+// Page is one page of a listing. More reports that sets follow the last
+// one; the next page starts after its key.
+type Page struct {
+	Sets []record.Set
+	More bool
+}
+
+// pageChunk is how many sets SetsPage reads from the store at a time when
+// a filter may skip many of them.
+const pageChunk = 1000
+
+// SetsPage lists at most limit (all when limit <= 0) record sets of zone
+// that match f, in the order of Sets, starting after key after (from the
+// first when it is the zero Key). Only the page is held in memory.
+func (r *Registry) SetsPage(ctx context.Context, zone string, f Filter, after record.Key, limit int) (Page, error) {
 	zoneName, err := record.ZoneName("zone", zone)
 	if err != nil {
-		return nil, err
+		return Page{}, err
 	}
 	name, typ, err := parseFilter(zoneName, f)
 	if err != nil {
-		return nil, err
+		return Page{}, err
 	}
-	var sets []record.Set
+	match := func(s *record.Set) bool {
+		return (typ == "" || s.Type == typ) && (f.SetID == "" || s.SetID == f.SetID)
+	}
+	var p Page
 	_, err = r.store.View(ctx, func(tx store.ReadTx) error {
-		if _, err := tx.Zone(zoneName); err != nil {
-			return fmt.Errorf("zone %s: %w", zoneName, err)
+		if _, err := zoneOf(tx, zoneName); err != nil {
+			return err
 		}
-		all, err := tx.Sets(zoneName, name)
-		for _, s := range all {
-			if (typ == "" || s.Type == typ) && (f.SetID == "" || s.SetID == f.SetID) {
-				sets = append(sets, s)
-			}
-		}
+		p, err = readPage(tx, zoneName, name, after, limit, match)
 		return err
 	})
-	return sets, err
+	return p, err
+}
+
+// readPage reads sets of zone (of name when not empty) after key after,
+// keeping those that match, until it has limit of them and knows whether
+// more follow.
+func readPage(tx store.ReadTx, zone, name string, after record.Key, limit int, match func(*record.Set) bool) (Page, error) {
+	var p Page
+	chunk := min(pageChunk, limit+1)
+	if limit <= 0 {
+		chunk = 0 // all at once
+	}
+	for {
+		sets, err := tx.SetsPage(zone, name, after, chunk)
+		if err != nil {
+			return Page{}, err
+		}
+		for i := range sets {
+			if !match(&sets[i]) {
+				continue
+			}
+			if limit > 0 && len(p.Sets) == limit {
+				p.More = true
+				return p, nil
+			}
+			p.Sets = append(p.Sets, sets[i])
+		}
+		if chunk == 0 || len(sets) < chunk {
+			return p, nil
+		}
+		after = sets[len(sets)-1].Key
+	}
 }
 
 func parseFilter(zone string, f Filter) (name string, typ record.Type, err error) {

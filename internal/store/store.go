@@ -76,6 +76,13 @@ type ReadTx interface {
 	// id (as Go compares strings); only those of name when name is not
 	// empty.
 	Sets(zone, name string) ([]record.Set, error)
+	// SetsPage returns at most limit record sets of Sets(zone, name)
+	// (all of them when limit <= 0), starting after the set with key
+	// after (from the first when after is the zero Key; after need not
+	// exist). A page shorter than limit is the last.
+	SetsPage(zone, name string, after record.Key, limit int) ([]record.Set, error)
+	// Keys is SetsPage without reading the sets: just their keys.
+	Keys(zone string, after record.Key, limit int) ([]record.Key, error)
 }
 
 // Tx is a read-write transaction. Reads see the transaction's own writes.

@@ -68,8 +68,13 @@ func NewBuilder() *Builder {
 }
 
 // PutZone adds or replaces a zone (its SOA, NS, policies); the zone is
-// rebuilt whole in the next snapshot.
+// rebuilt whole in the next snapshot. A zone being deleted (Deleting) is
+// removed at once, with its sets.
 func (b *Builder) PutZone(z record.Zone) {
+	if z.Deleting {
+		b.DeleteZone(z.Name)
+		return
+	}
 	src := b.zones[z.Name]
 	if src == nil {
 		src = &source{names: map[string]map[record.Key]record.Set{}}

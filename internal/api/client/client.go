@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/dnslb/dnslb/internal/record"
@@ -71,27 +72,67 @@ func (c *Client) Zone(ctx context.Context, name string) (record.Zone, error) {
 	return out, c.do(ctx, http.MethodGet, "/v1/zones/"+url.PathEscape(name), nil, nil, &out)
 }
 
-// CreateZone creates a zone.
-func (c *Client) CreateZone(ctx context.Context, req ZoneRequest) (record.Zone, error) {
-	var out record.Zone
+// CreateZone creates a zone. The result is pending when the zone is
+// committed but not yet in DNS answers.
+func (c *Client) CreateZone(ctx context.Context, req ZoneRequest) (ZoneResult, error) {
+	var out ZoneResult
 	return out, c.do(ctx, http.MethodPost, "/v1/zones", nil, req, &out)
 }
 
-// DeleteZone deletes a zone and all its record sets.
-func (c *Client) DeleteZone(ctx context.Context, name string) error {
-	return c.do(ctx, http.MethodDelete, "/v1/zones/"+url.PathEscape(name), nil, nil, nil)
+// DeleteZone deletes a zone. A zone that holds record sets is deleted, with
+// them, only with force; without it the error's code is CodeZoneNotEmpty.
+// The result is pending when DNS answers still carry the zone.
+func (c *Client) DeleteZone(ctx context.Context, name string, force bool) (ChangeResult, error) {
+	var q url.Values
+	if force {
+		q = url.Values{"force": {"true"}}
+	}
+	var out ChangeResult
+	return out, c.do(ctx, http.MethodDelete, "/v1/zones/"+url.PathEscape(name), q, nil, &out)
 }
 
 // Sets lists the record sets of zone, filtered by name, type and set id
-// when they are not empty.
+// when they are not empty, following the pages of the listing.
 func (c *Client) Sets(ctx context.Context, zone, name, typ, setID string) ([]SetView, error) {
+	var all []SetView
+	q := ListQuery{Name: name, Type: typ, SetID: setID, Limit: MaxPageLimit}
+	for {
+		p, err := c.SetsPage(ctx, zone, q)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p.RRSets...)
+		if p.Next == "" {
+			return all, nil
+		}
+		q.Cursor = p.Next
+	}
+}
+
+// MaxPageLimit is the largest page a listing returns.
+const MaxPageLimit = 10000
+
+// ListQuery selects one page of a listing: filters (empty matches all),
+// the cursor (Next of the previous page; empty for the first) and the page
+// size (0 for the server's default, 1,000).
+type ListQuery struct {
+	Name, Type, SetID string
+	Cursor            string
+	Limit             int
+}
+
+// SetsPage lists one page of the record sets of zone.
+func (c *Client) SetsPage(ctx context.Context, zone string, lq ListQuery) (SetPage, error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"name": name, "type": typ, "set_id": setID} {
+	for k, v := range map[string]string{"name": lq.Name, "type": lq.Type, "set_id": lq.SetID, "cursor": lq.Cursor} {
 		if v != "" {
 			q.Set(k, v)
 		}
 	}
-	var out []SetView
+	if lq.Limit > 0 {
+		q.Set("limit", strconv.Itoa(lq.Limit))
+	}
+	var out SetPage
 	return out, c.do(ctx, http.MethodGet, "/v1/zones/"+url.PathEscape(zone)+"/rrsets", q, nil, &out)
 }
 

@@ -47,16 +47,43 @@ type ChangeBatch struct {
 }
 
 // ChangeResult reports a committed write: the store revision it created,
-// already visible in DNS answers.
+// already visible in DNS answers unless Pending says otherwise.
 type ChangeResult struct {
 	Revision int64 `json:"revision"`
+	Pending
 }
 
 // SetResult is the answer to a single-set write.
 type SetResult struct {
 	Revision int64      `json:"revision"`
 	RRSet    record.Set `json:"rrset"`
+	Pending
 }
+
+// ZoneResult is the answer to a zone creation: the zone as stored.
+type ZoneResult struct {
+	record.Zone
+	Pending
+}
+
+// Pending is empty in the answer to a write that DNS answers carry
+// (HTTP 200, 201 or 204). A write that is committed (durable) but not yet
+// in answers when the server stopped waiting is answered HTTP 202 with
+// Status PENDING and Code CodeNotYetVisible, as Route 53 answers PENDING
+// until a change is INSYNC: it will be in answers without anything more
+// being done, and must not be sent again (a CREATE would then fail with
+// already_exists).
+type Pending struct {
+	Status  string `json:"status,omitempty"` // StatusPending or empty
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// StatusPending is Pending.Status of a write not yet in answers.
+const StatusPending = "PENDING"
+
+// IsPending reports whether the write is committed but not yet in answers.
+func (p Pending) IsPending() bool { return p.Status == StatusPending }
 
 // ErrorBody is every error response: {"error": {...}}.
 type ErrorBody struct {
@@ -75,6 +102,10 @@ const (
 	CodeInternal      = "internal"
 	CodeUnauthorized  = "unauthorized"
 	CodeNotAcceptable = "not_acceptable"
+	CodeNotYetVisible = "not_yet_visible"
+	CodeZoneNotEmpty  = "zone_not_empty"
+	CodeZoneDeleting  = "zone_deleting"
+	CodeZoneConflict  = "zone_conflict"
 )
 
 // SetView is a record set as listed: its stored form and the server's
@@ -82,6 +113,13 @@ const (
 type SetView struct {
 	record.Set
 	Status record.Status `json:"status"`
+}
+
+// SetPage is one page of GET /v1/zones/{zone}/rrsets. Next, when not
+// empty, is the cursor of the next page.
+type SetPage struct {
+	RRSets []SetView `json:"rrsets"`
+	Next   string    `json:"next"`
 }
 
 // RenewRequest renews a lease; Healthy, when set, reports the instance's

@@ -96,6 +96,64 @@ func (t readTx) Sets(zone, name string) ([]record.Set, error) {
 	return sets, nil
 }
 
+func (t readTx) SetsPage(zone, name string, after record.Key, limit int) ([]record.Set, error) {
+	var sets []record.Set
+	err := t.scan(setPrefix(zone, name), zone, after, limit, func(k, v []byte) error {
+		var s record.Set
+		if err := decode(k, v, &s); err != nil {
+			return err
+		}
+		sets = append(sets, s)
+		return nil
+	})
+	return sets, err
+}
+
+func (t readTx) Keys(zone string, after record.Key, limit int) ([]record.Key, error) {
+	var keys []record.Key
+	err := t.scan(setPrefix(zone, ""), zone, after, limit, func(k, _ []byte) error {
+		key, err := parseSetKey(k)
+		keys = append(keys, key)
+		return err
+	})
+	return keys, err
+}
+
+// scan calls fn for at most limit (all when limit <= 0) entries of the
+// sets bucket under prefix, starting after the key of after in zone.
+func (t readTx) scan(prefix []byte, zone string, after record.Key, limit int, fn func(k, v []byte) error) error {
+	b, err := t.bucket(bucketSets)
+	if err != nil {
+		return err
+	}
+	c := b.Cursor()
+	k, v := c.Seek(prefix)
+	if after != (record.Key{}) {
+		after.Zone = zone
+		if start := setKey(after); bytes.Compare(start, prefix) >= 0 {
+			if k, v = c.Seek(start); bytes.Equal(k, start) {
+				k, v = c.Next()
+			}
+		}
+	}
+	for n := 0; k != nil && bytes.HasPrefix(k, prefix) && (limit <= 0 || n < limit); k, v = c.Next() {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+		n++
+	}
+	return nil
+}
+
+// parseSetKey is the inverse of setKey.
+func parseSetKey(k []byte) (record.Key, error) {
+	parts := bytes.Split(k, []byte{0})
+	if len(parts) != 4 {
+		return record.Key{}, fmt.Errorf("corrupt record set key %q", k)
+	}
+	return record.Key{Zone: string(parts[0]), Name: string(parts[1]), Type: record.Type(parts[2]), SetID: string(parts[3])}, nil
+}
+
 // get decodes the value at key of bucket into v, or returns ErrNotFound.
 func (t readTx) get(bucket, key []byte, v any) error {
 	b, err := t.bucket(bucket)

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, reopen func(t *testi
 	}{
 		{"Zones", testZones},
 		{"Sets", testSets},
+		{"Pages", testPages},
 		{"ValuesAreCopies", testCopies},
 		{"PutSetNeedsZone", testPutSetNeedsZone},
 		{"DeleteZoneCascades", testDeleteZone},
