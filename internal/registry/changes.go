@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -217,15 +218,30 @@ func groupTTL(sets []record.Set, set *record.Set) uint32 {
 	return set.TTL
 }
 
-// retime gives the other weighted sets of set's group set's TTL.
+// retime gives the other weighted sets of set's group set's TTL. Their
+// Updated stays: it is when the set itself was last written, and a
+// rewrite is not its owner's write (see retimedOnly).
 func (n *nodes) retime(sets []record.Set, set *record.Set) {
 	for i := range sets {
 		s := &sets[i]
 		if s.Type == set.Type && s.Weighted() && s.Key != set.Key && s.TTL != set.TTL {
-			s.TTL, s.Updated = set.TTL, n.now
+			s.TTL = set.TTL
 			n.retimed[s.Key] = true
 		}
 	}
+}
+
+// retimedOnly reports whether cur is prev given its group's new TTL by a
+// write to another set of the group (see nodes.retime), and nothing else.
+// Such a write is not a registration: it renews no lease and brings back
+// no set whose lease lapsed.
+func retimedOnly(prev, cur *record.Set) bool {
+	if prev.TTL == cur.TTL || !prev.Updated.Equal(cur.Updated) || !prev.Created.Equal(cur.Created) {
+		return false
+	}
+	p := *prev
+	p.TTL, p.Revision, p.Updated, p.Created = cur.TTL, cur.Revision, cur.Updated, cur.Created
+	return reflect.DeepEqual(&p, cur)
 }
 
 // finish checks the rules spanning each name the batch put a set at, on

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/store"
@@ -145,4 +146,42 @@ func (h *harness) storeRev(t *testing.T) int64 {
 		t.Fatal(err)
 	}
 	return rev
+}
+
+// TestGroupTTLRewriteRenewsNoLease: a write of one set that gives its
+// group a new TTL rewrites the other sets, but it is not their owners'
+// write: it neither renews their leases nor brings back a set whose lease
+// lapsed (a dead instance must stay out of answers).
+func TestGroupTTLRewriteRenewsNoLease(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.LeaseGrace = time.Hour })
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c"} {
+		h.put(leased(id, 15*time.Second))
+	}
+	for range 4 { // a, b renew every 5s; c has crashed
+		h.clock.advance(5 * time.Second)
+		for _, id := range []string{"a", "b"} {
+			if _, err := h.reg.Renew(ctx, key(id), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.tick()
+	}
+	if st, _ := h.status("c"); st.State != "expired" || st.Eligible {
+		t.Fatalf("lapsed set c: %+v", st)
+	}
+	h.clock.advance(2 * time.Second)
+	b := leased("b", 15*time.Second)
+	b.TTL = 30
+	h.put(b) // b's instance re-registers with another TTL
+	if got := h.ttlsOf(t); got["a"] != 30 || got["c"] != 30 {
+		t.Fatalf("TTLs %v, want all 30", got)
+	}
+	h.tick()
+	if st, _ := h.status("c"); st.State != "expired" || st.Eligible {
+		t.Errorf("the group's new TTL revived lapsed set c: %+v", st)
+	}
+	if st, _ := h.status("a"); st.LeaseRemaining.D() != 13*time.Second {
+		t.Errorf("a's lease after the rewrite: %v left, want 13s from its last renewal", st.LeaseRemaining)
+	}
 }

@@ -214,8 +214,9 @@ func (r *Registry) applyEvents(ctx context.Context, st *state, ev store.Event, e
 		if ev.Err != nil {
 			return 0, ev.Err
 		}
+		prev, had := st.sets[ev.Set.Key]
 		rev := st.apply(ev)
-		r.eventLive(ctx, st, ev)
+		r.eventLive(ctx, st, ev, had && retimedOnly(&prev, &ev.Set))
 		var (
 			next store.Event
 			ok   bool
@@ -284,15 +285,17 @@ func (r *Registry) startLive(ctx context.Context, st *state, first bool) {
 	}
 }
 
-// eventLive keeps runtime state in step with one store event.
-func (r *Registry) eventLive(ctx context.Context, st *state, ev store.Event) {
+// eventLive keeps runtime state in step with one store event. A put
+// renews the set's lease unless it only gave the set its group's new TTL
+// (retimed).
+func (r *Registry) eventLive(ctx context.Context, st *state, ev store.Event, retimed bool) {
 	switch ev.Kind {
 	case store.PutSet:
 		set := ev.Set
 		r.live.mu.Lock()
 		s := r.live.get(set.Key)
 		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
-		if set.Lease > 0 && set.State == record.Active && set.Drain == nil {
+		if set.Lease > 0 && set.State == record.Active && set.Drain == nil && !retimed {
 			s.deadline, s.expired, s.braked = r.now().Add(set.Lease.D()), false, false
 		}
 		s.beat.follow(s)
