@@ -201,6 +201,7 @@ func (n *nodes) put(set *record.Set, ttlDefault bool, i int) error {
 		n.sets[set.Name] = append(sets, *set)
 	}
 	n.last[nameType{set.Name, set.Type}] = lastPut{index: i, key: set.Key}
+	delete(n.retimed, set.Key) // written as it is now; a later change may retime it again
 	return nil
 }
 
