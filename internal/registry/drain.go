@@ -49,11 +49,15 @@ func (r *Registry) Drain(ctx context.Context, k record.Key, margin time.Duration
 	return r.DrainStatus(ctx, key)
 }
 
-// servedOf returns the served counters of key.
+// servedOf returns the served counters of key, empty ones if the registry
+// has none (it creates no state for a set it does not know).
 func (r *Registry) servedOf(key record.Key) *zone.Served {
 	r.live.mu.Lock()
 	defer r.live.mu.Unlock()
-	return r.live.get(key).served
+	if s := r.live.sets[key]; s != nil {
+		return s.served
+	}
+	return new(zone.Served)
 }
 
 // heldTTL is the TTL of the answer with key that resolvers may hold the
