@@ -66,9 +66,20 @@ func (r *Registry) servedOf(key record.Key) *zone.Served {
 // even if the group's TTL was lowered since that answer.
 func (r *Registry) heldTTL(key record.Key, now time.Time) uint32 {
 	if until, ttl := r.servedOf(key).Held(); until.After(now) {
-		return ttl
+		return servedTTL(until, ttl, now)
 	}
 	return 0
+}
+
+// servedTTL is the TTL of an answer held until until, at least as long as
+// from there to until (Held's TTL can be another answer's, see
+// zone.Served.hold), so that a drain started at from may wait for it.
+func servedTTL(until time.Time, ttl uint32, from time.Time) uint32 {
+	left := until.Sub(from)
+	if s := uint32((left + time.Second - 1) / time.Second); left > 0 && s > ttl {
+		return s
+	}
+	return ttl
 }
 
 // recordLastServed stores when the set was last put in an answer and until
@@ -85,7 +96,7 @@ func (r *Registry) recordLastServed(ctx context.Context, key record.Key) error {
 		}
 		set.Drain.LastServed = &last
 		if !held.IsZero() {
-			set.Drain.HeldUntil, set.Drain.ServedTTL = &held, ttl
+			set.Drain.HeldUntil, set.Drain.ServedTTL = &held, servedTTL(held, ttl, set.Drain.Started)
 		}
 		return tx.PutSet(set)
 	})
@@ -123,7 +134,8 @@ func drainStatus(set *record.Set, now time.Time) record.DrainStatus {
 
 // safeAt is when no client can still hold an answer with set: until when
 // the answers served may be held (the largest served_at + served TTL) plus
-// the margin; at once if it was never served; and never later than the
+// the margin; at once if it was never served (nor may have been before a
+// restart, see zone.Served.Assume); and never later than the
 // drain's start plus the larger of the served and configured TTL plus the
 // margin (also the answer while what was served is not yet recorded). The
 // served TTL, not the configured one, is what resolvers hold: the group's
@@ -132,15 +144,16 @@ func safeAt(set *record.Set) time.Time {
 	d := set.Drain
 	ttl := time.Duration(max(set.TTL, d.ServedTTL)) * time.Second
 	limit := d.Started.Add(ttl + d.Margin.D())
+	var held time.Time
 	switch {
 	case d.LastServed == nil:
 		return limit
+	case d.HeldUntil != nil:
+		held = *d.HeldUntil
 	case d.LastServed.IsZero():
 		return d.Started
-	}
-	held := d.LastServed.Add(time.Duration(set.TTL) * time.Second) // recorded before HeldUntil existed
-	if d.HeldUntil != nil {
-		held = *d.HeldUntil
+	default: // recorded before HeldUntil existed
+		held = d.LastServed.Add(time.Duration(set.TTL) * time.Second)
 	}
 	if safe := held.Add(d.Margin.D()); safe.Before(limit) {
 		return safe

@@ -252,7 +252,9 @@ func (r *Registry) lifecycle(ctx context.Context, st *state) {
 }
 
 // startLive sets up runtime state for a freshly loaded store: leases get a
-// grace window after a (re)start, checks start. After a reload, sets gone
+// grace window after a (re)start, checks start, and every set counts as
+// served until now + TTL (drains must wait for what the previous process
+// served). After a reload, sets gone
 // from the store while the watch was behind are forgotten.
 func (r *Registry) startLive(ctx context.Context, st *state, first bool) {
 	now := r.now()
@@ -272,6 +274,9 @@ func (r *Registry) startLive(ctx context.Context, st *state, first bool) {
 		s := r.live.get(k)
 		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
 		s.beat.follow(s)
+		if first { // what the previous process served may be cached until now + TTL
+			s.served.Assume(now.Add(time.Duration(set.TTL)*time.Second), set.TTL)
+		}
 		if set.Lease > 0 && (first || s.deadline.IsZero()) {
 			s.deadline = now.Add(set.Lease.D() + r.opts.RestartGrace)
 		}

@@ -88,3 +88,32 @@ func TestOldServedTTLDoesNotExtendDrain(t *testing.T) {
 		}
 	}
 }
+
+// TestDrainAfterRestartWaitsForAnswersServedBefore: the answers a server
+// gave before it restarted are not known to the new process, but resolvers
+// may hold them until the restart plus the TTL; a drain right after the
+// restart must wait for that, not call the set never served.
+func TestDrainAfterRestartWaitsForAnswersServedBefore(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	h.put(wset("a", 10, "127.0.1.1")) // TTL 60
+	h.stop()
+	h.start(Options{Now: h.clock.Now, Tick: time.Hour})
+	restart := h.clock.Now()
+	h.clock.advance(10 * time.Second)
+	st, err := h.reg.Drain(ctx, key("a"), 5*time.Second, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := restart.Add(65 * time.Second); !st.SafeAt.Equal(want) {
+		t.Errorf("safe_at %v, want %v: restart + TTL 60 + margin 5", st.SafeAt, want)
+	}
+	// Long after the restart, a set not served since is safe at once.
+	h.put(wset("b", 10, "127.0.1.2"))
+	h.stop()
+	h.start(Options{Now: h.clock.Now, Tick: time.Hour})
+	h.clock.advance(66 * time.Second)
+	if st, err = h.reg.Drain(ctx, key("b"), 5*time.Second, false); err != nil || st.SafeAt.After(h.clock.Now()) {
+		t.Errorf("drain 66 s after the restart: safe_at %v (%v), want at once (now %v)", st.SafeAt, err, h.clock.Now())
+	}
+}

@@ -26,9 +26,20 @@ func (s *Served) Record(t time.Time, ttl uint32) {
 	s.hold(n, ttl)
 }
 
+// Assume raises Held to until, as if an answer with ttl that resolvers may
+// hold until then had been served, without counting an answer. After a
+// restart the answers the previous process served are unknown, but none
+// outlives its stop plus the TTL.
+func (s *Served) Assume(until time.Time, ttl uint32) {
+	s.hold(until.Add(-time.Duration(ttl)*time.Second).UnixNano(), ttl)
+}
+
 // hold raises held to the end of the answer served at unix nanoseconds n
 // with ttl, if that is later. Milliseconds make it change at most once a
 // millisecond per TTL, so a popular set's answers mostly only read it.
+// The TTL is stored after the end it goes with, so two answers racing
+// may leave the TTL of the other: Held's TTL is for display, and a drain
+// bounds itself by the held time too.
 func (s *Served) hold(n int64, ttl uint32) {
 	until := (n+int64(time.Millisecond)-1)/int64(time.Millisecond) + int64(ttl)*1000
 	for {

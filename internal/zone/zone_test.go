@@ -238,6 +238,21 @@ func TestServed(t *testing.T) {
 	}
 }
 
+// TestServedAssume: Assume raises Held as an answer would, counts none and
+// leaves Last alone; it never lowers Held.
+func TestServedAssume(t *testing.T) {
+	var s zone.Served
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s.Assume(at.Add(60*time.Second), 60)
+	if until, ttl := s.Held(); !until.Equal(at.Add(60*time.Second)) || ttl != 60 || s.Count() != 0 || !s.Last().IsZero() {
+		t.Errorf("after Assume: held until %v with %d, count %d, last %v", until, ttl, s.Count(), s.Last())
+	}
+	s.Assume(at, 30)
+	if until, _ := s.Held(); !until.Equal(at.Add(60 * time.Second)) {
+		t.Errorf("an earlier Assume lowered Held to %v", until)
+	}
+}
+
 // TestServedRecordAllocatesNothing: Record is on the query path.
 func TestServedRecordAllocatesNothing(t *testing.T) {
 	var s zone.Served
