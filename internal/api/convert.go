@@ -56,7 +56,7 @@ func toChange(c client.Change) (registry.Change, error) {
 		if err != nil {
 			return registry.Change{}, record.Prefix("rrset", err)
 		}
-		return registry.Change{Action: action, Set: set, Policy: c.RRSet.Policy}, nil
+		return registry.Change{Action: action, Set: set, Policy: c.RRSet.Policy, TTLDefault: c.RRSet.TTL == nil}, nil
 	case registry.Delete:
 		k := record.Key{Name: c.RRSet.Name, Type: record.Type(c.RRSet.Type), SetID: c.RRSet.SetID}
 		return registry.Change{Action: action, Set: record.Set{Key: k}}, nil

@@ -77,7 +77,7 @@ func (s *Server) putSet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	zone := r.PathValue("zone")
-	change := registry.Change{Action: registry.Upsert, Set: set, Policy: req.Policy}
+	change := registry.Change{Action: registry.Upsert, Set: set, Policy: req.Policy, TTLDefault: req.TTL == nil}
 	rev, err := s.cfg.Registry.Apply(r.Context(), zone, []registry.Change{change})
 	status, p, ok := s.writeStatus(r, err)
 	if !ok {

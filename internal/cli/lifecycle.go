@@ -78,8 +78,12 @@ func safeText(st record.DrainStatus) string {
 	if st.LastServed == nil {
 		return fmt.Sprintf("never served, safe at %s", st.SafeAt.Format(time.TimeOnly))
 	}
-	return fmt.Sprintf("last served %s with TTL %ds, safe at %s (in %s)",
-		st.LastServed.Format(time.TimeOnly), st.TTL, st.SafeAt.Format(time.TimeOnly), st.Remaining.D().Round(time.Second))
+	ttl := fmt.Sprintf("with TTL %ds", st.TTL)
+	if st.ServedTTL != 0 && st.ServedTTL != st.TTL { // the group's TTL changed: resolvers hold the served one
+		ttl = fmt.Sprintf("(TTL %ds now; answers with TTL %ds may still be cached)", st.TTL, st.ServedTTL)
+	}
+	return fmt.Sprintf("last served %s %s, safe at %s (in %s)",
+		st.LastServed.Format(time.TimeOnly), ttl, st.SafeAt.Format(time.TimeOnly), st.Remaining.D().Round(time.Second))
 }
 
 // wait polls the drain until the server has removed the set (or put it

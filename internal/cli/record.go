@@ -26,7 +26,7 @@ type RecordSetCmd struct {
 	Type   string        `arg:"" help:"Record type: A, AAAA, CNAME, TXT, MX, SRV."`
 	SetID  string        `name:"set-id" help:"Set identifier (1..128 characters) of a weighted set; without it the set is a simple record."`
 	Weight *int          `help:"Weight 0..255 of a weighted set (required with --set-id)."`
-	TTL    *int64        `name:"ttl" help:"TTL in seconds (default 300); all weighted sets of a name share one."`
+	TTL    *int64        `name:"ttl" help:"TTL in seconds; the weighted sets of a name share the last one given (default: the set's or its group's, else 300)."`
 	Value  []string      `required:"" sep:"none" help:"A value (repeatable): an address, a host name, 'PRIORITY HOST' for MX, 'PRIORITY WEIGHT PORT TARGET' for SRV, text for TXT."`
 	Policy string        `enum:",weighted,multivalue,fail-closed" default:"" help:"Routing policy of the name: weighted (default), multivalue or fail-closed."`
 	Lease  time.Duration `help:"Lease: the set leaves answers unless renewed within this time (e.g. 15s); 0 for none."`

@@ -270,7 +270,8 @@ func opt(out []byte, size uint16, do bool) []byte {
 	return binary.BigEndian.AppendUint16(out, 0)
 }
 
-// recordServed notes, per chosen set, that it was just handed out.
+// recordServed notes, per chosen set, that it was just handed out and with
+// which TTL (a drain waits for the longest one still in caches).
 func (s *Server) recordServed(res *zone.Result) {
 	if len(res.Chosen) == 0 {
 		return
@@ -278,7 +279,7 @@ func (s *Server) recordServed(res *zone.Result) {
 	now := s.cfg.Now()
 	for _, set := range res.Chosen {
 		if set.Served != nil {
-			set.Served.Record(now)
+			set.Served.Record(now, set.TTL)
 		}
 	}
 }

@@ -19,6 +19,12 @@ func (zeroRand) Uint64N(uint64) uint64 { return 0 }
 
 func diffSnapshot(t testing.TB) *zone.Snapshot {
 	t.Helper()
+	return zone.Build(diffInput(t))
+}
+
+// diffInput is the zone and sets of diffSnapshot.
+func diffInput(t testing.TB) zone.Input {
+	t.Helper()
 	z := record.NewZone("lb.test.")
 	z.NS = []string{"ns1.lb.test.", "ns2.lb.test."}
 	z.Policies = map[string]record.Policy{"multi.lb.test.": record.Multivalue, "pool.lb.test.": record.Weighted}
@@ -43,7 +49,7 @@ func diffSnapshot(t testing.TB) *zone.Snapshot {
 			t.Fatal(err)
 		}
 	}
-	return zone.Build(zone.Input{Rev: 7, Zones: []record.Zone{z}, Sets: sets})
+	return zone.Input{Rev: 7, Zones: []record.Zone{z}, Sets: sets}
 }
 
 func diffServer(t testing.TB) *Server {

@@ -142,4 +142,10 @@ func TestCheckNode(t *testing.T) {
 			t.Errorf("%s: CheckNode = %v, want field %q", tc.name, err, tc.field)
 		}
 	}
+	// The TTL message names the changed set's TTL and the other one,
+	// wherever the changed set is in the list.
+	const want = "ttl: weighted sets of www.lb.test. A share one TTL; set b has 30, set a has 60"
+	if err := CheckNode([]Set{w(A, "b", 30), w(A, "a", 60)}, Key{Zone: "lb.test.", Name: "www.lb.test.", Type: A, SetID: "b"}); err == nil || err.Error() != want {
+		t.Errorf("ttl mismatch: %v, want %s", err, want)
+	}
 }

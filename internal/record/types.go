@@ -96,6 +96,12 @@ type Drain struct {
 	// LastServed is when the set was last put in an answer, recorded once
 	// the drain began; nil until recorded, zero if never served.
 	LastServed *time.Time `json:"last_served,omitempty"`
+	// HeldUntil, recorded with LastServed, is until when a resolver may
+	// hold an answer with the set: the largest served_at + TTL over the
+	// answers served. ServedTTL is the TTL of that answer; before it is
+	// recorded, the TTL of an answer still in caches when the drain began.
+	HeldUntil *time.Time `json:"held_until,omitempty"`
+	ServedTTL uint32     `json:"served_ttl,omitempty"`
 }
 
 // SOA holds a zone's start-of-authority values. Minimum is the negative
@@ -211,13 +217,15 @@ type Heartbeat struct {
 }
 
 // DrainStatus tells how far a drain is: the set left new answers at Started;
-// clients may hold it until SafeAt = last served + TTL + margin (never later
-// than Started + TTL + margin).
+// clients may hold it until SafeAt = the largest served_at + served TTL
+// over the answers served, + margin (never later than Started + the larger
+// of ServedTTL and TTL + margin).
 type DrainStatus struct {
 	Key        Key        `json:"key"`
 	Started    time.Time  `json:"started"`
 	LastServed *time.Time `json:"last_served,omitempty"` // nil: never served
 	TTL        uint32     `json:"ttl"`
+	ServedTTL  uint32     `json:"served_ttl,omitempty"` // of the answer held longest; 0: never served
 	Margin     Duration   `json:"margin"`
 	SafeAt     time.Time  `json:"safe_at"`
 	Remaining  Duration   `json:"remaining"`

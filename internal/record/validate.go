@@ -231,12 +231,12 @@ func normalizeFields(field, v, form string, nums int) (string, error) {
 // CheckNode checks the rules that span the record sets of one name, given
 // all sets the name would have after a change to set changed:
 // a name+type is either weighted or one simple set; at most MaxWeightedSets
-// weighted sets per type; one TTL per weighted group; a CNAME stands alone
-// and never at the zone apex. Errors name fields of the changed set.
+// weighted sets per type; one TTL per weighted group (a writer gives the
+// group the TTL written last before it checks); a CNAME stands alone and
+// never at the zone apex. Errors name fields of the changed set.
 func CheckNode(sets []Set, changed Key) error {
 	var (
 		weighted, simple int
-		ttl              = int64(-1)
 		otherTypes       bool
 		cname            bool
 	)
@@ -247,18 +247,16 @@ func CheckNode(sets []Set, changed Key) error {
 		} else {
 			otherTypes = true
 		}
-		if s.Type != changed.Type {
-			continue
-		}
-		if s.Weighted() {
+		switch {
+		case s.Type != changed.Type:
+		case s.Weighted():
 			weighted++
-			if ttl >= 0 && int64(s.TTL) != ttl {
-				return Errorf("ttl", "weighted sets of %s %s share one TTL; other sets have %d", changed.Name, changed.Type, ttl)
-			}
-			ttl = int64(s.TTL)
-		} else {
+		default:
 			simple++
 		}
+	}
+	if err := checkGroupTTL(sets, changed); err != nil {
+		return err
 	}
 	switch {
 	case weighted > 0 && simple > 0 && changed.SetID != "":
@@ -273,6 +271,30 @@ func CheckNode(sets []Set, changed Key) error {
 		return Errorf("type", "%s already has records of other types; a CNAME must stand alone", changed.Name)
 	case cname && otherTypes:
 		return Errorf("type", "%s has a CNAME; no other records may share its name", changed.Name)
+	}
+	return nil
+}
+
+// checkGroupTTL reports weighted sets of changed's name and type whose
+// TTLs differ, naming the changed set's TTL (when it is one of them) and
+// the other.
+func checkGroupTTL(sets []Set, changed Key) error {
+	var ref *Set
+	for i := range sets {
+		if sets[i].Key == changed && sets[i].Weighted() {
+			ref = &sets[i]
+		}
+	}
+	for i := range sets {
+		s := &sets[i]
+		switch {
+		case s.Type != changed.Type || !s.Weighted():
+		case ref == nil:
+			ref = s
+		case s.TTL != ref.TTL:
+			return Errorf("ttl", "weighted sets of %s %s share one TTL; set %s has %d, set %s has %d",
+				changed.Name, changed.Type, ref.SetID, ref.TTL, s.SetID, s.TTL)
+		}
 	}
 	return nil
 }

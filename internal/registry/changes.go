@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"time"
 
 	"github.com/dnslb/dnslb/internal/record"
@@ -44,12 +46,20 @@ type Change struct {
 	Action Action
 	Set    record.Set
 	Policy record.Policy
+	// TTLDefault says Set.TTL is a default, not a TTL the client gave: the
+	// set keeps its own TTL or takes its group's, and Set.TTL applies only
+	// to a set that is alone.
+	TTLDefault bool
 }
 
 // Apply validates and commits changes to zone as one transaction: either
-// every change is applied or none is. It returns the committed revision
-// after the change is visible in Snapshot. Errors name the failing change
-// as "changes[i]" when there is more than one.
+// every change is applied or none is. The rules spanning a name's sets
+// (record.CheckNode) are checked on the state the whole batch leaves, so
+// a batch valid as a whole passes whatever the order of its changes. As
+// in Route 53, the last TTL given to a weighted set becomes its group's:
+// the other sets of the name and type are rewritten with it. It returns
+// the committed revision after the change is visible in Snapshot. Errors
+// name the failing change as "changes[i]" when there is more than one.
 func (r *Registry) Apply(ctx context.Context, zone string, changes []Change) (int64, error) {
 	zoneName, err := record.ZoneName("zone", zone)
 	if err != nil {
@@ -67,13 +77,13 @@ func (r *Registry) Apply(ctx context.Context, zone string, changes []Change) (in
 		if err != nil {
 			return err
 		}
-		nodes := newNodes(tx)
+		nodes := newNodes(tx, now)
 		for i := range changes {
-			if err := r.applyOne(nodes, &z, changes[i], now); err != nil {
+			if err := r.applyOne(nodes, &z, changes[i], i); err != nil {
 				return &ChangeError{Index: i, Err: err}
 			}
 		}
-		return nil
+		return nodes.finish()
 	})
 	if err != nil {
 		return 0, err
@@ -84,7 +94,9 @@ func (r *Registry) Apply(ctx context.Context, zone string, changes []Change) (in
 // MaxChanges is the largest batch Apply accepts (Route 53: 1,000).
 const MaxChanges = 1000
 
-func (r *Registry) applyOne(nodes *nodes, z *record.Zone, c Change, now time.Time) error {
+// applyOne applies change i to the transaction and to nodes; the rules
+// spanning names wait for nodes.finish.
+func (r *Registry) applyOne(nodes *nodes, z *record.Zone, c Change, i int) error {
 	tx := nodes.tx
 	set := c.Set
 	set.Values = append([]string(nil), set.Values...)
@@ -107,18 +119,17 @@ func (r *Registry) applyOne(nodes *nodes, z *record.Zone, c Change, now time.Tim
 	case err == nil:
 		set.Created, set.Force = old.Created, old.Force
 	case errors.Is(err, store.ErrNotFound):
-		set.Created = now
+		set.Created = nodes.now
 	default:
 		return err
 	}
-	set.Updated = now
-	if err := nodes.check(set); err != nil {
+	set.Updated = nodes.now
+	if err := nodes.put(&set, c.TTLDefault, i); err != nil {
 		return err
 	}
 	if err := tx.PutSet(set); err != nil {
 		return err
 	}
-	nodes.put(set)
 	return setPolicy(tx, z, set.Name, c.Policy, false)
 }
 
@@ -141,32 +152,124 @@ func deleteSet(nodes *nodes, z *record.Zone, k record.Set) error {
 	return nil
 }
 
-// nodes checks the rules spanning all sets of a name (record.CheckNode)
-// for each change of a batch, in order. It reads a name's sets from the
-// store once per batch and keeps them current as the batch goes: reading
-// them again for every change made a batch of n changes to one name cost
-// n² set decodes.
+// nodes follows the sets of the names a batch touches, as the batch leaves
+// them, to apply the group-TTL rule as it goes and to check the rules
+// spanning a name's sets (record.CheckNode) once, on the final state. It
+// reads a name's sets from the store once per batch: reading them for
+// every change made a batch of n changes to one name cost n² set decodes.
 type nodes struct {
 	tx   store.Tx
+	now  time.Time
 	sets map[string][]record.Set // by canonical name
+	// last is, per name and type, the last change that put a set there:
+	// the one an error about that group names.
+	last map[nameType]lastPut
+	// retimed are sets given their group's new TTL, to write at the end.
+	retimed map[record.Key]bool
 }
 
-func newNodes(tx store.Tx) *nodes { return &nodes{tx: tx, sets: map[string][]record.Set{}} }
+// nameType is a name and type: a weighted group, or a simple set.
+type nameType struct {
+	name string
+	typ  record.Type
+}
 
-// check applies the rules to the sets set's name would have with set put.
-func (n *nodes) check(set record.Set) error {
+// lastPut is a change of a batch that put a set.
+type lastPut struct {
+	index int
+	key   record.Key
+}
+
+func newNodes(tx store.Tx, now time.Time) *nodes {
+	return &nodes{tx: tx, now: now, sets: map[string][]record.Set{}, last: map[nameType]lastPut{}, retimed: map[record.Key]bool{}}
+}
+
+// put records that change i puts set. A weighted set gives its TTL to the
+// other sets of its group, or, with ttlDefault, takes theirs; so does a
+// set that exists already take its own.
+func (n *nodes) put(set *record.Set, ttlDefault bool, i int) error {
 	sets, err := n.load(set.Zone, set.Name)
 	if err != nil {
 		return err
 	}
-	if i := index(sets, set.Key); i >= 0 {
-		old := sets[i]
-		sets[i] = set
-		err = record.CheckNode(sets, set.Key)
-		sets[i] = old
-		return err
+	if ttlDefault {
+		set.TTL = groupTTL(sets, set)
 	}
-	return record.CheckNode(append(sets[:len(sets):len(sets)], set), set.Key)
+	if set.Weighted() {
+		n.retime(sets, set)
+	}
+	if j := index(sets, set.Key); j >= 0 {
+		sets[j] = *set
+	} else {
+		n.sets[set.Name] = append(sets, *set)
+	}
+	n.last[nameType{set.Name, set.Type}] = lastPut{index: i, key: set.Key}
+	delete(n.retimed, set.Key) // written as it is now; a later change may retime it again
+	return nil
+}
+
+// groupTTL is the TTL set keeps when it gives none: its own if it exists,
+// else its weighted group's, else the default it was given.
+func groupTTL(sets []record.Set, set *record.Set) uint32 {
+	if j := index(sets, set.Key); j >= 0 {
+		return sets[j].TTL
+	}
+	for i := range sets {
+		if s := &sets[i]; set.Weighted() && s.Type == set.Type && s.Weighted() {
+			return s.TTL
+		}
+	}
+	return set.TTL
+}
+
+// retime gives the other weighted sets of set's group set's TTL. Their
+// Updated stays: it is when the set itself was last written, and a
+// rewrite is not its owner's write (see retimedOnly).
+func (n *nodes) retime(sets []record.Set, set *record.Set) {
+	for i := range sets {
+		s := &sets[i]
+		if s.Type == set.Type && s.Weighted() && s.Key != set.Key && s.TTL != set.TTL {
+			s.TTL = set.TTL
+			n.retimed[s.Key] = true
+		}
+	}
+}
+
+// retimedOnly reports whether cur is prev given its group's new TTL by a
+// write to another set of the group (see nodes.retime), and nothing else.
+// Such a write is not a registration: it renews no lease and brings back
+// no set whose lease lapsed.
+func retimedOnly(prev, cur *record.Set) bool {
+	if prev.TTL == cur.TTL || !prev.Updated.Equal(cur.Updated) || !prev.Created.Equal(cur.Created) {
+		return false
+	}
+	p := *prev
+	p.TTL, p.Revision, p.Updated, p.Created = cur.TTL, cur.Revision, cur.Updated, cur.Created
+	return reflect.DeepEqual(&p, cur)
+}
+
+// finish checks the rules spanning each name the batch put a set at, on
+// the state the batch leaves, and writes the sets given a new TTL. An
+// error names the latest change that leaves its name invalid.
+func (n *nodes) finish() error {
+	puts := make([]lastPut, 0, len(n.last))
+	for _, p := range n.last {
+		puts = append(puts, p)
+	}
+	slices.SortFunc(puts, func(a, b lastPut) int { return b.index - a.index })
+	for _, p := range puts {
+		if err := record.CheckNode(n.sets[p.key.Name], p.key); err != nil {
+			return &ChangeError{Index: p.index, Err: err}
+		}
+	}
+	for k := range n.retimed {
+		if j := index(n.sets[k.Name], k); j >= 0 { // not deleted since
+			if err := n.tx.PutSet(n.sets[k.Name][j]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (n *nodes) load(zone, name string) ([]record.Set, error) {
@@ -179,16 +282,6 @@ func (n *nodes) load(zone, name string) ([]record.Set, error) {
 	}
 	n.sets[name] = sets
 	return sets, nil
-}
-
-// put records that set was written; check has loaded its name.
-func (n *nodes) put(set record.Set) {
-	sets := n.sets[set.Name]
-	if i := index(sets, set.Key); i >= 0 {
-		sets[i] = set
-		return
-	}
-	n.sets[set.Name] = append(sets, set)
 }
 
 // delete records that the set with key k was deleted.

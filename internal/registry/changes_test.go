@@ -9,10 +9,11 @@ import (
 	"github.com/dnslb/dnslb/internal/record"
 )
 
-// TestBatchChecksEachChangeInOrder: the rules spanning a name's sets are
-// checked change by change against the name as the batch has left it so
-// far, not against the store as it was before the batch.
-func TestBatchChecksEachChangeInOrder(t *testing.T) {
+// TestBatchChecksTheFinalState: the rules spanning a name's sets are
+// checked against the name as the whole batch leaves it, counting the
+// sets the batch adds and not those it deletes; the error names the
+// latest change that leaves the name invalid.
+func TestBatchChecksTheFinalState(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
 	simple := record.Set{Key: record.Key{Name: "www", Type: record.A}, TTL: 60, Values: []string{"127.0.1.9"}}
@@ -28,40 +29,39 @@ func TestBatchChecksEachChangeInOrder(t *testing.T) {
 	}
 
 	// A set deleted earlier in the batch no longer counts; one added
-	// earlier does.
+	// earlier does, and takes the TTL given last.
 	ttl30 := wset("c", 10, "127.0.1.3")
 	ttl30.TTL = 30
-	_, err := h.reg.Apply(ctx, "lb.test", []Change{
+	if _, err := h.reg.Apply(ctx, "lb.test", []Change{
 		{Action: Delete, Set: wset("a", 0, "")},
 		{Action: Upsert, Set: wset("b", 5, "127.0.1.2")},
 		{Action: Create, Set: ttl30},
-	})
-	var ce *ChangeError
-	if !errors.As(err, &ce) || ce.Index != 2 {
-		t.Fatalf("a TTL differing from a set added in the same batch: %v, want an error for change 2", err)
-	}
-	if _, err := h.reg.Apply(ctx, "lb.test", []Change{
-		{Action: Delete, Set: wset("a", 0, "")},
-		{Action: Delete, Set: wset("b", 0, "")},
-		{Action: Create, Set: ttl30},
 	}); err != nil {
-		t.Fatalf("new TTL once every other set of the group is deleted: %v", err)
+		t.Fatalf("delete a, change b, add c with another TTL: %v", err)
+	}
+	if got := h.ttlsOf(t); len(got) != 2 || got["b"] != 30 || got["c"] != 30 {
+		t.Fatalf("after the batch: %v, want b and c with the TTL 30 given last", got)
 	}
 
-	// The limit of 100 weighted sets counts the batch's own sets.
+	// The limit of 100 weighted sets counts the batch's own sets, and
+	// not those it deletes.
 	var changes []Change
-	for i := range record.MaxWeightedSets + 1 {
+	for i := range record.MaxWeightedSets - 2 { // with last, b and c: 101
 		changes = append(changes, Change{Action: Upsert, Set: wset(fmt.Sprintf("m%d", i), 1, "127.0.2.1")})
 	}
-	for i := range changes {
-		changes[i].Set.TTL = 30 // as set c has
+	over := append(changes, Change{Action: Upsert, Set: wset("last", 1, "127.0.2.1")})
+	_, err := h.reg.Apply(ctx, "lb.test", over)
+	var ce *ChangeError
+	const want = "set_id: www.lb.test. A would have 101 weighted sets; at most 100 are allowed"
+	if !errors.As(err, &ce) || ce.Index != record.MaxWeightedSets-2 || ce.Err.Error() != want {
+		t.Fatalf("%d new sets next to b and c: %v, want change %d: %s", len(over), err, record.MaxWeightedSets-2, want)
 	}
-	_, err = h.reg.Apply(ctx, "lb.test", changes)
-	if !errors.As(err, &ce) || ce.Index != record.MaxWeightedSets-1 {
-		t.Fatalf("%d new sets next to set c: %v, want an error for change %d", len(changes), err, record.MaxWeightedSets-1)
+	if got := h.ttlsOf(t); len(got) != 2 {
+		t.Fatalf("after the rejected batch: %v, want only b and c", got)
 	}
-	sets, err := h.reg.Sets(ctx, "lb.test", Filter{Name: "www", Type: "A"})
-	if err != nil || len(sets) != 1 || sets[0].SetID != "c" {
-		t.Fatalf("after the rejected batch: %d sets (%v), want only c", len(sets), err)
+	within := append([]Change{{Action: Upsert, Set: wset("last", 1, "127.0.2.1")}}, changes...)
+	within = append(within, Change{Action: Delete, Set: wset("b", 0, "")}, Change{Action: Delete, Set: wset("c", 0, "")})
+	if _, err := h.reg.Apply(ctx, "lb.test", within); err != nil {
+		t.Fatalf("99 sets once b and c are deleted: %v", err)
 	}
 }

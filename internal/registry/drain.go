@@ -8,6 +8,7 @@ import (
 
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/store"
+	"github.com/dnslb/dnslb/internal/zone"
 )
 
 // Drain takes set k out of new answers at once and schedules its removal
@@ -23,6 +24,7 @@ func (r *Registry) Drain(ctx context.Context, k record.Key, margin time.Duration
 		return record.DrainStatus{}, err
 	}
 	now := r.now()
+	heldTTL := r.heldTTL(key, now)
 	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
 		set, err := tx.Set(key)
 		if err != nil {
@@ -32,7 +34,7 @@ func (r *Registry) Drain(ctx context.Context, k record.Key, margin time.Duration
 			return nil
 		}
 		set.State, set.Updated = record.Draining, now
-		set.Drain = &record.Drain{Started: now, Margin: record.Duration(margin), Keep: keep}
+		set.Drain = &record.Drain{Started: now, Margin: record.Duration(margin), Keep: keep, ServedTTL: heldTTL}
 		return tx.PutSet(set)
 	})
 	if err != nil {
@@ -47,18 +49,55 @@ func (r *Registry) Drain(ctx context.Context, k record.Key, margin time.Duration
 	return r.DrainStatus(ctx, key)
 }
 
-// recordLastServed stores when the set was last put in an answer, read once
-// it can no longer be chosen, so that safe_at survives a restart.
-func (r *Registry) recordLastServed(ctx context.Context, key record.Key) error {
+// servedOf returns the served counters of key, empty ones if the registry
+// has none (it creates no state for a set it does not know).
+func (r *Registry) servedOf(key record.Key) *zone.Served {
 	r.live.mu.Lock()
-	last := r.live.get(key).served.Last()
-	r.live.mu.Unlock()
+	defer r.live.mu.Unlock()
+	if s := r.live.sets[key]; s != nil {
+		return s.served
+	}
+	return new(zone.Served)
+}
+
+// heldTTL is the TTL of the answer with key that resolvers may hold the
+// longest, if one may still be held at now; else 0. A drain starts with it
+// so that its bound (see safeAt) is safe before recordLastServed runs,
+// even if the group's TTL was lowered since that answer.
+func (r *Registry) heldTTL(key record.Key, now time.Time) uint32 {
+	if until, ttl := r.servedOf(key).Held(); until.After(now) {
+		return servedTTL(until, ttl, now)
+	}
+	return 0
+}
+
+// servedTTL is the TTL of an answer held until until, at least as long as
+// from there to until (Held's TTL can be another answer's, see
+// zone.Served.hold), so that a drain started at from may wait for it.
+func servedTTL(until time.Time, ttl uint32, from time.Time) uint32 {
+	left := until.Sub(from)
+	if s := uint32((left + time.Second - 1) / time.Second); left > 0 && s > ttl {
+		return s
+	}
+	return ttl
+}
+
+// recordLastServed stores when the set was last put in an answer and until
+// when an answer served may be held, read once it can no longer be chosen,
+// so that safe_at survives a restart.
+func (r *Registry) recordLastServed(ctx context.Context, key record.Key) error {
+	served := r.servedOf(key)
+	last := served.Last()
+	held, ttl := served.Held()
 	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
 		set, err := tx.Set(key)
 		if err != nil || set.Drain == nil || set.Drain.LastServed != nil {
 			return err
 		}
 		set.Drain.LastServed = &last
+		if !held.IsZero() {
+			set.Drain.HeldUntil, set.Drain.ServedTTL = &held, servedTTL(held, ttl, set.Drain.Started)
+		}
 		return tx.PutSet(set)
 	})
 	if err != nil {
@@ -82,7 +121,7 @@ func (r *Registry) DrainStatus(ctx context.Context, k record.Key) (record.DrainS
 
 func drainStatus(set *record.Set, now time.Time) record.DrainStatus {
 	d := set.Drain
-	st := record.DrainStatus{Key: set.Key, Started: d.Started, TTL: set.TTL, Margin: d.Margin, Keep: d.Keep}
+	st := record.DrainStatus{Key: set.Key, Started: d.Started, TTL: set.TTL, ServedTTL: d.ServedTTL, Margin: d.Margin, Keep: d.Keep}
 	st.SafeAt = safeAt(set)
 	if d.LastServed != nil && !d.LastServed.IsZero() {
 		st.LastServed = d.LastServed
@@ -93,21 +132,31 @@ func drainStatus(set *record.Set, now time.Time) record.DrainStatus {
 	return st
 }
 
-// safeAt is when no client can still hold an answer with set: the last time
-// it was served plus its TTL plus the margin; at once if it was never
-// served; and never later than the drain's start plus TTL plus margin
-// (also the answer while the last-served time is not yet recorded).
+// safeAt is when no client can still hold an answer with set: until when
+// the answers served may be held (the largest served_at + served TTL) plus
+// the margin; at once if it was never served (nor may have been before a
+// restart, see zone.Served.Assume); and never later than the
+// drain's start plus the larger of the served and configured TTL plus the
+// margin (also the answer while what was served is not yet recorded). The
+// served TTL, not the configured one, is what resolvers hold: the group's
+// TTL may have been lowered since.
 func safeAt(set *record.Set) time.Time {
 	d := set.Drain
-	hold := time.Duration(set.TTL)*time.Second + d.Margin.D()
-	limit := d.Started.Add(hold)
+	ttl := time.Duration(max(set.TTL, d.ServedTTL)) * time.Second
+	limit := d.Started.Add(ttl + d.Margin.D())
+	var held time.Time
 	switch {
 	case d.LastServed == nil:
 		return limit
+	case d.HeldUntil != nil:
+		held = *d.HeldUntil
 	case d.LastServed.IsZero():
 		return d.Started
-	case d.LastServed.Add(hold).Before(limit):
-		return d.LastServed.Add(hold)
+	default: // recorded before HeldUntil existed
+		held = d.LastServed.Add(time.Duration(set.TTL) * time.Second)
+	}
+	if safe := held.Add(d.Margin.D()); safe.Before(limit) {
+		return safe
 	}
 	return limit
 }

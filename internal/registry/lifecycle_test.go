@@ -259,7 +259,7 @@ func TestDrainSafeAtFromServedAnswers(t *testing.T) {
 	h.put(wset("never", 10, "127.0.1.3"))
 	served := h.clock.Now()
 	h.reg.live.mu.Lock()
-	h.reg.live.get(key("a")).served.Record(served)
+	h.reg.live.get(key("a")).served.Record(served, 60)
 	h.reg.live.mu.Unlock()
 	h.clock.advance(20 * time.Second)
 

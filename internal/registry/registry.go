@@ -221,8 +221,9 @@ func (r *Registry) applyEvents(ctx context.Context, st *state, ev store.Event, e
 		if ev.Err != nil {
 			return 0, ev.Err
 		}
+		prev, had := st.sets[ev.Set.Key]
 		rev := st.apply(ev)
-		r.eventLive(ctx, st, ev)
+		r.eventLive(ctx, st, ev, had && retimedOnly(&prev, &ev.Set))
 		var (
 			next store.Event
 			ok   bool
@@ -258,7 +259,9 @@ func (r *Registry) lifecycle(ctx context.Context, st *state) {
 }
 
 // startLive sets up runtime state for a freshly loaded store: leases get a
-// grace window after a (re)start, checks start. After a reload, sets gone
+// grace window after a (re)start, checks start, and every set counts as
+// served until now + TTL (drains must wait for what the previous process
+// served). After a reload, sets gone
 // from the store while the watch was behind are forgotten.
 func (r *Registry) startLive(ctx context.Context, st *state, first bool) {
 	now := r.now()
@@ -278,6 +281,9 @@ func (r *Registry) startLive(ctx context.Context, st *state, first bool) {
 		s := r.live.get(k)
 		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
 		s.beat.follow(s)
+		if first { // what the previous process served may be cached until now + TTL
+			s.served.Assume(now.Add(time.Duration(set.TTL)*time.Second), set.TTL)
+		}
 		if set.Lease > 0 && (first || s.deadline.IsZero()) {
 			s.deadline = now.Add(set.Lease.D() + r.opts.RestartGrace)
 		}
@@ -291,15 +297,17 @@ func (r *Registry) startLive(ctx context.Context, st *state, first bool) {
 	}
 }
 
-// eventLive keeps runtime state in step with one store event.
-func (r *Registry) eventLive(ctx context.Context, st *state, ev store.Event) {
+// eventLive keeps runtime state in step with one store event. A put
+// renews the set's lease unless it only gave the set its group's new TTL
+// (retimed).
+func (r *Registry) eventLive(ctx context.Context, st *state, ev store.Event, retimed bool) {
 	switch ev.Kind {
 	case store.PutSet:
 		set := ev.Set
 		r.live.mu.Lock()
 		s := r.live.get(set.Key)
 		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
-		if set.Lease > 0 && set.State == record.Active && set.Drain == nil {
+		if set.Lease > 0 && set.State == record.Active && set.Drain == nil && !retimed {
 			s.deadline, s.expired, s.braked = r.now().Add(set.Lease.D()), false, false
 		}
 		s.beat.follow(s)

@@ -207,11 +207,58 @@ func TestServed(t *testing.T) {
 	if !s.Last().IsZero() || s.Count() != 0 {
 		t.Fatalf("zero Served: last %v, count %d", s.Last(), s.Count())
 	}
+	if until, ttl := s.Held(); !until.IsZero() || ttl != 0 {
+		t.Fatalf("zero Served: held until %v with TTL %d", until, ttl)
+	}
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
-	s.Record(at.Add(-time.Second))
-	s.Record(at)
+	s.Record(at.Add(-time.Second), 60)
+	s.Record(at, 60)
 	if !s.Last().Equal(at) || s.Count() != 2 {
 		t.Errorf("Served: last %v, count %d; want %v, 2", s.Last(), s.Count(), at)
+	}
+	// Held: the largest served_at + TTL, rounded up to the millisecond,
+	// with that answer's TTL; a later answer with a shorter TTL that
+	// expires sooner does not lower it.
+	steps := []struct {
+		at      time.Time
+		ttl     uint32
+		until   time.Time
+		heldTTL uint32
+	}{
+		{at, 60, at.Add(60*time.Second + time.Millisecond).Truncate(time.Millisecond), 60},
+		{at.Add(time.Second), 300, at.Add(301*time.Second + time.Millisecond).Truncate(time.Millisecond), 300},
+		{at.Add(2 * time.Second), 60, at.Add(301*time.Second + time.Millisecond).Truncate(time.Millisecond), 300},
+		{at.Add(400 * time.Second), 30, at.Add(430*time.Second + time.Millisecond).Truncate(time.Millisecond), 30},
+	}
+	for i, st := range steps {
+		s.Record(st.at, st.ttl)
+		if until, ttl := s.Held(); !until.Equal(st.until) || ttl != st.heldTTL {
+			t.Errorf("step %d: held until %v with TTL %d; want %v with %d", i, until, ttl, st.until, st.heldTTL)
+		}
+	}
+}
+
+// TestServedAssume: Assume raises Held as an answer would, counts none and
+// leaves Last alone; it never lowers Held.
+func TestServedAssume(t *testing.T) {
+	var s zone.Served
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s.Assume(at.Add(60*time.Second), 60)
+	if until, ttl := s.Held(); !until.Equal(at.Add(60*time.Second)) || ttl != 60 || s.Count() != 0 || !s.Last().IsZero() {
+		t.Errorf("after Assume: held until %v with %d, count %d, last %v", until, ttl, s.Count(), s.Last())
+	}
+	s.Assume(at, 30)
+	if until, _ := s.Held(); !until.Equal(at.Add(60 * time.Second)) {
+		t.Errorf("an earlier Assume lowered Held to %v", until)
+	}
+}
+
+// TestServedRecordAllocatesNothing: Record is on the query path.
+func TestServedRecordAllocatesNothing(t *testing.T) {
+	var s zone.Served
+	at := time.Now()
+	if n := testing.AllocsPerRun(100, func() { s.Record(at, 60); at = at.Add(time.Millisecond) }); n != 0 {
+		t.Errorf("Record: %v allocations", n)
 	}
 }
 

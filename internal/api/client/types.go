@@ -16,7 +16,9 @@ type ZoneRequest struct {
 
 // SetRequest is one record set as a client writes it. Name may be relative
 // to the zone ("www", "@") or absolute. Weight is required with SetID and
-// refused without it. TTL defaults to DefaultTTL.
+// refused without it. A weighted group has one TTL: the last one given
+// becomes the group's. Without TTL a set keeps its own TTL or takes its
+// group's; a new set alone takes DefaultTTL.
 type SetRequest struct {
 	Name   string        `json:"name"`
 	Type   string        `json:"type"`
