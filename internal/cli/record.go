@@ -53,8 +53,23 @@ func (f *checkFlags) check() *record.Check {
 		Rise: f.Rise, Fall: f.Fall, Match: f.CheckMatch, VerifyTLS: f.CheckVerifyTLS, StartUnhealthy: f.StartUnhealthy}
 }
 
+// validate refuses, naming the flags, what the server would refuse
+// naming its fields.
+func (c *RecordSetCmd) validate() error {
+	switch {
+	case c.SetID != "" && c.Weight == nil:
+		return usagef("--weight is required with --set-id; allowed 0..%d", record.MaxWeight)
+	case c.SetID == "" && c.Weight != nil:
+		return usagef("--weight needs --set-id; a set without --set-id is a simple record")
+	}
+	return nil
+}
+
 // Run writes the set.
 func (c *RecordSetCmd) Run(g *Globals) error {
+	if err := c.validate(); err != nil {
+		return err
+	}
 	cl, err := g.client()
 	if err != nil {
 		return err
