@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/dnslb/dnslb/internal/api/client"
@@ -73,6 +74,8 @@ func jsonError(err error) error {
 	switch {
 	case errors.As(err, &tooLarge):
 		return err
+	case errors.As(err, &typeErr) && typeErr.Type == reflect.TypeFor[record.Duration]():
+		return record.Errorf(fieldOrBody(typeErr.Field), "%s is not a duration; use e.g. 10s, 1m30s", typeErr.Value)
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
@@ -90,6 +93,13 @@ func jsonError(err error) error {
 		return record.Errorf(name, "is not a known field")
 	}
 	return record.Errorf("body", "cannot be decoded: %v", err)
+}
+
+func fieldOrBody(field string) string {
+	if field == "" {
+		return "body"
+	}
+	return field
 }
 
 func jsonKind(k string) string {

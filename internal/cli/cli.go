@@ -109,7 +109,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		}()
 	}
 	if err := kctx.Run(&cli.Globals); err != nil {
-		fmt.Fprintln(stderr, "dnslb:", err)
+		fmt.Fprintln(stderr, "dnslb:", cliError(err))
 		var ue *usageError
 		if errors.As(err, &ue) {
 			return exitUsage

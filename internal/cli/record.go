@@ -37,7 +37,7 @@ type RecordSetCmd struct {
 type checkFlags struct {
 	Check          string        `help:"Health check: http://HOST:PORT/PATH, https://HOST:PORT/PATH or tcp://HOST:PORT."`
 	CheckInterval  time.Duration `help:"Time between probes (default 10s)."`
-	CheckTimeout   time.Duration `help:"Probe timeout (default 2s)."`
+	CheckTimeout   time.Duration `help:"Probe timeout (default 2s, or the interval when shorter)."`
 	Rise           int           `help:"Passing probes in a row that make the set healthy (default 2)."`
 	Fall           int           `help:"Failing probes in a row that make the set unhealthy (default 3)."`
 	CheckMatch     string        `help:"String the HTTP body must contain in its first 5,120 bytes."`
@@ -159,7 +159,7 @@ func (c *RecordLsCmd) Run(g *Globals) error {
 			share = shareOf(s, totals)
 		}
 		t.row(record.Relative(s.Name, zone), string(s.Type), setID, weight, share, fmt.Sprint(s.TTL),
-			stateText(v.Status, now), healthText(v.Status, now), leaseText(s, v.Status), ago(v.Status.LastServed, now),
+			stateText(v.State, v.Status, now), healthText(v.Status, now), leaseText(s, v.Status), ago(v.Status.LastServed, now),
 			strings.Join(s.Values, " "))
 	}
 	return t.flush()

@@ -9,17 +9,17 @@ import (
 
 // Human forms of a set's runtime status for `record ls`.
 
-func stateText(st record.Status, now time.Time) string {
-	if st.State == "draining" && st.SafeAt != nil {
+func stateText(state record.State, st record.Status, now time.Time) string {
+	if state == record.Draining && st.SafeAt != nil {
 		if rem := st.SafeAt.Sub(now); rem > 0 {
 			return fmt.Sprintf("draining (safe in %s)", rem.Round(time.Second))
 		}
 		return "draining (safe)"
 	}
 	if st.Braked {
-		return st.State + " (brake)"
+		return string(state) + " (brake)"
 	}
-	return st.State
+	return string(state)
 }
 
 func healthText(st record.Status, now time.Time) string {

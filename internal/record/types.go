@@ -64,6 +64,10 @@ type State string
 const (
 	Active   State = "active"   // in answers when eligible
 	Draining State = "draining" // out of new answers, waiting for caches to expire
+	// Expired is an active set whose lease lapsed: out of answers, deleted
+	// after the lease grace. It is never stored; listings show it in place
+	// of the stored state.
+	Expired State = "expired"
 )
 
 // Force is an operator's override of a set's health.
@@ -173,7 +177,9 @@ func (s *Set) Weighted() bool { return s.SetID != "" }
 // Status is what a server knows of a record set beyond its stored form:
 // its lifecycle state, health, lease and what it served.
 type Status struct {
-	State          string     `json:"state"`  // active, draining or expired
+	// State is active, draining or expired. A listing carries it once, as
+	// the set's own state (client.SetView), not in the status object.
+	State          string     `json:"-"`
 	Health         string     `json:"health"` // up, down or unknown
 	HealthSince    *time.Time `json:"health_since,omitempty"`
 	HealthError    string     `json:"health_error,omitempty"`

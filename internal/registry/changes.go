@@ -65,7 +65,7 @@ func (r *Registry) Apply(ctx context.Context, zone string, changes []Change) (in
 	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
 		z, err := tx.Zone(zoneName)
 		if err != nil {
-			return fmt.Errorf("zone %s: %w", zoneName, err)
+			return err // the store names the zone
 		}
 		nodes := newNodes(tx)
 		for i := range changes {
@@ -132,7 +132,7 @@ func deleteSet(nodes *nodes, z *record.Zone, k record.Set) error {
 	}
 	key := record.Key{Zone: z.Name, Name: name, Type: typ, SetID: k.SetID}
 	if err := nodes.tx.DeleteSet(key); err != nil {
-		return fmt.Errorf("%s: %w", key, err)
+		return missingSet(nodes.tx, key, err)
 	}
 	nodes.delete(key)
 	return nil

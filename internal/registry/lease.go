@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/dnslb/dnslb/internal/heartbeat"
@@ -84,7 +83,7 @@ func (r *Registry) lookup(ctx context.Context, k record.Key) (record.Set, error)
 	_, err = r.store.View(ctx, func(tx store.ReadTx) (err error) {
 		set, err = tx.Set(key)
 		if err != nil {
-			return fmt.Errorf("%s: %w", key, err)
+			return missingSet(tx, key, err)
 		}
 		return nil
 	})

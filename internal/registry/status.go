@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/dnslb/dnslb/internal/health"
@@ -80,7 +79,7 @@ func (r *Registry) Force(ctx context.Context, k record.Key, f record.Force) erro
 	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
 		set, err := tx.Set(key)
 		if err != nil {
-			return fmt.Errorf("%s: %w", key, err)
+			return missingSet(tx, key, err)
 		}
 		if set.Force == f {
 			return nil

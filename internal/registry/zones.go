@@ -34,7 +34,11 @@ func (r *Registry) CreateZone(ctx context.Context, z record.Zone) (record.Zone, 
 		return record.Zone{}, err
 	}
 	z.Revision = rev
-	return z, r.waitPublished(ctx, rev)
+	if err := r.waitPublished(ctx, rev); err != nil {
+		return record.Zone{}, err
+	}
+	r.servedSerial(&z)
+	return z, nil
 }
 
 // EnsureZone creates zone name with default SOA and NS unless it exists.
@@ -79,7 +83,7 @@ func (r *Registry) DeleteZone(ctx context.Context, name string) error {
 	}
 	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.DeleteZone(zoneName); err != nil {
-			return fmt.Errorf("zone %s: %w", zoneName, err)
+			return err // the store names the zone
 		}
 		return nil
 	})
@@ -96,6 +100,9 @@ func (r *Registry) Zones(ctx context.Context) ([]record.Zone, error) {
 		zones, err = tx.Zones()
 		return err
 	})
+	for i := range zones {
+		r.servedSerial(&zones[i])
+	}
 	return zones, err
 }
 
@@ -108,12 +115,21 @@ func (r *Registry) Zone(ctx context.Context, name string) (record.Zone, error) {
 	var z record.Zone
 	_, err = r.store.View(ctx, func(tx store.ReadTx) (err error) {
 		z, err = tx.Zone(zoneName)
-		if err != nil {
-			return fmt.Errorf("zone %s: %w", zoneName, err)
-		}
-		return nil
+		return err // the store names the zone
 	})
+	r.servedSerial(&z)
 	return z, err
+}
+
+// servedSerial sets the SOA serial of z to the one DNS answers with: the
+// stored serial when one was set, else (the default, 1) the store revision
+// of the zone's last change, which the snapshot follows.
+func (r *Registry) servedSerial(z *record.Zone) {
+	if snap := r.Load(); snap != nil {
+		if serial, ok := snap.Serial(z.Name); ok {
+			z.SOA.Serial = serial
+		}
+	}
 }
 
 // Filter narrows Sets. Empty fields match everything.
@@ -137,7 +153,7 @@ func (r *Registry) Sets(ctx context.Context, zone string, f Filter) ([]record.Se
 	var sets []record.Set
 	_, err = r.store.View(ctx, func(tx store.ReadTx) error {
 		if _, err := tx.Zone(zoneName); err != nil {
-			return fmt.Errorf("zone %s: %w", zoneName, err)
+			return err // the store names the zone
 		}
 		all, err := tx.Sets(zoneName, name)
 		for _, s := range all {
