@@ -33,6 +33,8 @@ func leaseText(s record.Set, st record.Status) string {
 	switch {
 	case s.Lease == 0:
 		return "-"
+	case st.LeaseGrace > 0:
+		return fmt.Sprintf("%s/%s +%s restart grace", st.LeaseRemaining.D().Round(time.Second), s.Lease.D(), st.LeaseGrace.D().Round(time.Second))
 	case st.LeaseRemaining > 0:
 		return fmt.Sprintf("%s/%s", st.LeaseRemaining.D().Round(time.Second), s.Lease.D())
 	}

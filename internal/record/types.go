@@ -164,6 +164,11 @@ type Set struct {
 	Check *Check `json:"check,omitempty"`
 	// Force overrides health: ForceUp, ForceDown, or ForceAuto ("").
 	Force Force `json:"force,omitempty"`
+	// AgentHealth is the health the instance last reported with its
+	// renewals, "up" or "down" ("" before any report). The server writes it
+	// on a change only (not on every renewal), so that a restarted server
+	// keeps a set that reported down out of answers.
+	AgentHealth string `json:"agent_health,omitempty"`
 	// Drain is set while the set is draining.
 	Drain    *Drain    `json:"drain,omitempty"`
 	Created  time.Time `json:"created"`
@@ -183,12 +188,16 @@ type Status struct {
 	Health         string     `json:"health"` // up, down or unknown
 	HealthSince    *time.Time `json:"health_since,omitempty"`
 	HealthError    string     `json:"health_error,omitempty"`
-	Eligible       bool       `json:"eligible"` // in answers when chosen
-	LeaseRemaining Duration   `json:"lease_remaining,omitempty"`
-	LastServed     *time.Time `json:"last_served,omitempty"`
-	Served         uint64     `json:"served"` // answers since the server started
-	SafeAt         *time.Time `json:"safe_at,omitempty"`
-	Braked         bool       `json:"braked,omitempty"`
+	Eligible       bool       `json:"eligible"`                  // in answers when chosen
+	LeaseRemaining Duration   `json:"lease_remaining,omitempty"` // at most the lease
+	// LeaseGrace is the restart grace left on top of LeaseRemaining: after
+	// a server restart every lease gets it once, so that a restart expires
+	// no one.
+	LeaseGrace Duration   `json:"lease_grace,omitempty"`
+	LastServed *time.Time `json:"last_served,omitempty"`
+	Served     uint64     `json:"served"` // answers since the server started
+	SafeAt     *time.Time `json:"safe_at,omitempty"`
+	Braked     bool       `json:"braked,omitempty"`
 }
 
 // LeaseStatus answers a renewal.

@@ -102,7 +102,7 @@ func (r *Registry) applyOne(nodes *nodes, z *record.Zone, c Change, now time.Tim
 	case err == nil && c.Action == Create:
 		return fmt.Errorf("%s: %w", set.Key, ErrExists)
 	case err == nil:
-		set.Created, set.Force = old.Created, old.Force
+		set.Created, set.Force, set.AgentHealth = old.Created, old.Force, old.AgentHealth
 	case errors.Is(err, store.ErrNotFound):
 		set.Created = now
 	default:

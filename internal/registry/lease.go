@@ -65,6 +65,7 @@ func (r *Registry) renewLocked(k record.Key, s *setLive, lease record.Duration, 
 	if healthy != nil && (s.reported == nil || *s.reported != *healthy) {
 		v := *healthy
 		s.reported = &v
+		r.reports.note(k, v) // written to the store off this lock: see reports
 	}
 	if changed {
 		r.live.touch(k)

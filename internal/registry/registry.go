@@ -77,6 +77,7 @@ type Registry struct {
 	snap    atomic.Pointer[zone.Snapshot]
 	live    *live
 	beats   beats          // heartbeat tokens, readable without live.mu
+	reports *reports       // agent-reported health transitions on their way to the store
 	brakes  map[group]bool // guarded by live.mu
 
 	kickC chan struct{}      // republish: live state changed
@@ -96,7 +97,7 @@ func New(st store.Store, opts Options) *Registry {
 	r := &Registry{
 		store: st, opts: opts, log: opts.Logger, now: opts.Now,
 		metrics: newMetrics(opts.Registerer),
-		live:    newLive(), beats: newBeats(), brakes: map[group]bool{},
+		live:    newLive(), beats: newBeats(), brakes: map[group]bool{}, reports: newReports(opts.Logger),
 		kickC: make(chan struct{}, 1), tickC: make(chan chan struct{}),
 		pubC: make(chan struct{}), ready: make(chan struct{}),
 	}
@@ -122,6 +123,9 @@ func (r *Registry) Run(ctx context.Context) error {
 	beatsDone := make(chan struct{})
 	defer func() { stopBeats(); <-beatsDone }()
 	go func() { defer close(beatsDone); r.applyBeats(beatCtx) }()
+	reportsDone := make(chan struct{})
+	defer func() { stopBeats(); <-reportsDone }()
+	go func() { defer close(reportsDone); r.reports.run(beatCtx, r.store) }()
 	first := true
 	for {
 		err := r.follow(ctx, first)
@@ -270,6 +274,7 @@ func (r *Registry) startLive(ctx context.Context, st *state, first bool) {
 	for k, set := range st.sets {
 		s := r.live.get(k)
 		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
+		restoreReported(s, &set)
 		s.beat.follow(s)
 		if set.Lease > 0 && (first || s.deadline.IsZero()) {
 			s.deadline = now.Add(set.Lease.D() + r.opts.RestartGrace)

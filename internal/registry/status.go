@@ -27,7 +27,7 @@ func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
 	st := record.Status{State: leaseState(set.State == record.Draining, set.Lease, s), Eligible: r.live.eligible(set) && !r.live.gone(set), Braked: s.braked}
 	st.Health, st.HealthSince, st.HealthError = healthOf(set, s)
 	if set.Lease > 0 && !s.deadline.IsZero() && s.deadline.After(now) {
-		st.LeaseRemaining = record.Duration(s.deadline.Sub(now).Round(time.Millisecond))
+		st.LeaseRemaining, st.LeaseGrace = leaseLeft(s.deadline.Sub(now), set.Lease.D())
 	}
 	if last := s.served.Last(); !last.IsZero() {
 		st.LastServed = &last
@@ -38,6 +38,18 @@ func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
 		st.SafeAt = &safe
 	}
 	return st
+}
+
+// leaseLeft splits the time left until a lease's deadline into what is
+// left of the lease itself (never more than the lease) and the restart
+// grace beyond it: after a restart every deadline is a lease plus the
+// restart grace away, and "29s left of a 15s lease" reads as a bug.
+func leaseLeft(left, lease time.Duration) (remaining, grace record.Duration) {
+	left = left.Round(time.Millisecond)
+	if left > lease {
+		return record.Duration(lease), record.Duration(left - lease)
+	}
+	return record.Duration(left), 0
 }
 
 // leaseState is a set's state: active, draining or expired. Callers hold
