@@ -104,4 +104,3 @@ func (h *harness) revision() int64 {
 	}
 	return rev
 }
-
