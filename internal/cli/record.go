@@ -147,45 +147,5 @@ func (c *RecordLsCmd) Run(g *Globals) error {
 	if g.JSON {
 		return printJSON(g.stdout, sets)
 	}
-	zone := record.Fqdn(c.Zone)
-	totals := weightTotals(sets)
-	now := time.Now()
-	t := newTable(g.stdout, "NAME", "TYPE", "SET-ID", "WEIGHT", "SHARE", "TTL", "STATE", "HEALTH", "LEASE", "LAST-SERVED", "VALUES")
-	for _, v := range sets {
-		s := v.Set
-		setID, weight, share := "-", "-", "-"
-		if s.Weighted() {
-			setID, weight = s.SetID, fmt.Sprint(s.Weight)
-			share = shareOf(s, totals)
-		}
-		t.row(record.Relative(s.Name, zone), string(s.Type), setID, weight, share, fmt.Sprint(s.TTL),
-			stateText(v.State, v.Status, now), healthText(v.Status, now), leaseText(s, v.Status), ago(v.Status.LastServed, now),
-			strings.Join(s.Values, " "))
-	}
-	return t.flush()
-}
-
-type groupKey struct {
-	name string
-	typ  record.Type
-}
-
-// weightTotals sums the weights of active weighted sets per name and type.
-func weightTotals(sets []client.SetView) map[groupKey]int {
-	totals := map[groupKey]int{}
-	for _, s := range sets {
-		if s.Weighted() && s.State == record.Active {
-			totals[groupKey{s.Name, s.Type}] += s.Weight
-		}
-	}
-	return totals
-}
-
-// shareOf is the configured share of traffic of s among its active group.
-func shareOf(s record.Set, totals map[groupKey]int) string {
-	total := totals[groupKey{s.Name, s.Type}]
-	if s.State != record.Active || total == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.1f%%", 100*float64(s.Weight)/float64(total))
+	return writeSets(g.stdout, record.Fqdn(c.Zone), sets, time.Now())
 }

@@ -110,3 +110,65 @@ func TestDemoSeedsOnlyAnEmptyStore(t *testing.T) {
 		t.Errorf("the restart does not say why it made no demo:\n%s", s.stderr)
 	}
 }
+
+// TestRecordLsSharesAreTruthful: `record ls` shows the share the rules
+// give now (0 for an expired set, not its weight's), says when a name
+// fails open, and shows the share observed in answers.
+func TestRecordLsSharesAreTruthful(t *testing.T) {
+	s := startServer(t, "127.0.0.64", t.TempDir(), "--demo")
+	s.run(t, "record", "set", "lb.test", "www", "A", "--set-id", "gone", "--weight", "60", "--ttl", "60", "--value", "127.0.1.9", "--lease", "1s")
+	eventually(t, 20*time.Second, "the lease of gone to lapse", func() bool { return s.views(t)["gone"].Status.Eligible == false })
+	for range 200 {
+		s.query(t, "www.lb.test.", dns.TypeA, "udp")
+	}
+	v := s.views(t)
+	for id, want := range map[string]string{"demo-1": "16.7%", "demo-2": "33.3%", "demo-3": "50.0%", "gone": "0.0%"} {
+		if got := shareColumn(t, s, id); got != want {
+			t.Errorf("%s: SHARE %q, want %q", id, got, want)
+		}
+	}
+	if got := observedColumn(t, s, "gone"); got != "0.0%" {
+		t.Errorf("gone: OBSERVED %q, want 0.0%%", got)
+	}
+	var sum uint64
+	for _, id := range []string{"demo-1", "demo-2", "demo-3"} {
+		sum += v[id].Status.ServedLastMinute
+	}
+	if sum != 200 {
+		t.Errorf("the demo sets served %d answers in the last minute, want 200", sum)
+	}
+	for _, id := range []string{"demo-1", "demo-2", "demo-3"} {
+		s.run(t, "record", "health", "lb.test", "www", "A", "--set-id", id, "--force", "down")
+	}
+	for id, want := range map[string]string{"demo-1": "16.7% fail-open", "demo-3": "50.0% fail-open", "gone": "0.0%"} {
+		if got := shareColumn(t, s, id); got != want {
+			t.Errorf("failing open: %s: SHARE %q, want %q", id, got, want)
+		}
+	}
+	if st := s.views(t)["demo-1"].Status; !st.FailOpen || st.Eligible {
+		t.Errorf("failing open, demo-1 status: %+v", st)
+	}
+	s.stop(t)
+}
+
+// shareColumn and observedColumn read the SHARE and OBSERVED columns of
+// set id from `record ls`.
+func shareColumn(t *testing.T, s *server, id string) string    { return column(t, s, id, "SHARE") }
+func observedColumn(t *testing.T, s *server, id string) string { return column(t, s, id, "OBSERVED") }
+
+func column(t *testing.T, s *server, id, name string) string {
+	t.Helper()
+	lines := strings.Split(s.run(t, "record", "ls", "lb.test", "www", "A", "--set-id", id), "\n")
+	start := strings.Index(lines[0], name)
+	if start < 0 || len(lines) < 2 {
+		t.Fatalf("record ls has no %s column:\n%s", name, strings.Join(lines, "\n"))
+	}
+	end := start + len(name)
+	for end < len(lines[0]) && lines[0][end] == ' ' {
+		end++
+	}
+	if end >= len(lines[0]) {
+		end = len(lines[1])
+	}
+	return strings.TrimSpace(lines[1][start:min(end, len(lines[1]))])
+}

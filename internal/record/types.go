@@ -184,12 +184,24 @@ func (s *Set) Weighted() bool { return s.SetID != "" }
 type Status struct {
 	// State is active, draining or expired. A listing carries it once, as
 	// the set's own state (client.SetView), not in the status object.
-	State          string     `json:"-"`
-	Health         string     `json:"health"` // up, down or unknown
-	HealthSince    *time.Time `json:"health_since,omitempty"`
-	HealthError    string     `json:"health_error,omitempty"`
-	Eligible       bool       `json:"eligible"`                  // in answers when chosen
-	LeaseRemaining Duration   `json:"lease_remaining,omitempty"` // at most the lease
+	State       string     `json:"-"`
+	Health      string     `json:"health"` // up, down or unknown
+	HealthSince *time.Time `json:"health_since,omitempty"`
+	HealthError string     `json:"health_error,omitempty"`
+	Eligible    bool       `json:"eligible"` // active, lease alive, healthy
+	// Share is the set's part of its name's answers under the rules now:
+	// 0 when it is draining, expired or left out for ineligible sets; when
+	// FailOpen, the share it gets while the name fails open.
+	Share float64 `json:"share"`
+	// FailOpen: no set of the name is eligible, so every one is answered
+	// by weight (Route 53's "nothing healthy = all healthy").
+	FailOpen bool `json:"fail_open,omitempty"`
+	// ObservedShare is the set's part of its name's answers in the last
+	// minute; absent when the name served nothing in that minute.
+	ObservedShare *float64 `json:"observed_share,omitempty"`
+	// ServedLastMinute is how many answers held the set in the last minute.
+	ServedLastMinute uint64   `json:"served_last_minute"`
+	LeaseRemaining   Duration `json:"lease_remaining,omitempty"` // at most the lease
 	// LeaseGrace is the restart grace left on top of LeaseRemaining: after
 	// a server restart every lease gets it once, so that a restart expires
 	// no one.

@@ -69,16 +69,17 @@ func (o Options) withDefaults() Options {
 // and publishes the snapshot the DNS server answers from. New starts
 // nothing; Run follows the store and runs the lifecycle.
 type Registry struct {
-	store   store.Store
-	opts    Options
-	log     *slog.Logger
-	now     func() time.Time
-	metrics *metrics
-	snap    atomic.Pointer[zone.Snapshot]
-	live    *live
-	beats   beats          // heartbeat tokens, readable without live.mu
-	reports *reports       // agent-reported health transitions on their way to the store
-	brakes  map[group]bool // guarded by live.mu
+	store    store.Store
+	opts     Options
+	log      *slog.Logger
+	now      func() time.Time
+	metrics  *metrics
+	snap     atomic.Pointer[zone.Snapshot]
+	live     *live
+	beats    beats          // heartbeat tokens, readable without live.mu
+	reports  *reports       // agent-reported health transitions on their way to the store
+	observed *observer      // served counts of the last minute, for observed shares
+	brakes   map[group]bool // guarded by live.mu
 
 	kickC chan struct{}      // republish: live state changed
 	tickC chan chan struct{} // run the lifecycle now (tests)
@@ -98,7 +99,8 @@ func New(st store.Store, opts Options) *Registry {
 		store: st, opts: opts, log: opts.Logger, now: opts.Now,
 		metrics: newMetrics(opts.Registerer),
 		live:    newLive(), beats: newBeats(), brakes: map[group]bool{}, reports: newReports(opts.Logger),
-		kickC: make(chan struct{}, 1), tickC: make(chan chan struct{}),
+		observed: newObserver(),
+		kickC:    make(chan struct{}, 1), tickC: make(chan chan struct{}),
 		pubC: make(chan struct{}), ready: make(chan struct{}),
 	}
 	if opts.Registerer != nil {
@@ -126,6 +128,9 @@ func (r *Registry) Run(ctx context.Context) error {
 	reportsDone := make(chan struct{})
 	defer func() { stopBeats(); <-reportsDone }()
 	go func() { defer close(reportsDone); r.reports.run(beatCtx, r.store) }()
+	observedDone := make(chan struct{})
+	defer func() { stopBeats(); <-observedDone }()
+	go func() { defer close(observedDone); r.observed.run(beatCtx, r.Load) }()
 	first := true
 	for {
 		err := r.follow(ctx, first)

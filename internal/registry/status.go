@@ -7,6 +7,7 @@ import (
 	"github.com/dnslb/dnslb/internal/health"
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/store"
+	"github.com/dnslb/dnslb/internal/zone"
 )
 
 // Statuses returns the status of each set, in order.
@@ -14,11 +15,58 @@ func (r *Registry) Statuses(sets []record.Set) []record.Status {
 	now := r.now()
 	out := make([]record.Status, len(sets))
 	r.live.mu.Lock()
-	defer r.live.mu.Unlock()
 	for i := range sets {
 		out[i] = r.statusOf(&sets[i], now)
 	}
+	r.live.mu.Unlock()
+	r.shares(sets, out)
 	return out
+}
+
+// shares fills in the share of each set under the rules now, from the
+// snapshot DNS answers from, and its observed share of the last minute.
+func (r *Registry) shares(sets []record.Set, out []record.Status) {
+	snap := r.Load()
+	if snap == nil {
+		return
+	}
+	groups := map[group]*groupShares{}
+	for i := range sets {
+		g := groupOf(sets[i].Key)
+		gs := groups[g]
+		if gs == nil {
+			gs = r.groupShares(snap, g, sets[i].Key)
+			groups[g] = gs
+		}
+		st, share := &out[i], gs.now[sets[i].Key]
+		st.Share, st.FailOpen = share, gs.failOpen && share > 0
+		st.ServedLastMinute = gs.served[sets[i].Key]
+		if gs.total > 0 {
+			observed := float64(st.ServedLastMinute) / float64(gs.total)
+			st.ObservedShare = &observed
+		}
+	}
+}
+
+// groupShares are the shares of the sets of one name and type.
+type groupShares struct {
+	now      map[record.Key]float64 // under the rules now
+	failOpen bool
+	served   map[record.Key]uint64 // answers in the last minute
+	total    uint64
+}
+
+func (r *Registry) groupShares(snap *zone.Snapshot, g group, k record.Key) *groupShares {
+	zg, _ := snap.Group(k)
+	gs := &groupShares{now: make(map[record.Key]float64, len(zg.Sets)), failOpen: zg.FailOpen}
+	for j, s := range zg.Sets {
+		gs.now[s.Key] = zg.Shares[j]
+	}
+	gs.served = r.observed.lastMinute(g, zg.Sets)
+	for _, n := range gs.served {
+		gs.total += n
+	}
+	return gs
 }
 
 // statusOf builds the Status of set. Callers hold r.live.mu.
