@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/zone"
 )
 
@@ -19,23 +18,23 @@ const (
 	observeSlots = 7 // samples kept: six intervals, one minute
 )
 
-// observer keeps, per weighted set, its served counts at the last samples.
-// sample owns the writing; readers take mu.
+// observer keeps, per weighted set (by its counters, which live as long as
+// the set), its served counts at the last samples. sample owns the
+// writing; readers take mu.
 type observer struct {
 	mu    sync.Mutex
 	n     uint64 // samples taken
-	rings map[group]map[record.Key]*ring
+	rings map[*zone.Served]*ring
 }
 
 // ring is one set's served counts, by sample number modulo observeSlots.
 type ring struct {
-	served *zone.Served
 	counts [observeSlots]uint64
 	first  uint64 // the sample that made the ring
 	last   uint64 // the last sample that found the set in answers
 }
 
-func newObserver() *observer { return &observer{rings: map[group]map[record.Key]*ring{}} }
+func newObserver() *observer { return &observer{rings: map[*zone.Served]*ring{}} }
 
 // run samples snap() every observeEvery until ctx ends.
 func (o *observer) run(ctx context.Context, snap func() *zone.Snapshot) {
@@ -60,72 +59,46 @@ func (o *observer) sample(snap *zone.Snapshot) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.n++
-	slot := o.n % observeSlots
 	snap.EachGroup(func(sets []*zone.Set) {
 		for _, s := range sets {
-			o.ringOf(s).last = o.n
-		}
-	})
-	for g, rings := range o.rings {
-		for k, r := range rings {
-			if o.n-r.last >= observeSlots {
-				delete(rings, k)
+			if s.Served == nil {
 				continue
 			}
-			r.counts[slot] = r.served.Count()
+			r := o.rings[s.Served]
+			if r == nil {
+				r = &ring{first: o.n}
+				o.rings[s.Served] = r
+			}
+			r.last = o.n
 		}
-		if len(rings) == 0 {
-			delete(o.rings, g)
+	})
+	slot := o.n % observeSlots
+	for served, r := range o.rings {
+		if o.n-r.last >= observeSlots {
+			delete(o.rings, served)
+			continue
 		}
+		r.counts[slot] = served.Count()
 	}
 }
 
-// ringOf returns the ring of s, making one for a set seen the first time
-// (or a set made anew under the same key, with new counters). Callers
-// hold o.mu.
-func (o *observer) ringOf(s *zone.Set) *ring {
-	g := groupOf(s.Key)
-	rings := o.rings[g]
-	if rings == nil {
-		rings = map[record.Key]*ring{}
-		o.rings[g] = rings
+// lastMinute returns the answers that held the set counted by served in
+// the last minute (since the sample six intervals ago; all of its answers
+// when the set or the server is younger than that).
+func (o *observer) lastMinute(served *zone.Served) uint64 {
+	if served == nil {
+		return 0
 	}
-	r := rings[s.Key]
-	if r == nil || r.served != s.Served {
-		r = &ring{served: s.Served, first: o.n}
-		rings[s.Key] = r
-	}
-	return r
-}
-
-// lastMinute returns the answers of each set of group g in the last
-// minute (since the sample six intervals ago; all answers for a set or a
-// server younger than that). sets are the group's sets in answers now,
-// for those too new to have a ring.
-func (o *observer) lastMinute(g group, sets []*zone.Set) map[record.Key]uint64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	out := map[record.Key]uint64{}
-	for k, r := range o.rings[g] {
-		out[k] = r.served.Count() - o.baseline(r)
-	}
-	for _, s := range sets {
-		if _, ok := out[s.Key]; !ok && s.Served != nil {
-			out[s.Key] = s.Served.Count()
-		}
-	}
-	return out
-}
-
-// baseline is r's count a minute ago, or 0 when r is younger. Callers hold
-// o.mu.
-func (o *observer) baseline(r *ring) uint64 {
-	if o.n < observeSlots-1 {
-		return 0
+	now := served.Count()
+	r := o.rings[served]
+	if r == nil || o.n < observeSlots-1 {
+		return now
 	}
 	base := o.n - (observeSlots - 1)
 	if r.first > base {
-		return 0
+		return now
 	}
-	return r.counts[base%observeSlots]
+	return now - r.counts[base%observeSlots]
 }

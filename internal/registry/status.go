@@ -14,18 +14,25 @@ import (
 func (r *Registry) Statuses(sets []record.Set) []record.Status {
 	now := r.now()
 	out := make([]record.Status, len(sets))
+	served := make([]*zone.Served, len(sets))
 	r.live.mu.Lock()
 	for i := range sets {
 		out[i] = r.statusOf(&sets[i], now)
+		if s := r.live.sets[sets[i].Key]; s != nil {
+			served[i] = s.served
+		}
 	}
 	r.live.mu.Unlock()
-	r.shares(sets, out)
+	r.shares(sets, served, out)
 	return out
 }
 
 // shares fills in the share of each set under the rules now, from the
-// snapshot DNS answers from, and its observed share of the last minute.
-func (r *Registry) shares(sets []record.Set, out []record.Status) {
+// snapshot DNS answers from, and its observed share of the last minute:
+// its answers over those of its name's sets in answers now and of the
+// listed ones out of them (draining, expired). served are the sets'
+// answer counters, by index.
+func (r *Registry) shares(sets []record.Set, served []*zone.Served, out []record.Status) {
 	snap := r.Load()
 	if snap == nil {
 		return
@@ -33,14 +40,19 @@ func (r *Registry) shares(sets []record.Set, out []record.Status) {
 	groups := map[group]*groupShares{}
 	for i := range sets {
 		g := groupOf(sets[i].Key)
-		gs := groups[g]
-		if gs == nil {
-			gs = r.groupShares(snap, g, sets[i].Key)
-			groups[g] = gs
+		if groups[g] == nil {
+			groups[g] = r.groupShares(snap, sets[i].Key)
 		}
-		st, share := &out[i], gs.now[sets[i].Key]
-		st.Share, st.FailOpen = share, gs.failOpen && share > 0
-		st.ServedLastMinute = gs.served[sets[i].Key]
+		gs := groups[g]
+		if _, in := gs.now[sets[i].Key]; !in {
+			gs.total += r.observed.lastMinute(served[i]) // answered in the minute before it left
+		}
+	}
+	for i := range sets {
+		gs, st := groups[groupOf(sets[i].Key)], &out[i]
+		st.Share = gs.now[sets[i].Key]
+		st.FailOpen = gs.failOpen && st.Share > 0
+		st.ServedLastMinute = r.observed.lastMinute(served[i])
 		if gs.total > 0 {
 			observed := float64(st.ServedLastMinute) / float64(gs.total)
 			st.ObservedShare = &observed
@@ -50,21 +62,18 @@ func (r *Registry) shares(sets []record.Set, out []record.Status) {
 
 // groupShares are the shares of the sets of one name and type.
 type groupShares struct {
-	now      map[record.Key]float64 // under the rules now
+	now      map[record.Key]float64 // of the sets in answers, under the rules now
 	failOpen bool
-	served   map[record.Key]uint64 // answers in the last minute
-	total    uint64
+	total    uint64 // answers in the last minute
 }
 
-func (r *Registry) groupShares(snap *zone.Snapshot, g group, k record.Key) *groupShares {
+// groupShares reads the group of k's name and type from snap.
+func (r *Registry) groupShares(snap *zone.Snapshot, k record.Key) *groupShares {
 	zg, _ := snap.Group(k)
 	gs := &groupShares{now: make(map[record.Key]float64, len(zg.Sets)), failOpen: zg.FailOpen}
 	for j, s := range zg.Sets {
 		gs.now[s.Key] = zg.Shares[j]
-	}
-	gs.served = r.observed.lastMinute(g, zg.Sets)
-	for _, n := range gs.served {
-		gs.total += n
+		gs.total += r.observed.lastMinute(s.Served)
 	}
 	return gs
 }
