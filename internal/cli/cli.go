@@ -131,9 +131,9 @@ func helpHint(err error) string {
 	return fmt.Sprintf("Run '%s --help' for usage.\n", path)
 }
 
-// help is kong's help, without the client-only flags on the commands that
-// take none: serve listens (--api) rather than connects (--server), and
-// neither serve nor agent prints JSON.
+// help is kong's help, without the flags a command does not use: serve
+// listens (--api) rather than connects (--server), neither serve nor agent
+// prints JSON, and version asks no server.
 func help(opts kong.HelpOptions, ctx *kong.Context) error {
 	hide := map[string]bool{}
 	if n := ctx.Selected(); n != nil {
@@ -142,6 +142,8 @@ func help(opts kong.HelpOptions, ctx *kong.Context) error {
 			hide["server"], hide["json"] = true, true
 		case "agent":
 			hide["json"] = true
+		case "version":
+			hide["server"] = true
 		}
 	}
 	for _, f := range ctx.Model.Flags {
