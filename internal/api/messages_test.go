@@ -42,6 +42,10 @@ func TestErrorMessagesWhole(t *testing.T) {
 			client.Error{Code: "invalid_argument", Field: "lease", Message: `"bogus" is not a duration; use e.g. 10s, 1m30s`}},
 		{"bad check interval", "PUT", "/v1/zones/lb.test/rrsets", `{"name":"x","type":"A","values":["127.0.0.1"],"check":{"target":"tcp://127.0.0.1:1","interval":true}}`, 400,
 			client.Error{Code: "invalid_argument", Field: "check.interval", Message: `true is not a duration; use e.g. 10s, 1m30s`}},
+		{"check interval out of range", "PUT", "/v1/zones/lb.test/rrsets", `{"name":"x","type":"A","values":["127.0.0.1"],"check":{"target":"tcp://127.0.0.1:1","interval":"50ms"}}`, 400,
+			client.Error{Code: "invalid_argument", Field: "check.interval", Message: "50ms is out of range; allowed 100ms..1h0m0s"}},
+		{"batch check target", "POST", "/v1/zones/lb.test/changes", `{"changes":[{"action":"UPSERT","rrset":{"name":"x","type":"A","values":["127.0.0.1"],"check":{"target":"ftp://127.0.0.1:1"}}}]}`, 400,
+			client.Error{Code: "invalid_argument", Field: "changes[0].rrset.check.target", Message: `scheme "ftp" is not supported; allowed http://HOST:PORT/PATH, https://HOST:PORT/PATH or tcp://HOST:PORT`}},
 		{"bad margin", "POST", "/v1/zones/lb.test/rrsets/www/A/drain?set_id=a", `{"margin":"soon"}`, 400,
 			client.Error{Code: "invalid_argument", Field: "margin", Message: `"soon" is not a duration; use e.g. 10s, 1m30s`}},
 	} {

@@ -13,8 +13,9 @@ import (
 var flagOf = map[string]string{
 	"name": "NAME", "type": "TYPE", "zone": "ZONE", "values": "--value",
 	"set_id": "--set-id", "weight": "--weight", "ttl": "--ttl", "policy": "--policy", "lease": "--lease",
-	"check": "--check", "check_interval": "--check-interval", "check_timeout": "--check-timeout",
-	"rise": "--rise", "fall": "--fall", "check_match": "--check-match",
+	"check": "--check", "check.target": "--check", "check.interval": "--check-interval", "check.timeout": "--check-timeout",
+	"check.rise": "--rise", "check.fall": "--fall", "check.match": "--check-match",
+	"check.verify_tls": "--check-verify-tls", "check.start_unhealthy": "--start-unhealthy",
 	"margin": "--margin", "force": "--force",
 	"ns": "--ns", "hostmaster": "--hostmaster", "negative_ttl": "--negative-ttl",
 }

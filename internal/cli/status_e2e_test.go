@@ -28,6 +28,8 @@ func TestCLIMessagesWhole(t *testing.T) {
 			"dnslb: record set www.lb.test. A set nope: not found (not_found)\n"},
 		{[]string{"record", "set", "lb.test", "www", "A", "--set-id", "demo-1", "--weight", "300", "--ttl", "60", "--value", "127.0.1.1"},
 			"dnslb: --weight: 300 is out of range; allowed 0..255 (invalid_argument)\n"},
+		{[]string{"record", "set", "lb.test", "x", "A", "--value", "127.0.0.1", "--check", "tcp://127.0.0.61:1", "--check-interval", "50ms"},
+			"dnslb: --check-interval: 50ms is out of range; allowed 100ms..1h0m0s (invalid_argument)\n"},
 		{[]string{"record", "set", "lb.test", "x", "A", "--value", "127.0.0.1", "--lease", "500ms"},
 			"dnslb: --lease: 500ms is out of range; allowed 0 (no lease) or 1s..24h0m0s (invalid_argument)\n"},
 	} {
