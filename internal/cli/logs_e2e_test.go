@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -160,5 +161,26 @@ func TestDrainCountdownEvery10s(t *testing.T) {
 	}
 	if !strings.Contains(out, "drained: the set is removed") || took > 6*time.Second {
 		t.Errorf("drain of a 3s TTL took %s:\n%s", took, out)
+	}
+}
+
+// TestAgentDrainCountdownEvery10s: the agent logs its drain countdown at
+// most every 10 seconds and still leaves at safe_at.
+func TestAgentDrainCountdownEvery10s(t *testing.T) {
+	s := startServer(t, "127.0.0.67", t.TempDir(), "--zone", "lb.test")
+	a := startAgent(t, nil, "--server", "http://"+s.api, "--zone", "lb.test", "--name", "www", "--identity", "static",
+		"--set-id", "c1", "--address", "127.0.0.68", "--ttl", "3", "--lease", "3s", "--drain-margin", "0s", "--renew", "http")
+	eventually(t, 30*time.Second, "the agent to register", func() bool { return len(s.answers(t, 5)) == 1 })
+	start := time.Now()
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	a.waitExit(t, 20*time.Second)
+	took := time.Since(start)
+	if n := strings.Count(a.out.String(), "msg=draining "); n > 1 {
+		t.Errorf("%d countdown lines in %s, want at most one every 10s:\n%s", n, took.Round(time.Millisecond), a.out)
+	}
+	if took > 6*time.Second {
+		t.Errorf("the agent took %s to drain a 3s TTL:\n%s", took, a.out)
 	}
 }
