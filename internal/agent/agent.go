@@ -32,7 +32,9 @@ type Config struct {
 	Check    *record.Check // local check, normalized; nil for none
 	Identity IdentitySource
 	Logger   *slog.Logger
-	// PollDrain is how often a drain's progress is read (default 1s).
+	// PollDrain is the longest time between two readings of a drain's
+	// progress, each logged (default 10s: a countdown line at most every
+	// 10 s); the drain is read again at safe_at in any case.
 	PollDrain time.Duration
 	// OnDrained runs after the set is gone, e.g. to complete an auto
 	// scaling lifecycle action.
@@ -59,7 +61,7 @@ func New(cfg Config) *Agent {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.PollDrain == 0 {
-		cfg.PollDrain = time.Second
+		cfg.PollDrain = 10 * time.Second
 	}
 	return &Agent{cfg: cfg, log: cfg.Logger, renewNow: make(chan struct{}, 1)}
 }

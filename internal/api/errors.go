@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/dnslb/dnslb/internal/api/client"
@@ -30,7 +31,7 @@ func (s *Server) classify(err error) (int, client.Error) {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &fe):
-		return http.StatusBadRequest, client.Error{Code: client.CodeInvalid, Field: fe.Field, Message: fe.Message}
+		return http.StatusBadRequest, client.Error{Code: client.CodeInvalid, Field: jsonField(fe.Field), Message: fe.Message}
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, client.Error{Code: client.CodeTooLarge,
 			Message: fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit)}
@@ -85,6 +86,8 @@ func jsonError(err error) error {
 	switch {
 	case errors.As(err, &tooLarge):
 		return err
+	case errors.As(err, &typeErr) && typeErr.Type == reflect.TypeFor[record.Duration]():
+		return record.Errorf(fieldOrBody(typeErr.Field), "%s is not a duration; use e.g. 10s, 1m30s", typeErr.Value)
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
@@ -102,6 +105,34 @@ func jsonError(err error) error {
 		return record.Errorf(name, "is not a known field")
 	}
 	return record.Errorf("body", "cannot be decoded: %v", err)
+}
+
+// checkFields are the JSON paths, inside a record set, of the fields that
+// record.Check.Normalize names as the agent's flags do.
+var checkFields = map[string]string{
+	"check": "check.target", "check_interval": "check.interval", "check_timeout": "check.timeout",
+	"rise": "check.rise", "fall": "check.fall", "check_match": "check.match",
+}
+
+// jsonField is the path of field in the JSON the client sent: a check's
+// fields are inside "check" ("changes[0].rrset.check_interval" is
+// "changes[0].rrset.check.interval").
+func jsonField(field string) string {
+	prefix, last := "", field
+	if i := strings.LastIndexByte(field, '.'); i >= 0 {
+		prefix, last = field[:i+1], field[i+1:]
+	}
+	if path, ok := checkFields[last]; ok {
+		return prefix + path
+	}
+	return field
+}
+
+func fieldOrBody(field string) string {
+	if field == "" {
+		return "body"
+	}
+	return field
 }
 
 func jsonKind(k string) string {

@@ -98,7 +98,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.noRoute(w, r)
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	if !audited(r) {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	aw := &auditWriter{ResponseWriter: w}
+	s.mux.ServeHTTP(aw, r)
+	s.audit(aw, r)
 }
 
 // noRoute tells a wrong method from a wrong path.

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -36,7 +37,9 @@ type root struct {
 	Zone    ZoneCmd    `cmd:"" help:"Create, list and delete zones."`
 	Record  RecordCmd  `cmd:"" help:"Set, list and remove record sets."`
 	Agent   AgentCmd   `cmd:"" help:"Run on an instance: register it, keep it alive, drain it on shutdown."`
-	Version VersionCmd `cmd:"" help:"Print the version."`
+	Version VersionCmd `cmd:"" help:"Print the version and the commit it was built from (--json for scripts)."`
+
+	ShowVersion kong.VersionFlag `name:"version" help:"Print the version and exit."`
 }
 
 const description = `dnslb: load balancing a fleet through DNS, without a load balancer.
@@ -45,8 +48,24 @@ Instances register weighted record sets under one name; dnslb serves them
 with Route 53 weighted-routing semantics from its own authoritative DNS
 server.`
 
-// exit carries kong's exit code out of Parse (for --help and usage errors).
+// exit carries kong's exit code out of Parse (for --help and --version).
 type exit int
+
+// Exit codes of Main.
+const (
+	exitOK    = 0
+	exitError = 1 // the command ran and failed
+	exitUsage = 2 // the command line is wrong; nothing was done
+)
+
+// usageError is a command line the parser accepted but the command
+// refuses before doing anything (e.g. --set-id without --weight).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// usagef returns a usageError; Main exits 2 for it.
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
 // Main runs the command line args and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) (code int) {
@@ -63,14 +82,16 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	}()
 	parser, err := kong.New(&cli, kong.Name("dnslb"), kong.Description(description),
 		kong.Writers(stdout, stderr), kong.Exit(func(c int) { panic(exit(c)) }),
-		kong.UsageOnError(), kong.ConfigureHelp(kong.HelpOptions{Compact: true}))
+		kong.Vars{"version": versionLine(readBuildInfo())}, kong.Help(help),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}))
 	if err != nil {
 		fmt.Fprintln(stderr, "dnslb:", err)
-		return 2
+		return exitUsage
 	}
 	kctx, err := parser.Parse(args)
 	if err != nil {
-		parser.FatalIfErrorf(err)
+		fmt.Fprintf(stderr, "dnslb: %v\n%s", err, helpHint(err))
+		return exitUsage
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -88,20 +109,48 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		}()
 	}
 	if err := kctx.Run(&cli.Globals); err != nil {
-		fmt.Fprintln(stderr, "dnslb:", err)
-		return 1
+		fmt.Fprintln(stderr, "dnslb:", cliError(err))
+		var ue *usageError
+		if errors.As(err, &ue) {
+			return exitUsage
+		}
+		return exitError
 	}
-	return 0
+	return exitOK
 }
 
-// VersionCmd prints the version.
-type VersionCmd struct{}
+// helpHint tells where the usage of the command that failed to parse is.
+func helpHint(err error) string {
+	path := "dnslb"
+	var pe *kong.ParseError
+	if errors.As(err, &pe) && pe.Context != nil {
+		if n := pe.Context.Selected(); n != nil {
+			path += " " + n.Path()
+		}
+	}
+	return fmt.Sprintf("Run '%s --help' for usage.\n", path)
+}
 
-// Version is set at build time with -ldflags "-X .../cli.Version=v1.2.3".
-var Version = "dev"
-
-// Run prints the version.
-func (VersionCmd) Run(g *Globals) error {
-	_, err := fmt.Fprintln(g.stdout, "dnslb", Version)
-	return err
+// help is kong's help, without the flags a command does not use: serve
+// listens (--api) rather than connects (--server), neither serve nor agent
+// prints JSON, and version asks no server.
+func help(opts kong.HelpOptions, ctx *kong.Context) error {
+	hide := map[string]bool{}
+	if n := ctx.Selected(); n != nil {
+		switch strings.Fields(n.Path())[0] {
+		case "serve":
+			hide["server"], hide["json"] = true, true
+		case "agent":
+			hide["json"] = true
+		case "version":
+			hide["server"] = true
+		}
+	}
+	for _, f := range ctx.Model.Flags {
+		if hide[f.Name] && !f.Hidden {
+			f.Hidden = true
+			defer func() { f.Hidden = false }()
+		}
+	}
+	return kong.DefaultHelpPrinter(opts, ctx)
 }

@@ -116,7 +116,7 @@ func TestAgentOnceAndSecondSignal(t *testing.T) {
 	a := startAgent(t, nil, long...)
 	eventually(t, 30*time.Second, "sig-1 registered", func() bool { return s.answers(t, 3)["127.0.0.29"] == 3 })
 	a.cmd.Process.Signal(syscall.SIGTERM)
-	eventually(t, 10*time.Second, "sig-1 draining", func() bool { return s.views(t)["sig-1"].Status.State == "draining" })
+	eventually(t, 10*time.Second, "sig-1 draining", func() bool { return s.views(t)["sig-1"].State == "draining" })
 	a.cmd.Process.Signal(syscall.SIGTERM)
 	a.waitExit(t, 10*time.Second)
 	if _, ok := s.views(t)["sig-1"]; ok {

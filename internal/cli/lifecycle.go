@@ -46,7 +46,7 @@ type RecordDrainCmd struct {
 	Wait   bool          `help:"Wait until the drain is complete, printing progress."`
 	Keep   bool          `help:"Keep the set at weight 0 afterwards instead of removing it."`
 	Margin time.Duration `default:"-1ns" help:"Safety margin added to the TTL (default: the server's, 5s)."`
-	Poll   time.Duration `default:"1s" hidden:""`
+	Poll   time.Duration `default:"10s" hidden:"" help:"Longest time between two readings of the drain (and progress lines)."`
 }
 
 // Run starts the drain and, with --wait, follows it to the end.
@@ -87,9 +87,10 @@ func safeText(st record.DrainStatus) string {
 }
 
 // wait polls the drain until the server has removed the set (or put it
-// back at weight 0), printing a countdown.
+// back at weight 0), printing a countdown at most every --poll (10s): it
+// reads the drain again at safe_at, or after --poll when that is sooner.
 func (c *RecordDrainCmd) wait(g *Globals, cl *client.Client) error {
-	t := time.NewTicker(c.Poll)
+	t := time.NewTimer(c.Poll)
 	defer t.Stop()
 	for {
 		st, err := cl.DrainStatus(g.ctx, c.Zone, c.Name, c.Type, c.SetID)
@@ -103,7 +104,12 @@ func (c *RecordDrainCmd) wait(g *Globals, cl *client.Client) error {
 			_, err = fmt.Fprintln(g.stdout, "drained: the set stays at weight 0")
 			return err
 		}
-		fmt.Fprintf(g.stdout, "waiting: safe in %s\n", st.Remaining.D().Round(time.Second))
+		next := removalPoll // safe_at passed: the server removes the set within a tick
+		if rem := st.Remaining.D(); rem > 0 {
+			fmt.Fprintf(g.stdout, "waiting: safe in %s\n", rem.Round(time.Second))
+			next = min(rem, c.Poll)
+		}
+		t.Reset(next)
 		select {
 		case <-t.C:
 		case <-g.ctx.Done():
@@ -111,6 +117,10 @@ func (c *RecordDrainCmd) wait(g *Globals, cl *client.Client) error {
 		}
 	}
 }
+
+// removalPoll is how often a drain past its safe_at is read until the
+// server has removed the set.
+const removalPoll = 100 * time.Millisecond
 
 // RecordHealthCmd overrides health.
 type RecordHealthCmd struct {

@@ -134,7 +134,7 @@ func TestLivenessEndToEnd(t *testing.T) {
 	if got := s.answers(t, 5); got["127.0.0.17"] != 5 {
 		t.Fatalf("registered c: %v", got)
 	}
-	eventually(t, 20*time.Second, "c's lease to lapse", func() bool { return s.views(t)["c"].Status.State == "expired" })
+	eventually(t, 20*time.Second, "c's lease to lapse", func() bool { return s.views(t)["c"].State == "expired" })
 	if r := s.query(t, "www.lb.test.", dns.TypeA, "udp"); len(r.Answer) != 0 {
 		t.Errorf("expired c still answered: %v", r.Answer)
 	}

@@ -37,7 +37,7 @@ type RecordSetCmd struct {
 type checkFlags struct {
 	Check          string        `help:"Health check: http://HOST:PORT/PATH, https://HOST:PORT/PATH or tcp://HOST:PORT."`
 	CheckInterval  time.Duration `help:"Time between probes (default 10s)."`
-	CheckTimeout   time.Duration `help:"Probe timeout (default 2s)."`
+	CheckTimeout   time.Duration `help:"Probe timeout (default 2s, or the interval when shorter)."`
 	Rise           int           `help:"Passing probes in a row that make the set healthy (default 2)."`
 	Fall           int           `help:"Failing probes in a row that make the set unhealthy (default 3)."`
 	CheckMatch     string        `help:"String the HTTP body must contain in its first 5,120 bytes."`
@@ -53,8 +53,23 @@ func (f *checkFlags) check() *record.Check {
 		Rise: f.Rise, Fall: f.Fall, Match: f.CheckMatch, VerifyTLS: f.CheckVerifyTLS, StartUnhealthy: f.StartUnhealthy}
 }
 
+// validate refuses, naming the flags, what the server would refuse
+// naming its fields.
+func (c *RecordSetCmd) validate() error {
+	switch {
+	case c.SetID != "" && c.Weight == nil:
+		return usagef("--weight is required with --set-id; allowed 0..%d", record.MaxWeight)
+	case c.SetID == "" && c.Weight != nil:
+		return usagef("--weight needs --set-id; a set without --set-id is a simple record")
+	}
+	return nil
+}
+
 // Run writes the set.
 func (c *RecordSetCmd) Run(g *Globals) error {
+	if err := c.validate(); err != nil {
+		return err
+	}
 	cl, err := g.client()
 	if err != nil {
 		return err
@@ -132,45 +147,5 @@ func (c *RecordLsCmd) Run(g *Globals) error {
 	if g.JSON {
 		return printJSON(g.stdout, sets)
 	}
-	zone := record.Fqdn(c.Zone)
-	totals := weightTotals(sets)
-	now := time.Now()
-	t := newTable(g.stdout, "NAME", "TYPE", "SET-ID", "WEIGHT", "SHARE", "TTL", "STATE", "HEALTH", "LEASE", "LAST-SERVED", "VALUES")
-	for _, v := range sets {
-		s := v.Set
-		setID, weight, share := "-", "-", "-"
-		if s.Weighted() {
-			setID, weight = s.SetID, fmt.Sprint(s.Weight)
-			share = shareOf(s, totals)
-		}
-		t.row(record.Relative(s.Name, zone), string(s.Type), setID, weight, share, fmt.Sprint(s.TTL),
-			stateText(v.Status, now), healthText(v.Status, now), leaseText(s, v.Status), ago(v.Status.LastServed, now),
-			strings.Join(s.Values, " "))
-	}
-	return t.flush()
-}
-
-type groupKey struct {
-	name string
-	typ  record.Type
-}
-
-// weightTotals sums the weights of active weighted sets per name and type.
-func weightTotals(sets []client.SetView) map[groupKey]int {
-	totals := map[groupKey]int{}
-	for _, s := range sets {
-		if s.Weighted() && s.State == record.Active {
-			totals[groupKey{s.Name, s.Type}] += s.Weight
-		}
-	}
-	return totals
-}
-
-// shareOf is the configured share of traffic of s among its active group.
-func shareOf(s record.Set, totals map[groupKey]int) string {
-	total := totals[groupKey{s.Name, s.Type}]
-	if s.State != record.Active || total == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.1f%%", 100*float64(s.Weight)/float64(total))
+	return writeSets(g.stdout, record.Fqdn(c.Zone), sets, time.Now())
 }

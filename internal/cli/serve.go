@@ -34,7 +34,7 @@ type ServeCmd struct {
 	Heartbeat string        `name:"heartbeat" default:"dns" help:"Where agents send lease heartbeats (UDP): 'dns' (the DNS port, told apart from queries by their first bytes), HOST:PORT (a socket of their own), or 'off' (renewals over HTTP only)."`
 	Data      string        `default:"./dnslb-data" help:"Data directory (holds dnslb.db)."`
 	Zone      []string      `sep:"none" help:"Zone to serve (repeatable); created with SOA and NS if missing."`
-	Demo      bool          `help:"Also create zone lb.test with weighted name www (weights 10, 20, 30 on 127.0.1.1-3)."`
+	Demo      bool          `help:"Into an empty store, also create zone lb.test with weighted name www (weights 10, 20, 30 on 127.0.1.1-3)."`
 	Lameduck  time.Duration `default:"0s" help:"On SIGTERM, keep answering this long while /readyz reports not ready."`
 
 	LeaseGrace   time.Duration `default:"1m" help:"How long a set whose lease lapsed stays (out of answers) before it is deleted."`
@@ -122,7 +122,7 @@ func (c *ServeCmd) run(ctx context.Context, log *slog.Logger, reg *registry.Regi
 	defer stopReg()
 	regDone := make(chan error, 1)
 	go func() { regDone <- reg.Run(regCtx) }()
-	if err := c.seed(ctx, reg, regDone); err != nil {
+	if err := c.seed(ctx, log, reg, regDone); err != nil {
 		return err
 	}
 	srvCtx, stopSrv := context.WithCancel(context.Background())
@@ -175,7 +175,7 @@ func validHostPort(s string) bool {
 }
 
 // seed waits for the first snapshot and creates the zones asked for.
-func (c *ServeCmd) seed(ctx context.Context, reg *registry.Registry, regDone <-chan error) error {
+func (c *ServeCmd) seed(ctx context.Context, log *slog.Logger, reg *registry.Registry, regDone <-chan error) error {
 	select {
 	case <-reg.Ready():
 	case err := <-regDone:
@@ -183,22 +183,43 @@ func (c *ServeCmd) seed(ctx context.Context, reg *registry.Registry, regDone <-c
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	zones := c.Zone
-	if c.Demo {
-		zones = append(zones, "lb.test")
+	demo, err := c.demoWanted(ctx, log, reg)
+	if err != nil {
+		return err
 	}
-	for _, z := range zones {
+	for _, z := range c.Zone {
 		if err := reg.EnsureZone(ctx, z); err != nil {
 			return fmt.Errorf("--zone %s: %w", z, err)
 		}
 	}
-	if c.Demo {
+	if demo {
 		return seedDemo(ctx, reg)
 	}
 	return nil
 }
 
+// demoWanted says whether to create the demo: only into an empty store, so
+// that a restart with --demo never undoes what the user changed since.
+func (c *ServeCmd) demoWanted(ctx context.Context, log *slog.Logger, reg *registry.Registry) (bool, error) {
+	if !c.Demo {
+		return false, nil
+	}
+	zones, err := reg.Zones(ctx)
+	if err != nil {
+		return false, fmt.Errorf("--demo: %w", err)
+	}
+	if len(zones) > 0 {
+		log.Info("demo not created: the store has zones already", "zones", len(zones))
+		return false, nil
+	}
+	return true, nil
+}
+
+// seedDemo creates zone lb.test with the weighted name www.
 func seedDemo(ctx context.Context, reg *registry.Registry) error {
+	if err := reg.EnsureZone(ctx, "lb.test"); err != nil {
+		return fmt.Errorf("--demo: %w", err)
+	}
 	var changes []registry.Change
 	for i, w := range []int{10, 20, 30} {
 		changes = append(changes, registry.Change{Action: registry.Upsert, Set: record.Set{
@@ -231,7 +252,7 @@ func (c *ServeCmd) logger(g *Globals) *slog.Logger {
 func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	opts := &slog.HandlerOptions{Level: l}
+	opts := &slog.HandlerOptions{Level: l, ReplaceAttr: logAttr}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}

@@ -2,24 +2,64 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
+	"github.com/dnslb/dnslb/internal/api/client"
 	"github.com/dnslb/dnslb/internal/record"
 )
 
 // Human forms of a set's runtime status for `record ls`.
 
-func stateText(st record.Status, now time.Time) string {
-	if st.State == "draining" && st.SafeAt != nil {
+// writeSets prints the sets of zone as the table of `record ls`.
+func writeSets(w io.Writer, zone string, sets []client.SetView, now time.Time) error {
+	t := newTable(w, "NAME", "TYPE", "SET-ID", "WEIGHT", "SHARE", "OBSERVED", "TTL", "STATE", "HEALTH", "LEASE", "LAST-SERVED", "VALUES")
+	for _, v := range sets {
+		s := v.Set
+		setID, weight, share, observed := "-", "-", "-", "-"
+		if s.Weighted() {
+			setID, weight = s.SetID, fmt.Sprint(s.Weight)
+			share, observed = shareText(v.Status), observedText(v.Status)
+		}
+		t.row(record.Relative(s.Name, zone), string(s.Type), setID, weight, share, observed, fmt.Sprint(s.TTL),
+			stateText(v.State, v.Status, now), healthText(v.Status, now), leaseText(s, v.Status), ago(v.Status.LastServed, now),
+			strings.Join(s.Values, " "))
+	}
+	return t.flush()
+}
+
+// shareText is the share of the answers the rules give the set now, marked
+// when its name fails open (no set eligible, all answered by weight).
+func shareText(st record.Status) string {
+	text := percent(st.Share)
+	if st.FailOpen {
+		text += " fail-open"
+	}
+	return text
+}
+
+// observedText is the set's share of its name's answers in the last minute.
+func observedText(st record.Status) string {
+	if st.ObservedShare == nil {
+		return "-"
+	}
+	return percent(*st.ObservedShare)
+}
+
+func percent(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }
+
+func stateText(state record.State, st record.Status, now time.Time) string {
+	if state == record.Draining && st.SafeAt != nil {
 		if rem := st.SafeAt.Sub(now); rem > 0 {
 			return fmt.Sprintf("draining (safe in %s)", rem.Round(time.Second))
 		}
 		return "draining (safe)"
 	}
 	if st.Braked {
-		return st.State + " (brake)"
+		return string(state) + " (brake)"
 	}
-	return st.State
+	return string(state)
 }
 
 func healthText(st record.Status, now time.Time) string {
@@ -33,6 +73,8 @@ func leaseText(s record.Set, st record.Status) string {
 	switch {
 	case s.Lease == 0:
 		return "-"
+	case st.LeaseGrace > 0:
+		return fmt.Sprintf("%s/%s +%s restart grace", st.LeaseRemaining.D().Round(time.Second), s.Lease.D(), st.LeaseGrace.D().Round(time.Second))
 	case st.LeaseRemaining > 0:
 		return fmt.Sprintf("%s/%s", st.LeaseRemaining.D().Round(time.Second), s.Lease.D())
 	}

@@ -128,7 +128,11 @@ func (c *Checker) Step(ctx context.Context) Result {
 
 // report logs a change of status and hands it to OnChange.
 func (c *Checker) report(r Result) {
-	c.log.Info("health status changed", "status", r.Status.String(), "err", r.Err)
+	if r.Err != nil {
+		c.log.Info("health status changed", "status", r.Status.String(), "err", r.Err)
+	} else {
+		c.log.Info("health status changed", "status", r.Status.String())
+	}
 	if c.onChange != nil {
 		c.onChange(r)
 	}

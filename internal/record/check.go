@@ -1,9 +1,11 @@
 package record
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +51,7 @@ func (c *Check) Normalize(allowExec bool) error {
 		return err
 	}
 	setDefault(&c.Interval, DefaultCheckInterval)
-	setDefault(&c.Timeout, DefaultCheckTimeout)
+	setDefault(&c.Timeout, min(DefaultCheckTimeout, c.Interval.D())) // a short interval fits its timeout
 	if c.Rise == 0 {
 		c.Rise = DefaultRise
 	}
@@ -131,8 +133,14 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return fmt.Errorf("%q is not a duration; use e.g. 10s, 1m30s", s)
 }
 
-// UnmarshalJSON reads a JSON string ("15s") or number (seconds).
+// UnmarshalJSON reads a JSON string ("15s") or number (seconds). A value
+// that is neither is a *json.UnmarshalTypeError, the one error the JSON
+// decoder places at its field ("lease", "check.interval"), with Value the
+// JSON text as sent.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(string(b), `"`)
-	return d.UnmarshalText([]byte(s))
+	if err := d.UnmarshalText([]byte(s)); err != nil {
+		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[Duration]()}
+	}
+	return nil
 }

@@ -64,6 +64,10 @@ type State string
 const (
 	Active   State = "active"   // in answers when eligible
 	Draining State = "draining" // out of new answers, waiting for caches to expire
+	// Expired is an active set whose lease lapsed: out of answers, deleted
+	// after the lease grace. It is never stored; listings show it in place
+	// of the stored state.
+	Expired State = "expired"
 )
 
 // Force is an operator's override of a set's health.
@@ -171,6 +175,11 @@ type Set struct {
 	Check *Check `json:"check,omitempty"`
 	// Force overrides health: ForceUp, ForceDown, or ForceAuto ("").
 	Force Force `json:"force,omitempty"`
+	// AgentHealth is the health the instance last reported with its
+	// renewals, "up" or "down" ("" before any report). The server writes it
+	// on a change only (not on every renewal), so that a restarted server
+	// keeps a set that reported down out of answers.
+	AgentHealth string `json:"agent_health,omitempty"`
 	// Drain is set while the set is draining.
 	Drain    *Drain    `json:"drain,omitempty"`
 	Created  time.Time `json:"created"`
@@ -184,16 +193,34 @@ func (s *Set) Weighted() bool { return s.SetID != "" }
 // Status is what a server knows of a record set beyond its stored form:
 // its lifecycle state, health, lease and what it served.
 type Status struct {
-	State          string     `json:"state"`  // active, draining or expired
-	Health         string     `json:"health"` // up, down or unknown
-	HealthSince    *time.Time `json:"health_since,omitempty"`
-	HealthError    string     `json:"health_error,omitempty"`
-	Eligible       bool       `json:"eligible"` // in answers when chosen
-	LeaseRemaining Duration   `json:"lease_remaining,omitempty"`
-	LastServed     *time.Time `json:"last_served,omitempty"`
-	Served         uint64     `json:"served"` // answers since the server started
-	SafeAt         *time.Time `json:"safe_at,omitempty"`
-	Braked         bool       `json:"braked,omitempty"`
+	// State is active, draining or expired. A listing carries it once, as
+	// the set's own state (client.SetView), not in the status object.
+	State       string     `json:"-"`
+	Health      string     `json:"health"` // up, down or unknown
+	HealthSince *time.Time `json:"health_since,omitempty"`
+	HealthError string     `json:"health_error,omitempty"`
+	Eligible    bool       `json:"eligible"` // active, lease alive, healthy
+	// Share is the set's part of its name's answers under the rules now:
+	// 0 when it is draining, expired or left out for ineligible sets; when
+	// FailOpen, the share it gets while the name fails open.
+	Share float64 `json:"share"`
+	// FailOpen: no set of the name is eligible, so every one is answered
+	// by weight (Route 53's "nothing healthy = all healthy").
+	FailOpen bool `json:"fail_open,omitempty"`
+	// ObservedShare is the set's part of its name's answers in the last
+	// minute; absent when the name served nothing in that minute.
+	ObservedShare *float64 `json:"observed_share,omitempty"`
+	// ServedLastMinute is how many answers held the set in the last minute.
+	ServedLastMinute uint64   `json:"served_last_minute"`
+	LeaseRemaining   Duration `json:"lease_remaining,omitempty"` // at most the lease
+	// LeaseGrace is the restart grace left on top of LeaseRemaining: after
+	// a server restart every lease gets it once, so that a restart expires
+	// no one.
+	LeaseGrace Duration   `json:"lease_grace,omitempty"`
+	LastServed *time.Time `json:"last_served,omitempty"`
+	Served     uint64     `json:"served"` // answers since the server started
+	SafeAt     *time.Time `json:"safe_at,omitempty"`
+	Braked     bool       `json:"braked,omitempty"`
 }
 
 // LeaseStatus answers a renewal.

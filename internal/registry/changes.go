@@ -117,7 +117,7 @@ func (r *Registry) applyOne(nodes *nodes, z *record.Zone, c Change, i int) error
 	case err == nil && c.Action == Create:
 		return fmt.Errorf("%s: %w", set.Key, ErrExists)
 	case err == nil:
-		set.Created, set.Force = old.Created, old.Force
+		set.Created, set.Force, set.AgentHealth = old.Created, old.Force, old.AgentHealth
 	case errors.Is(err, store.ErrNotFound):
 		set.Created = nodes.now
 	default:
@@ -146,7 +146,7 @@ func deleteSet(nodes *nodes, z *record.Zone, k record.Set) error {
 	}
 	key := record.Key{Zone: z.Name, Name: name, Type: typ, SetID: k.SetID}
 	if err := nodes.tx.DeleteSet(key); err != nil {
-		return fmt.Errorf("%s: %w", key, err)
+		return missingSet(nodes.tx, key, err)
 	}
 	nodes.delete(key)
 	return nil

@@ -35,7 +35,7 @@ func (r *Registry) syncCheck(ctx context.Context, set *record.Set) {
 }
 
 func (r *Registry) startCheck(ctx context.Context, key record.Key, cfg record.Check) {
-	log := r.log.With("set", key.String(), "zone", key.Zone, "check", cfg.Target)
+	log := r.log.With("set", key.String(), "zone", key.Zone) // the checker adds "check"
 	c, err := health.NewChecker(cfg, health.CheckerOptions{
 		Logger: log, Now: r.now,
 		OnChange: func(res health.Result) { r.healthChanged(key, res) },
@@ -105,6 +105,5 @@ func (r *Registry) healthChanged(key record.Key, res health.Result) {
 	r.live.touch(key)
 	r.live.mu.Unlock()
 	r.metrics.healthTransitions.WithLabelValues(res.Status.String()).Inc()
-	r.log.Info("health changed", "set", key.String(), "zone", key.Zone, "status", res.Status.String(), "err", res.Err)
-	r.kick()
+	r.kick() // the checker logs the transition, once
 }

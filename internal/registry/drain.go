@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/dnslb/dnslb/internal/record"
@@ -28,7 +27,7 @@ func (r *Registry) Drain(ctx context.Context, k record.Key, margin time.Duration
 	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
 		set, err := tx.Set(key)
 		if err != nil {
-			return fmt.Errorf("%s: %w", key, err)
+			return missingSet(tx, key, err)
 		}
 		if set.State == record.Draining {
 			return nil

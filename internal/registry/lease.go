@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/dnslb/dnslb/internal/heartbeat"
@@ -66,6 +65,7 @@ func (r *Registry) renewLocked(k record.Key, s *setLive, lease record.Duration, 
 	if healthy != nil && (s.reported == nil || *s.reported != *healthy) {
 		v := *healthy
 		s.reported = &v
+		r.reports.note(k, v) // written to the store off this lock: see reports
 	}
 	if changed {
 		r.live.touch(k)
@@ -84,7 +84,7 @@ func (r *Registry) lookup(ctx context.Context, k record.Key) (record.Set, error)
 	_, err = r.store.View(ctx, func(tx store.ReadTx) (err error) {
 		set, err = tx.Set(key)
 		if err != nil {
-			return fmt.Errorf("%s: %w", key, err)
+			return missingSet(tx, key, err)
 		}
 		return nil
 	})

@@ -197,7 +197,7 @@ func TestLeaseSurvivesRestartWithGrace(t *testing.T) {
 	h.start(Options{Now: h.clock.Now, Tick: time.Hour, RestartGrace: 10 * time.Second})
 	h.tick()
 	st, ok := h.status("a")
-	if !ok || st.State != "active" || st.LeaseRemaining.D() != 25*time.Second {
+	if !ok || st.State != "active" || st.LeaseRemaining.D() != 15*time.Second || st.LeaseGrace.D() != 10*time.Second {
 		t.Fatalf("after restart: %+v (want 15s lease + 10s grace remaining)", st)
 	}
 	h.clock.advance(26 * time.Second)

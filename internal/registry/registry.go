@@ -76,15 +76,17 @@ func (o Options) withDefaults() Options {
 // and publishes the snapshot the DNS server answers from. New starts
 // nothing; Run follows the store and runs the lifecycle.
 type Registry struct {
-	store   store.Store
-	opts    Options
-	log     *slog.Logger
-	now     func() time.Time
-	metrics *metrics
-	snap    atomic.Pointer[zone.Snapshot]
-	live    *live
-	beats   beats          // heartbeat tokens, readable without live.mu
-	brakes  map[group]bool // guarded by live.mu
+	store    store.Store
+	opts     Options
+	log      *slog.Logger
+	now      func() time.Time
+	metrics  *metrics
+	snap     atomic.Pointer[zone.Snapshot]
+	live     *live
+	beats    beats          // heartbeat tokens, readable without live.mu
+	reports  *reports       // agent-reported health transitions on their way to the store
+	observed *observer      // served counts of the last minute, for observed shares
+	brakes   map[group]bool // guarded by live.mu
 
 	kickC chan struct{}      // republish: live state changed
 	tickC chan chan struct{} // run the lifecycle now (tests)
@@ -103,8 +105,9 @@ func New(st store.Store, opts Options) *Registry {
 	r := &Registry{
 		store: st, opts: opts, log: opts.Logger, now: opts.Now,
 		metrics: newMetrics(opts.Registerer),
-		live:    newLive(), beats: newBeats(), brakes: map[group]bool{},
-		kickC: make(chan struct{}, 1), tickC: make(chan chan struct{}),
+		live:    newLive(), beats: newBeats(), brakes: map[group]bool{}, reports: newReports(opts.Logger),
+		observed: newObserver(),
+		kickC:    make(chan struct{}, 1), tickC: make(chan chan struct{}),
 		pubC: make(chan struct{}), ready: make(chan struct{}),
 	}
 	if opts.Registerer != nil {
@@ -129,6 +132,12 @@ func (r *Registry) Run(ctx context.Context) error {
 	beatsDone := make(chan struct{})
 	defer func() { stopBeats(); <-beatsDone }()
 	go func() { defer close(beatsDone); r.applyBeats(beatCtx) }()
+	reportsDone := make(chan struct{})
+	defer func() { stopBeats(); <-reportsDone }()
+	go func() { defer close(reportsDone); r.reports.run(beatCtx, r.store) }()
+	observedDone := make(chan struct{})
+	defer func() { stopBeats(); <-observedDone }()
+	go func() { defer close(observedDone); r.observed.run(beatCtx, r.Load) }()
 	first := true
 	for {
 		err := r.follow(ctx, first)
@@ -280,6 +289,7 @@ func (r *Registry) startLive(ctx context.Context, st *state, first bool) {
 	for k, set := range st.sets {
 		s := r.live.get(k)
 		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
+		restoreReported(s, &set)
 		s.beat.follow(s)
 		if first { // what the previous process served may be cached until now + TTL
 			s.served.Assume(now.Add(time.Duration(set.TTL)*time.Second), set.TTL)

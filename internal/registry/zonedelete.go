@@ -133,11 +133,7 @@ func writableZone(tx store.ReadTx, zone string) (record.Zone, error) {
 	return z, nil
 }
 
-// zoneOf reads zone; a missing zone is ErrNotFound, named once.
+// zoneOf reads zone; the store names a missing zone (ErrNotFound).
 func zoneOf(tx store.ReadTx, zone string) (record.Zone, error) {
-	z, err := tx.Zone(zone)
-	if errors.Is(err, store.ErrNotFound) {
-		return z, fmt.Errorf("zone %s: %w", zone, store.ErrNotFound)
-	}
-	return z, err
+	return tx.Zone(zone)
 }

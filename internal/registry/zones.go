@@ -37,7 +37,11 @@ func (r *Registry) CreateZone(ctx context.Context, z record.Zone) (record.Zone, 
 		return record.Zone{}, err
 	}
 	z.Revision = rev
-	return z, r.waitPublished(ctx, rev)
+	if err := r.waitPublished(ctx, rev); err != nil {
+		return record.Zone{}, err
+	}
+	r.servedSerial(&z)
+	return z, nil
 }
 
 // EnsureZone creates zone name with default SOA and NS unless it exists.
@@ -81,6 +85,9 @@ func (r *Registry) Zones(ctx context.Context) ([]record.Zone, error) {
 		zones, err = tx.Zones()
 		return err
 	})
+	for i := range zones {
+		r.servedSerial(&zones[i])
+	}
 	return zones, err
 }
 
@@ -95,7 +102,19 @@ func (r *Registry) Zone(ctx context.Context, name string) (record.Zone, error) {
 		z, err = zoneOf(tx, zoneName)
 		return err
 	})
+	r.servedSerial(&z)
 	return z, err
+}
+
+// servedSerial sets the SOA serial of z to the one DNS answers with: the
+// stored serial when one was set, else (the default, 1) the store revision
+// of the zone's last change, which the snapshot follows.
+func (r *Registry) servedSerial(z *record.Zone) {
+	if snap := r.Load(); snap != nil {
+		if serial, ok := snap.Serial(z.Name); ok {
+			z.SOA.Serial = serial
+		}
+	}
 }
 
 // Filter narrows Sets. Empty fields match everything.

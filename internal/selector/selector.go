@@ -59,8 +59,9 @@ const maxWeight = 255
 // Group is an immutable, precomputed choice over the candidates of one
 // name and type. It is safe for concurrent use.
 type Group struct {
-	n     int  // number of candidates
-	multi bool // policy is Multivalue
+	n        int  // number of candidates
+	multi    bool // policy is Multivalue
+	failOpen bool // no candidate is eligible: the rule draws among all
 	// tiers the rule draws from. Weighted and FailClosed use tiers[0] only:
 	// the one tier the rule picks in, empty when there is no answer.
 	// Multivalue draws from tiers[0] by weight, then from tiers[1].
@@ -74,7 +75,7 @@ func NewGroup(p record.Policy, cands []Candidate) *Group {
 	eligibleOnly := anyEligible(cands) || p == record.FailClosed
 	pos := newTier(cands, eligibleOnly, true)
 	zero := newTier(cands, eligibleOnly, false)
-	g := &Group{n: len(cands), multi: p == record.Multivalue}
+	g := &Group{n: len(cands), multi: p == record.Multivalue, failOpen: !eligibleOnly && len(cands) > 0}
 	switch {
 	case g.multi:
 		g.tiers = [2]tier{pos, zero}

@@ -61,5 +61,15 @@ type Set struct {
 // Zone returns the zone with origin name (canonical), or nil.
 func (s *Snapshot) Zone(name string) *Zone { return s.zones[name] }
 
+// Serial is the SOA serial that zone origin answers with, and whether the
+// snapshot has that zone.
+func (s *Snapshot) Serial(origin string) (uint32, bool) {
+	z := s.zones[origin]
+	if z == nil {
+		return 0, false
+	}
+	return z.SOA.Serial, true
+}
+
 // Len is the number of zones.
 func (s *Snapshot) Len() int { return len(s.zones) }

@@ -1,6 +1,10 @@
 package client
 
-import "github.com/dnslb/dnslb/internal/record"
+import (
+	"encoding/json"
+
+	"github.com/dnslb/dnslb/internal/record"
+)
 
 // The JSON bodies of API v1. Responses use record.Zone and record.Set as
 // they are; requests use the types below, whose optional fields are
@@ -111,7 +115,8 @@ const (
 )
 
 // SetView is a record set as listed: its stored form and the server's
-// runtime status of it.
+// runtime status of it. Its one state is the status's (active, draining or
+// expired), in place of the stored one (active or draining).
 type SetView struct {
 	record.Set
 	Status record.Status `json:"status"`
@@ -122,6 +127,16 @@ type SetView struct {
 type SetPage struct {
 	RRSets []SetView `json:"rrsets"`
 	Next   string    `json:"next"`
+}
+
+// MarshalJSON writes v with the status's state as the set's state.
+func (v SetView) MarshalJSON() ([]byte, error) {
+	type plain SetView // without this method
+	p := plain(v)
+	if v.Status.State != "" {
+		p.State = record.State(v.Status.State)
+	}
+	return json.Marshal(p)
 }
 
 // RenewRequest renews a lease; Healthy, when set, reports the instance's
