@@ -73,20 +73,29 @@ func verifyUnit(t *testing.T, root string) {
 // or not), as systemd would load them from /etc/systemd/system.
 func TestSystemdUnitsVerify(t *testing.T) {
 	systemdAnalyze(t)
-	unit := repoFile(t, agentUnit)
-	dropIn := repoFile(t, appDropIn)
-	app := "[Unit]\nDescription=the application\n[Service]\nExecStart=/usr/local/bin/dnslb version\n"
+	unit := func(t *testing.T) (string, string) { return unitDir + "/dnslb-agent.service", repoFile(t, agentUnit) }
+	dropIn := func(t *testing.T) (string, string) {
+		return unitDir + "/dnslb-agent.service.d/app.conf", repoFile(t, appDropIn)
+	}
+	app := func(*testing.T) (string, string) {
+		return unitDir + "/app.service", "[Unit]\nDescription=the application\n[Service]\nExecStart=/usr/local/bin/dnslb version\n"
+	}
 	for _, tc := range []struct {
 		name  string
-		files map[string]string
+		files []func(*testing.T) (string, string)
 	}{
-		{"unit alone", map[string]string{unitDir + "/dnslb-agent.service": unit}},
-		{"with drop-in, no application unit", map[string]string{unitDir + "/dnslb-agent.service": unit,
-			unitDir + "/dnslb-agent.service.d/app.conf": dropIn}},
-		{"with drop-in and application unit", map[string]string{unitDir + "/dnslb-agent.service": unit,
-			unitDir + "/dnslb-agent.service.d/app.conf": dropIn, unitDir + "/app.service": app}},
+		{"unit alone", []func(*testing.T) (string, string){unit}},
+		{"with drop-in, no application unit", []func(*testing.T) (string, string){unit, dropIn}},
+		{"with drop-in and application unit", []func(*testing.T) (string, string){unit, dropIn, app}},
 	} {
-		t.Run(tc.name, func(t *testing.T) { verifyUnit(t, systemRoot(t, tc.files)) })
+		t.Run(tc.name, func(t *testing.T) {
+			files := map[string]string{}
+			for _, f := range tc.files {
+				path, content := f(t)
+				files[path] = content
+			}
+			verifyUnit(t, systemRoot(t, files))
+		})
 	}
 }
 
