@@ -36,6 +36,7 @@ type AgentCmd struct {
 	Rise          int           `default:"2" help:"Passes in a row that make the instance healthy again."`
 	Fall          int           `default:"2" help:"Failures in a row that take the instance out of answers."`
 	DrainMargin   time.Duration `default:"5s" help:"Safety margin added to the TTL when draining."`
+	StopTimeout   time.Duration `name:"stop-timeout" help:"The service manager's stop timeout (systemd TimeoutStopSec): refuse to start when the longest drain (--ttl + --drain-margin + 10s) does not fit it. 0: not checked."`
 
 	ImdsEndpoint          string        `name:"imds-endpoint" help:"IMDS address (default the EC2 one; for tests)."`
 	NoticeInterval        time.Duration `default:"5s" help:"How often to poll IMDS for spot and auto scaling termination notices (identity ec2)."`
@@ -97,6 +98,9 @@ func (c *AgentCmd) build(g *Globals, log *slog.Logger) (*agent.Agent, *imds.Clie
 	}
 	if c.Lease != 0 && c.Lease < 3*time.Second {
 		return nil, nil, fmt.Errorf("--lease %s: allowed 0 or at least 3s (renewals go every third of it)", c.Lease)
+	}
+	if err := c.checkStopTimeout(); err != nil {
+		return nil, nil, err
 	}
 	cl, err := g.client()
 	if err != nil {

@@ -2,10 +2,7 @@ package cli_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,75 +16,6 @@ func repoFile(t *testing.T, rel string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// TestSystemdUnit checks the ordering and the stop timeout that let the
-// drain finish before the application stops.
-func TestSystemdUnit(t *testing.T) {
-	unit := repoFile(t, "deploy/systemd/dnslb-agent.service")
-	for _, want := range []string{"After=network-online.target app.service", "Wants=network-online.target", "KillSignal=SIGTERM"} {
-		if !strings.Contains(unit, want) {
-			t.Errorf("unit lacks %q", want)
-		}
-	}
-	def := repoFile(t, "deploy/systemd/dnslb-agent.default")
-	ttl := atoi(t, regexp.MustCompile(`DNSLB_TTL=(\d+)`).FindStringSubmatch(def))
-	stop := atoi(t, regexp.MustCompile(`TimeoutStopSec=(\d+)`).FindStringSubmatch(unit))
-	const margin = 5
-	if stop <= ttl+margin {
-		t.Errorf("TimeoutStopSec=%d does not exceed TTL %d + margin %d", stop, ttl, margin)
-	}
-}
-
-func atoi(t *testing.T, m []string) int {
-	t.Helper()
-	if len(m) != 2 {
-		t.Fatal("setting not found")
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
-}
-
-// TestSysVInitScript runs the init script for real: start registers the
-// instance, stop drains it and returns once it is gone.
-func TestSysVInitScript(t *testing.T) {
-	script := repoFile(t, "deploy/sysv/dnslb-agent")
-	if !strings.Contains(script, "chkconfig: 35 99 10") {
-		t.Error("the init script must start last and stop first (chkconfig: 35 99 10)")
-	}
-	s := startServer(t, "127.0.0.25", t.TempDir(), "--zone", "lb.test")
-	dir := t.TempDir()
-	env := append(os.Environ(), "DNSLB_TEST_MAIN=1", "DNSLB="+os.Args[0],
-		"DNSLB_SERVER=http://"+s.api, "DNSLB_ZONE=lb.test", "DNSLB_NAME=www", "DNSLB_TTL=1",
-		"DNSLB_IDENTITY=static", "DNSLB_SET_ID=sysv-1", "DNSLB_ADDRESS=127.0.0.26", "DNSLB_DRAIN_MARGIN=0s",
-		"DNSLB_PIDFILE="+filepath.Join(dir, "pid"), "DNSLB_LOG="+filepath.Join(dir, "log"))
-	run := func(action string) string {
-		cmd := exec.Command("/bin/sh", filepath.Join("..", "..", "deploy/sysv/dnslb-agent"), action)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil && action != "status" {
-			t.Fatalf("%s: %v\n%s", action, err, out)
-		}
-		return string(out)
-	}
-	run("start")
-	t.Cleanup(func() { // never leave the agent behind
-		if b, err := os.ReadFile(filepath.Join(dir, "pid")); err == nil {
-			if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-	})
-	eventually(t, 30*time.Second, "the init script's agent registered", func() bool { return s.answers(t, 3)["127.0.0.26"] == 3 })
-	if out := run("status"); !strings.Contains(out, "running") {
-		t.Errorf("status: %s", out)
-	}
-	start := time.Now()
-	run("stop")
-	if _, ok := s.views(t)["sysv-1"]; ok {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		t.Fatalf("still registered after stop (%s):\n%s", time.Since(start), log)
-	}
 }
 
 // TestAgentOnceAndSecondSignal covers --once for init scripts and the
