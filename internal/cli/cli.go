@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,8 +19,8 @@ import (
 
 // Globals are the flags every client command shares.
 type Globals struct {
-	Server string `help:"URL of the dnslb API." default:"http://127.0.0.1:5380" env:"DNSLB_SERVER"`
-	JSON   bool   `help:"Print JSON for scripts instead of a table."`
+	Server []string `help:"URL of the dnslb API. The agent takes several (comma-separated or repeated) and fails over between them." default:"http://127.0.0.1:5380" env:"DNSLB_SERVER"`
+	JSON   bool     `help:"Print JSON for scripts instead of a table."`
 
 	ctx     context.Context // ends on SIGINT or SIGTERM (but for the agent)
 	signals <-chan os.Signal
@@ -27,7 +28,12 @@ type Globals struct {
 	stderr  io.Writer
 }
 
-func (g *Globals) client() (*client.Client, error) { return client.New(g.Server, nil) }
+func (g *Globals) client() (*client.Client, error) {
+	if len(g.Server) != 1 {
+		return nil, fmt.Errorf("--server: this command takes one server, got %d; only the agent takes several", len(g.Server))
+	}
+	return client.New(g.Server[0], nil)
+}
 
 type root struct {
 	Globals
@@ -89,6 +95,10 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	if err := kctx.Run(&cli.Globals); err != nil {
 		fmt.Fprintln(stderr, "dnslb:", err)
+		var ec kong.ExitCoder
+		if errors.As(err, &ec) {
+			return ec.ExitCode()
+		}
 		return 1
 	}
 	return 0
