@@ -173,3 +173,32 @@ func leave(t *testing.T, r *running, reg *registry.Registry, l *logs) {
 	}
 	t.Logf("left in %s", took.Round(time.Millisecond))
 }
+
+// TestDrainEndsWhenTheServerGoesSilentMidway: a server that accepted the
+// drain and then stops answering does not hold the agent: it leaves once
+// the larger of the server's remaining time and TTL + margin has passed.
+func TestDrainEndsWhenTheServerGoesSilentMidway(t *testing.T) {
+	reg := testRegistry(t)
+	g := newGate(t, startNode(t, reg).url, open)
+	l := newLogs()
+	a := fastAgent(clients(t, g.url()), l.logger())
+	a.cfg.HTTPOnly = true
+	r := run(t, a)
+	l.wait(t, 5*time.Second, "registration", func() bool { return l.count(slog.LevelInfo, "registered") == 1 })
+	start := time.Now()
+	r.drain <- "test"
+	l.wait(t, 5*time.Second, "the drain", func() bool { return l.count(slog.LevelInfo, "draining: out of new answers") == 1 })
+	g.set(hole)
+	if err, _ := r.wait(t, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	ttlMargin := time.Duration(a.cfg.TTL) * time.Second
+	if limit := ttlMargin + 4*a.cfg.RequestTimeout + 500*time.Millisecond; took > limit {
+		t.Errorf("the drain took %s; want at most %s", took, limit)
+	}
+	if l.count(slog.LevelWarn, "the drain cannot be read but TTL + margin has passed; leaving") != 1 {
+		t.Errorf("the agent did not give up on the silent server; log:\n%s", l)
+	}
+	t.Logf("drain with a server silent midway took %s (TTL + margin %s)", took.Round(time.Millisecond), ttlMargin)
+}

@@ -134,3 +134,25 @@ func TestAgentServerFlagTakesSeveral(t *testing.T) {
 		})
 	}
 }
+
+// TestAgentLogLevel: --log-level debug shows each retry; warn hides the
+// information lines but keeps the one warning of a lost server.
+func TestAgentLogLevel(t *testing.T) {
+	hole := blackHole(t)
+	args := []string{"--server", hole, "--zone", "lb.test", "--name", "www", "--identity", "static", "--set-id", "i-1",
+		"--address", "127.0.0.33", "--request-timeout", "50ms", "--backoff-min", "10ms", "--backoff-max", "20ms"}
+	debug := startAgent(t, nil, append(args, "--log-level", "debug")...)
+	warn := startAgent(t, nil, append(args, "--log-level", "warn")...)
+	eventually(t, 10*time.Second, "debug lines of retries", func() bool {
+		return strings.Count(debug.out.String(), `level=DEBUG msg=retrying`) >= 3
+	})
+	eventually(t, 10*time.Second, "the warning", func() bool {
+		return strings.Contains(warn.out.String(), `level=WARN msg="registration failed; retrying with backoff"`)
+	})
+	if out := warn.out.String(); strings.Contains(out, "level=INFO") || strings.Contains(out, "level=DEBUG") {
+		t.Errorf("--log-level warn logged below warn:\n%s", out)
+	}
+	if n := strings.Count(debug.out.String(), "level=WARN"); n != 1 {
+		t.Errorf("%d warnings, want 1:\n%s", n, debug.out)
+	}
+}
