@@ -21,8 +21,9 @@ import (
 
 // Config configures an Agent.
 type Config struct {
-	// Servers are the dnslb API servers, in order of preference: calls go
-	// to the one that answered last and fail over to the others.
+	// Servers are the dnslb API servers (at least one), in order of
+	// preference: calls go to the one that answered last and fail over to
+	// the others.
 	Servers  []*client.Client
 	Zone     string
 	Name     string
@@ -74,6 +75,15 @@ type Agent struct {
 
 // New returns an Agent for cfg.
 func New(cfg Config) *Agent {
+	cfg.setDefaults()
+	return &Agent{cfg: cfg, log: cfg.Logger, renewNow: make(chan struct{}, 1),
+		srv: servers{list: cfg.Servers, timeout: cfg.RequestTimeout, log: cfg.Logger},
+		renewals: outage{what: "renewal", lost: "server lost: renewals fail; retrying with backoff",
+			back: "renewals recovered", bo: backoff{cfg: cfg.Backoff}}}
+}
+
+// setDefaults fills in what cfg leaves unset.
+func (cfg *Config) setDefaults() {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -89,14 +99,13 @@ func New(cfg Config) *Agent {
 	if cfg.Backoff.Min <= 0 {
 		cfg.Backoff.Min = defaultBackoffMin
 	}
+	if cfg.Backoff.Max <= 0 {
+		cfg.Backoff.Max = defaultBackoffMax
+	}
 	cfg.Backoff.Max = max(cfg.Backoff.Max, cfg.Backoff.Min)
 	if cfg.IdentityWait <= 0 {
 		cfg.IdentityWait = defaultIdentityWait
 	}
-	return &Agent{cfg: cfg, log: cfg.Logger, renewNow: make(chan struct{}, 1),
-		srv: servers{list: cfg.Servers, timeout: cfg.RequestTimeout, log: cfg.Logger},
-		renewals: outage{what: "renewal", lost: "server lost: renewals fail; retrying with backoff",
-			back: "renewals recovered", bo: backoff{cfg: cfg.Backoff}}}
 }
 
 // Run keeps the instance registered until a reason arrives on drain, then

@@ -33,11 +33,17 @@ func (a *Agent) drainAndLeave(ctx context.Context, renew *time.Timer) error {
 		return a.blindDrain(ctx, err)
 	}
 	a.log.Info("draining: out of new answers", "safe_at", st.SafeAt, "remaining", st.Remaining.D().String())
-	// However the server fares from now on, the drain is over by then.
-	latest := time.Now().Add(max(st.Remaining.D(), a.blindWait()))
+	return a.followDrain(ctx, st.Remaining.D(), renew)
+}
+
+// followDrain polls the drain until it is complete, renewing the lease
+// meanwhile. However the servers fare, the drain is over once both the
+// server's remaining time and TTL + margin have passed.
+func (a *Agent) followDrain(ctx context.Context, remaining time.Duration, renew *time.Timer) error {
+	latest := time.Now().Add(max(remaining, a.blindWait()))
 	polls := outage{what: "drain status", lost: "cannot read the drain; retrying until TTL + margin has passed",
 		back: "drain status readable again", bo: backoff{cfg: a.cfg.Backoff}}
-	poll := time.NewTimer(a.pollIn(st.Remaining.D()))
+	poll := time.NewTimer(a.pollIn(remaining))
 	defer poll.Stop()
 	for {
 		select {

@@ -183,20 +183,19 @@ func (c *AgentCmd) check() (*record.Check, error) {
 
 func (c *AgentCmd) identity() (agent.IdentitySource, *imds.Client) {
 	var imdsClient *imds.Client
+	opts := imds.Options{Endpoint: c.ImdsEndpoint}
 	if c.Identity == "ec2" || c.CompleteLifecycleHook != "" {
-		// One attempt per call: the agent retries with its own backoff
-		// and bound, and a failure then tells its cause.
-		opts := imds.Options{Retryer: retry.AddWithMaxAttempts(retry.NewStandard(), 1)}
-		if c.ImdsEndpoint != "" {
-			opts.Endpoint = c.ImdsEndpoint
-		}
 		imdsClient = imds.New(opts)
 	}
 	switch c.Identity {
 	case "static":
 		return agent.Static{SetID: c.SetID, Address: c.Address}, imdsClient
 	case "ec2":
-		return agent.EC2{Client: imdsClient, Endpoint: c.ImdsEndpoint}, imdsClient
+		// One attempt per question: the agent retries with its own
+		// backoff and bound (--identity-timeout), and a failure then
+		// tells its cause.
+		opts.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), 1)
+		return agent.EC2{Client: imds.New(opts), Endpoint: c.ImdsEndpoint}, imdsClient
 	}
 	return agent.Host{Address: c.Address}, imdsClient
 }

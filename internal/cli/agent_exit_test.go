@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dnslb/dnslb/internal/cli"
 )
 
 // blackHole is a TCP listener that accepts connections and never answers:
@@ -154,5 +156,15 @@ func TestAgentLogLevel(t *testing.T) {
 	}
 	if n := strings.Count(debug.out.String(), "level=WARN"); n != 1 {
 		t.Errorf("%d warnings, want 1:\n%s", n, debug.out)
+	}
+}
+
+// TestOneServerForOtherCommands: only the agent takes several servers;
+// other commands say so instead of silently keeping one.
+func TestOneServerForOtherCommands(t *testing.T) {
+	var stdout, stderr strings.Builder
+	code := cli.Main([]string{"zone", "ls", "--server", "http://127.0.0.1:1", "--server", "http://127.0.0.1:2"}, &stdout, &stderr)
+	if want := "dnslb: --server: this command takes one server, got 2; only the agent takes several\n"; code != 1 || stderr.String() != want {
+		t.Errorf("exit %d, stderr %q; want 1, %q", code, stderr.String(), want)
 	}
 }
