@@ -168,3 +168,23 @@ func TestOneServerForOtherCommands(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1, %q", code, stderr.String(), want)
 	}
 }
+
+// TestAgentSIGTERMWithABlackHoledServer: a server that accepts connections
+// and never answers does not hold SIGTERM: the call in flight ends at its
+// deadline and the agent exits.
+func TestAgentSIGTERMWithABlackHoledServer(t *testing.T) {
+	a := startAgent(t, nil, "--server", blackHole(t), "--zone", "lb.test", "--name", "www", "--identity", "static",
+		"--set-id", "i-1", "--address", "127.0.0.34", "--request-timeout", "300ms")
+	eventually(t, 10*time.Second, "a registration timed out", func() bool {
+		return strings.Contains(a.out.String(), `msg="registration failed; retrying with backoff"`)
+	})
+	start := time.Now()
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	a.waitExit(t, 5*time.Second)
+	if code := a.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit %d:\n%s", code, a.out)
+	}
+	t.Logf("exited %s after SIGTERM (request timeout 300ms)", time.Since(start).Round(time.Millisecond))
+}
