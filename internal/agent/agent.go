@@ -21,7 +21,10 @@ import (
 
 // Config configures an Agent.
 type Config struct {
-	API      *client.Client
+	// Servers are the dnslb API servers (at least one), in order of
+	// preference: calls go to the one that answered last and fail over to
+	// the others.
+	Servers  []*client.Client
 	Zone     string
 	Name     string
 	Type     string // A or AAAA; "" picks from the address
@@ -41,39 +44,84 @@ type Config struct {
 	OnDrained func(ctx context.Context, id Identity) error
 	// HTTPOnly renews over HTTP even when the server offers UDP heartbeats.
 	HTTPOnly bool
+	// RequestTimeout is the deadline of each HTTP call (default 5s, at most
+	// a third of the lease).
+	RequestTimeout time.Duration
+	// Backoff spaces retries after transient errors (default 200ms
+	// doubling up to 10s, jittered).
+	Backoff Backoff
+	// IdentityWait is how long finding the identity may fail (IMDS
+	// unreachable) before Run gives up (default 30s).
+	IdentityWait time.Duration
+}
+
+// Backoff is an exponential backoff with jitter: the n-th retry waits
+// between half and all of min(Min × 2^n, Max).
+type Backoff struct {
+	Min, Max time.Duration
 }
 
 // Agent keeps one instance registered. New starts nothing; Run does.
 type Agent struct {
 	cfg      Config
 	log      *slog.Logger
+	srv      servers
 	id       Identity
 	typ      string
 	checker  *health.Checker
 	renewNow chan struct{}
-	draining bool  // set by the Run goroutine when the drain starts
-	beats    beats // used by the Run goroutine only
+	draining bool   // set by the Run goroutine when the drain starts
+	beats    beats  // used by the Run goroutine only
+	renewals outage // failed renewals in a row; Run goroutine only
 }
 
 // New returns an Agent for cfg.
 func New(cfg Config) *Agent {
+	cfg.setDefaults()
+	return &Agent{cfg: cfg, log: cfg.Logger, renewNow: make(chan struct{}, 1),
+		srv: servers{list: cfg.Servers, timeout: cfg.RequestTimeout, log: cfg.Logger},
+		renewals: outage{what: "renewal", lost: "server lost: renewals fail; retrying with backoff",
+			back: "renewals recovered", bo: backoff{cfg: cfg.Backoff}}}
+}
+
+// setDefaults fills in what cfg leaves unset.
+func (cfg *Config) setDefaults() {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.PollDrain == 0 {
 		cfg.PollDrain = 10 * time.Second
 	}
-	return &Agent{cfg: cfg, log: cfg.Logger, renewNow: make(chan struct{}, 1)}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = defaultRequestTimeout
+	}
+	if cfg.Lease > 0 {
+		cfg.RequestTimeout = min(cfg.RequestTimeout, cfg.Lease/3)
+	}
+	if cfg.Backoff.Min <= 0 {
+		cfg.Backoff.Min = defaultBackoffMin
+	}
+	if cfg.Backoff.Max <= 0 {
+		cfg.Backoff.Max = defaultBackoffMax
+	}
+	cfg.Backoff.Max = max(cfg.Backoff.Max, cfg.Backoff.Min)
+	if cfg.IdentityWait <= 0 {
+		cfg.IdentityWait = defaultIdentityWait
+	}
 }
 
 // Run keeps the instance registered until a reason arrives on drain, then
 // drains, deregisters and returns nil. When ctx ends first (a second
-// signal), it deregisters at once and returns. Transient errors are logged
-// and retried; Run gives up only on ctx.
+// signal), it deregisters at once and returns. Transient errors are
+// retried with backoff; an error that retrying cannot fix (a refusal by the
+// server, no identity) ends Run with that error.
 func (a *Agent) Run(ctx context.Context, drain <-chan string) error {
-	steps := []func(context.Context) error{a.identify, a.firstPass, a.register}
-	for _, step := range steps {
-		if reason, stopped := a.retry(ctx, drain, step); stopped {
+	for _, s := range a.startSteps() {
+		reason, stopped, err := a.retry(ctx, drain, s)
+		if err != nil {
+			return err
+		}
+		if stopped {
 			if reason != "" {
 				a.log.Info("drain requested before registration; nothing to drain", "reason", reason)
 			}
@@ -87,22 +135,62 @@ func (a *Agent) Run(ctx context.Context, drain <-chan string) error {
 	return a.keepAlive(ctx, drain)
 }
 
-// retry runs step until it succeeds, backing off between tries. It reports
-// stopped when ctx ended or a drain was asked for first.
-func (a *Agent) retry(ctx context.Context, drain <-chan string, step func(context.Context) error) (reason string, stopped bool) {
-	b := backoff{}
+// step is one thing Run does before the instance is registered.
+type step struct {
+	run   func(context.Context) error
+	out   outage
+	limit time.Duration // give up after failing this long; 0: never
+}
+
+// try runs s once, within what is left of its limit.
+func (s *step) try(ctx context.Context, start time.Time) error {
+	if s.limit <= 0 {
+		return s.run(ctx)
+	}
+	ctx, cancel := context.WithDeadline(ctx, start.Add(s.limit))
+	defer cancel()
+	return s.run(ctx)
+}
+
+func (a *Agent) startSteps() []*step {
+	mk := func(what string, run func(context.Context) error, limit time.Duration) *step {
+		return &step{run: run, limit: limit, out: outage{what: what, lost: what + " failed; retrying with backoff",
+			back: what + " succeeded after retries", bo: backoff{cfg: a.cfg.Backoff}}}
+	}
+	return []*step{mk("identity", a.identify, a.cfg.IdentityWait), mk("first local check", a.firstPass, 0),
+		mk("registration", a.register, 0)}
+}
+
+// retry runs s until it succeeds, backing off between tries. It reports
+// stopped when ctx ended or a drain was asked for first, and returns the
+// error when retrying cannot help or s failed for longer than its limit.
+func (a *Agent) retry(ctx context.Context, drain <-chan string, s *step) (reason string, stopped bool, err error) {
+	start := time.Now()
+	var last error
 	for {
-		err := step(ctx)
-		if err == nil {
-			return "", false
+		err := s.try(ctx, start)
+		switch {
+		case err == nil:
+			s.out.ok(a.log)
+			return "", false, nil
+		case !transient(err):
+			return "", false, err
+		case s.limit > 0 && time.Since(start) >= s.limit:
+			if errors.Is(err, context.DeadlineExceeded) && last != nil {
+				err = last // cut short by the limit: the try before says why
+			}
+			return "", false, fmt.Errorf("%w (gave up after %s)", err, s.limit)
 		}
-		a.log.Warn("will retry", "err", err, "in", b.peek())
+		last = err
+		t := time.NewTimer(s.out.failed(a.log, err))
 		select {
-		case <-time.After(b.next()):
+		case <-t.C:
 		case reason = <-drain:
-			return reason, true
+			t.Stop()
+			return reason, true, nil
 		case <-ctx.Done():
-			return "", true
+			t.Stop()
+			return "", true, nil
 		}
 	}
 }
@@ -120,6 +208,7 @@ func (a *Agent) identify(ctx context.Context) error {
 		}
 	}
 	a.log = a.log.With("set_id", id.SetID, "address", id.Address.String())
+	a.srv.log = a.log
 	a.log.Info("identity found", "labels", id.Labels)
 	return nil
 }
@@ -132,14 +221,14 @@ func (a *Agent) firstPass(ctx context.Context) error {
 	}
 	probe, err := health.NewProber(*a.cfg.Check)
 	if err != nil {
-		return err
+		return permanentError{err}
 	}
 	if err := probe(ctx, a.log); err != nil {
 		return fmt.Errorf("waiting for the first passing check: %w", err)
 	}
 	c, err := health.NewChecker(*a.cfg.Check, health.CheckerOptions{Logger: a.log, OnChange: a.healthChanged})
 	if err != nil {
-		return err
+		return permanentError{err}
 	}
 	a.checker = c
 	a.log.Info("local check passes")
@@ -175,7 +264,11 @@ func (a *Agent) register(ctx context.Context) error {
 		lease := record.Duration(a.cfg.Lease)
 		req.Lease = &lease
 	}
-	res, err := a.cfg.API.PutSet(ctx, a.cfg.Zone, req)
+	var res client.SetResult
+	_, err := a.srv.call(ctx, func(ctx context.Context, c *client.Client) (err error) {
+		res, err = c.PutSet(ctx, a.cfg.Zone, req)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("register: %w", err)
 	}
@@ -184,17 +277,20 @@ func (a *Agent) register(ctx context.Context) error {
 }
 
 // keepAlive renews the lease about three times per lease, jittered, until
-// a drain is asked for or ctx ends.
+// a drain is asked for or ctx ends. A renewal that retrying cannot fix ends
+// it with that error.
 func (a *Agent) keepAlive(ctx context.Context, drain <-chan string) error {
 	timer := time.NewTimer(a.renewInterval())
 	defer timer.Stop()
 	defer a.closeBeats()
 	for {
+		var next time.Duration
+		var err error
 		select {
 		case <-timer.C:
-			timer.Reset(a.renewOrBackoff(ctx))
+			next, err = a.renewOrBackoff(ctx)
 		case <-a.renewNow:
-			timer.Reset(a.renewOrBackoff(ctx))
+			next, err = a.renewOrBackoff(ctx)
 		case reason := <-drain:
 			a.log.Info("drain requested", "reason", reason)
 			return a.drainAndLeave(ctx, timer)
@@ -202,6 +298,10 @@ func (a *Agent) keepAlive(ctx context.Context, drain <-chan string) error {
 			a.deregisterNow()
 			return nil
 		}
+		if err != nil {
+			return fmt.Errorf("renew: %w", err)
+		}
+		timer.Reset(next)
 	}
 }
 
@@ -214,139 +314,48 @@ func (a *Agent) renewInterval() time.Duration {
 }
 
 // renewOrBackoff renews once and returns when to renew next: the usual
-// interval, or sooner after an error. A set the server lost is registered
-// again.
-func (a *Agent) renewOrBackoff(ctx context.Context) time.Duration {
+// interval, or sooner, backing off, after a transient error. It returns
+// an error that retrying cannot fix, but for a draining set, whose lease
+// only needs to last until the drain is over.
+func (a *Agent) renewOrBackoff(ctx context.Context) (time.Duration, error) {
 	if a.cfg.Lease <= 0 {
-		return a.renewInterval()
+		return a.renewInterval(), nil
 	}
-	healthy := a.checker == nil || a.checker.Status().Status != health.Down
-	if a.beat(ctx, healthy) {
-		return a.renewInterval()
-	}
-	st, err := a.cfg.API.Renew(ctx, a.cfg.Zone, a.cfg.Name, a.typ, a.id.SetID, &healthy)
-	a.afterHTTP(err == nil)
-	if err == nil {
-		a.learn(st.Heartbeat)
-	}
-	if client.IsCode(err, client.CodeNotFound) && a.draining {
-		return a.renewInterval() // the server removed the drained set: nothing to renew
-	}
-	if client.IsCode(err, client.CodeNotFound) {
-		a.log.Warn("the server does not know this instance; registering again")
-		err = a.register(ctx)
-	}
-	if err != nil {
-		a.log.Warn("renewal failed; retrying soon", "err", err)
-		return min(time.Second, a.renewInterval())
-	}
-	return a.renewInterval()
-}
-
-// drainAndLeave drains through the server, waits until safe_at (renewing
-// the lease meanwhile), deregisters and runs OnDrained. A second signal
-// (ctx) cuts the wait short.
-func (a *Agent) drainAndLeave(ctx context.Context, renew *time.Timer) error {
-	a.draining = true
-	req := client.DrainRequest{}
-	if a.cfg.Margin >= 0 {
-		m := record.Duration(a.cfg.Margin)
-		req.Margin = &m
-	}
-	st, err := a.cfg.API.Drain(ctx, a.cfg.Zone, a.cfg.Name, a.typ, a.id.SetID, req)
-	if err != nil {
-		return a.blindDrain(ctx, err)
-	}
-	a.log.Info("draining: out of new answers", "safe_at", st.SafeAt, "remaining", st.Remaining.D())
-	poll := time.NewTimer(a.pollIn(st.Remaining.D()))
-	defer poll.Stop()
-	for {
-		select {
-		case <-poll.C:
-			remaining, done, err := a.drainDone(ctx)
-			if err != nil {
-				a.log.Warn("reading the drain failed; retrying", "err", err)
-			}
-			if done {
-				return a.leave(ctx)
-			}
-			poll.Reset(a.pollIn(remaining))
-		case <-renew.C:
-			renew.Reset(a.renewOrBackoff(ctx))
-		case <-ctx.Done():
-			a.log.Warn("second signal: leaving before the drain is complete")
-			a.deregisterNow()
-			return nil
-		}
-	}
-}
-
-// pollIn is when to read the drain next: at safe_at (the server's
-// remaining time, so clocks need not agree), but at least every PollDrain
-// to log the countdown.
-func (a *Agent) pollIn(remaining time.Duration) time.Duration {
-	return max(min(remaining, a.cfg.PollDrain), 10*time.Millisecond)
-}
-
-// drainDone reads the drain's progress and logs the countdown. The drain is
-// done when the server says safe_at has passed (or already removed the set).
-func (a *Agent) drainDone(ctx context.Context) (time.Duration, bool, error) {
-	st, err := a.cfg.API.DrainStatus(ctx, a.cfg.Zone, a.cfg.Name, a.typ, a.id.SetID)
-	if client.IsCode(err, client.CodeNotFound) {
-		return 0, true, nil
-	}
-	if err != nil {
-		return a.cfg.PollDrain, false, err
-	}
-	if st.Done || (!st.SafeAt.IsZero() && st.Remaining == 0) {
-		return 0, true, nil
-	}
-	a.log.Info("draining", "safe_in", st.Remaining.D().Round(100*time.Millisecond))
-	return st.Remaining.D(), false, nil
-}
-
-// blindDrain is the fallback when the server cannot be told: deregister,
-// then wait TTL + margin as the seed recipe did.
-func (a *Agent) blindDrain(ctx context.Context, cause error) error {
-	wait := time.Duration(a.cfg.TTL)*time.Second + max(a.cfg.Margin, 5*time.Second)
-	a.log.Error("drain through the server failed; deregistering and waiting TTL + margin", "err", cause, "wait", wait)
-	a.deregisterNow()
-	select {
-	case <-time.After(wait):
-	case <-ctx.Done():
-	}
-	return a.afterDrain(ctx)
-}
-
-func (a *Agent) leave(ctx context.Context) error {
-	a.deregisterNow()
-	a.log.Info("drained: no client can still hold this address")
-	return a.afterDrain(ctx)
-}
-
-func (a *Agent) afterDrain(ctx context.Context) error {
-	if a.cfg.OnDrained == nil {
-		return nil
-	}
-	if err := a.cfg.OnDrained(ctx, a.id); err != nil {
-		return fmt.Errorf("after the drain: %w", err)
-	}
-	return nil
-}
-
-// deregisterNow deletes the set, if it is still there, with a short
-// deadline of its own (ctx may be over already).
-func (a *Agent) deregisterNow() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err := a.cfg.API.DeleteSet(ctx, a.cfg.Zone, a.cfg.Name, a.typ, a.id.SetID)
+	err := a.renew(ctx)
 	switch {
 	case err == nil:
-		a.log.Info("deregistered")
-	case client.IsCode(err, client.CodeNotFound):
-	default:
-		a.log.Error("deregistering failed; the lease will remove the set", "err", err)
+		a.renewals.ok(a.log)
+		return a.renewInterval(), nil
+	case !transient(err) && !a.draining:
+		return 0, err
 	}
+	return min(a.renewals.failed(a.log, err), a.renewInterval()), nil
+}
+
+// renew renews by heartbeat or else over HTTP. A set the server lost is
+// registered again.
+func (a *Agent) renew(ctx context.Context) error {
+	healthy := a.checker == nil || a.checker.Status().Status != health.Down
+	if a.beat(ctx, healthy) {
+		return nil
+	}
+	var st record.LeaseStatus
+	by, err := a.srv.call(ctx, func(ctx context.Context, c *client.Client) (err error) {
+		st, err = c.Renew(ctx, a.cfg.Zone, a.cfg.Name, a.typ, a.id.SetID, &healthy)
+		return err
+	})
+	a.afterHTTP(err == nil && by == a.beats.server)
+	switch {
+	case err == nil:
+		a.learn(st.Heartbeat, by)
+		return nil
+	case client.IsCode(err, client.CodeNotFound) && a.draining:
+		return nil // the server removed the drained set: nothing to renew
+	case client.IsCode(err, client.CodeNotFound):
+		a.log.Warn("the server does not know this instance; registering again", "server", by.Host())
+		return a.register(ctx)
+	}
+	return err
 }
 
 // Once runs one action for init scripts: "register" (no lease) or
@@ -364,20 +373,4 @@ func (a *Agent) Once(ctx context.Context, action string) error {
 		return a.drainAndLeave(ctx, timer)
 	}
 	return errors.New("--once takes register or deregister")
-}
-
-// backoff is exponential from 200ms to 10s.
-type backoff struct{ d time.Duration }
-
-func (b *backoff) peek() time.Duration {
-	if b.d == 0 {
-		return 200 * time.Millisecond
-	}
-	return b.d
-}
-
-func (b *backoff) next() time.Duration {
-	d := b.peek()
-	b.d = min(2*d, 10*time.Second)
-	return d/2 + time.Duration(rand.Int64N(int64(d)))/2
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dnslb/dnslb/internal/api/client"
 	"github.com/dnslb/dnslb/internal/heartbeat"
 	"github.com/dnslb/dnslb/internal/record"
 )
@@ -22,9 +23,10 @@ type beats struct {
 	client *heartbeat.Client
 	addr   string
 	token  heartbeat.Token
-	failed bool      // the last heartbeat went unanswered; counted once HTTP works
-	silent int       // heartbeats unanswered while HTTP worked, in a row
-	pause  time.Time // no heartbeats before this
+	server *client.Client // the API server that handed out token
+	failed bool           // the last heartbeat went unanswered; counted once HTTP works
+	silent int            // heartbeats unanswered while HTTP worked, in a row
+	pause  time.Time      // no heartbeats before this
 }
 
 const (
@@ -55,8 +57,9 @@ func (a *Agent) beat(ctx context.Context, healthy bool) bool {
 }
 
 // afterHTTP counts an unanswered heartbeat when the HTTP renewal right
-// after it worked (ok), and pauses heartbeats after pauseAfter in a row.
-// When HTTP failed too, the server was down: nothing is counted.
+// after it worked at the same server (ok), and pauses heartbeats after
+// pauseAfter in a row. When HTTP failed too, or only another server
+// answered, the server was down: nothing is counted.
 func (a *Agent) afterHTTP(ok bool) {
 	b := &a.beats
 	if !b.failed {
@@ -76,8 +79,9 @@ func (a *Agent) afterHTTP(ok bool) {
 		"unanswered_in_a_row", b.silent, "heartbeats_again_in", pause)
 }
 
-// learn takes the heartbeat path an HTTP renewal offered.
-func (a *Agent) learn(hb *record.Heartbeat) {
+// learn takes the heartbeat path offered by the server that answered an
+// HTTP renewal (by): the token is good at that server only.
+func (a *Agent) learn(hb *record.Heartbeat, by *client.Client) {
 	b := &a.beats
 	if a.cfg.HTTPOnly || hb == nil || hb.Port <= 0 {
 		b.token = heartbeat.Token{}
@@ -90,7 +94,7 @@ func (a *Agent) learn(hb *record.Heartbeat) {
 	}
 	host := hb.Host
 	if host == "" { // the server takes heartbeats on every address: the API's will do
-		host = a.cfg.API.Hostname()
+		host = by.Hostname()
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(hb.Port))
 	if b.client == nil || b.addr != addr {
@@ -103,11 +107,11 @@ func (a *Agent) learn(hb *record.Heartbeat) {
 			b.client, b.addr = nil, ""
 			return
 		}
-		c.Timeout = 200 * time.Millisecond
+		c.Timeout = min(200*time.Millisecond, a.cfg.RequestTimeout/time.Duration(c.Tries))
 		b.client, b.addr = c, addr
 		a.log.Info("renewing by UDP heartbeat", "to", addr)
 	}
-	b.token = tok
+	b.token, b.server = tok, by
 }
 
 // closeBeats closes the heartbeat socket.

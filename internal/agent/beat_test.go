@@ -47,7 +47,7 @@ func apiWithHeartbeatsAt(t *testing.T, hb netip.AddrPort) *client.Client {
 }
 
 func testAgent(cl *client.Client) *Agent {
-	a := New(Config{API: cl, Zone: "lb.test", Name: "www", Weight: 10, TTL: 1, Lease: 3 * time.Second, Margin: -1})
+	a := New(Config{Servers: []*client.Client{cl}, Zone: "lb.test", Name: "www", Weight: 10, TTL: 1, Lease: 3 * time.Second, Margin: -1})
 	a.id = Identity{SetID: "i-1", Address: netip.MustParseAddr("127.0.0.41")}
 	a.typ = "A"
 	return a
@@ -73,7 +73,7 @@ func TestHeartbeatsPauseOnlyWhenHTTPWorks(t *testing.T) {
 	}
 	a.beats.client.Timeout = 20 * time.Millisecond
 	for i := 1; i <= pauseAfter; i++ {
-		if next := a.renewOrBackoff(ctx); next > time.Second+100*time.Millisecond {
+		if next, _ := a.renewOrBackoff(ctx); next > time.Second+100*time.Millisecond {
 			t.Fatalf("renewal %d failed (next in %s)", i, next)
 		}
 		if a.beats.silent != i {
@@ -130,7 +130,7 @@ func TestHeartbeatsKeepGoingAcrossARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer silent.Close()
-	a.cfg.API = apiWithHeartbeatsAt(t, silent.LocalAddr().(*net.UDPAddr).AddrPort())
+	a.cfg.Servers[0] = apiWithHeartbeatsAt(t, silent.LocalAddr().(*net.UDPAddr).AddrPort())
 	if err := a.register(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -36,11 +36,11 @@ type Static struct {
 // Identity returns the configured identity.
 func (s Static) Identity(context.Context) (Identity, error) {
 	if s.SetID == "" {
-		return Identity{}, errors.New("--identity static needs --set-id")
+		return Identity{}, permanentError{errors.New("--identity static needs --set-id")}
 	}
 	addr, err := netip.ParseAddr(s.Address)
 	if err != nil {
-		return Identity{}, fmt.Errorf("--identity static needs --address: %q is not an IP address", s.Address)
+		return Identity{}, permanentError{fmt.Errorf("--identity static needs --address: %q is not an IP address", s.Address)}
 	}
 	return Identity{SetID: s.SetID, Address: addr}, nil
 }
@@ -60,7 +60,7 @@ func (h Host) Identity(context.Context) (Identity, error) {
 	if h.Address != "" {
 		addr, err := netip.ParseAddr(h.Address)
 		if err != nil {
-			return Identity{}, fmt.Errorf("--address %q is not an IP address", h.Address)
+			return Identity{}, permanentError{fmt.Errorf("--address %q is not an IP address", h.Address)}
 		}
 		return Identity{SetID: name, Address: addr}, nil
 	}
@@ -108,13 +108,24 @@ func primaryAddress() (netip.Addr, error) {
 // and the availability zone as a label.
 type EC2 struct {
 	Client *imds.Client
+	// Endpoint is the client's IMDS address, for messages; "" means
+	// DefaultIMDSEndpoint.
+	Endpoint string
 }
 
-// Identity asks IMDS.
+// DefaultIMDSEndpoint is where IMDS answers on EC2.
+const DefaultIMDSEndpoint = "http://169.254.169.254"
+
+// Identity asks IMDS. A first question left unanswered says that this is
+// not EC2 (or that IMDS is blocked).
 func (e EC2) Identity(ctx context.Context) (Identity, error) {
 	id, err := metadata(ctx, e.Client, "instance-id")
 	if err != nil {
-		return Identity{}, err
+		at := e.Endpoint
+		if at == "" {
+			at = DefaultIMDSEndpoint
+		}
+		return Identity{}, fmt.Errorf("not on EC2 or IMDS unreachable at %s: %w", at, err)
 	}
 	ip, err := metadata(ctx, e.Client, "public-ipv4")
 	if err != nil || ip == "" {

@@ -5,16 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
 	"github.com/dnslb/dnslb/internal/agent"
+	"github.com/dnslb/dnslb/internal/api/client"
 	"github.com/dnslb/dnslb/internal/record"
 )
 
@@ -48,11 +51,17 @@ type AgentCmd struct {
 	Renew     string `enum:"udp,http" default:"udp" help:"How to renew the lease: udp (heartbeats when the server offers them; HTTP otherwise and whenever they fail) or http."`
 	Once      string `enum:",register,deregister" default:"" help:"Do one thing and exit, for init scripts: register (no lease) or deregister (drain, wait, delete)."`
 	LogFormat string `enum:"text,json" default:"text" help:"Log format."`
+	LogLevel  string `enum:"debug,info,warn,error" default:"info" help:"Log level: debug shows every retry."`
+
+	RequestTimeout  time.Duration `default:"5s" help:"Deadline of each call to a server (at most a third of --lease); then the next server is tried."`
+	IdentityTimeout time.Duration `default:"30s" help:"How long finding the identity may fail (e.g. IMDS unreachable) before the agent exits."`
+	BackoffMin      time.Duration `default:"200ms" hidden:"" help:"First retry delay after a transient error."`
+	BackoffMax      time.Duration `default:"10s" hidden:"" help:"Longest retry delay."`
 }
 
 // Run runs the agent until it has drained.
 func (c *AgentCmd) Run(g *Globals) error {
-	log := newLogger(g.stderr, "info", c.LogFormat).With("part", "agent")
+	log := newLogger(g.stderr, c.LogLevel, c.LogFormat).With("part", "agent")
 	a, imdsClient, err := c.build(g, log)
 	if err != nil {
 		return err
@@ -93,36 +102,60 @@ func (c *AgentCmd) watchSignals(ctx context.Context, sigs <-chan os.Signal, drai
 }
 
 func (c *AgentCmd) build(g *Globals, log *slog.Logger) (*agent.Agent, *imds.Client, error) {
-	if c.Weight < 0 || c.Weight > record.MaxWeight {
-		return nil, nil, fmt.Errorf("--weight %d: allowed 0..%d", c.Weight, record.MaxWeight)
-	}
-	if c.Lease != 0 && c.Lease < 3*time.Second {
-		return nil, nil, fmt.Errorf("--lease %s: allowed 0 or at least 3s (renewals go every third of it)", c.Lease)
+	if err := c.validate(); err != nil {
+		return nil, nil, usageError{err}
 	}
 	if err := c.checkStopTimeout(); err != nil {
-		return nil, nil, err
+		return nil, nil, usageError{err}
 	}
-	cl, err := g.client()
-	if err != nil {
-		return nil, nil, err
+	var servers []*client.Client
+	for _, s := range g.Server {
+		cl, err := client.New(s, nil)
+		if err != nil {
+			return nil, nil, usageError{fmt.Errorf("--server: %w", err)}
+		}
+		servers = append(servers, cl)
 	}
 	check, err := c.check()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, usageError{err}
 	}
 	ids, imdsClient := c.identity()
-	cfg := agent.Config{API: cl, Zone: c.Zone, Name: c.Name, Type: c.Type, Weight: c.Weight, TTL: c.TTL,
-		Lease: c.Lease, Margin: c.DrainMargin, Check: check, Identity: ids, Logger: log, HTTPOnly: c.Renew == "http"}
+	cfg := agent.Config{Servers: servers, Zone: c.Zone, Name: c.Name, Type: c.Type, Weight: c.Weight, TTL: c.TTL,
+		Lease: c.Lease, Margin: c.DrainMargin, Check: check, Identity: ids, Logger: log, HTTPOnly: c.Renew == "http",
+		RequestTimeout: c.RequestTimeout, IdentityWait: c.IdentityTimeout, Backoff: agent.Backoff{Min: c.BackoffMin, Max: c.BackoffMax}}
 	if c.Once == "register" {
 		cfg.Lease = 0
 	}
 	if c.CompleteLifecycleHook != "" {
-		if c.AsgName == "" {
-			return nil, nil, errors.New("--complete-lifecycle-hook needs --asg-name")
-		}
 		cfg.OnDrained = c.completeLifecycle(imdsClient)
 	}
 	return agent.New(cfg), imdsClient, nil
+}
+
+// validate checks the flags that need no network, so that a mistake ends
+// the agent at once (exit 2) instead of being retried.
+func (c *AgentCmd) validate() error {
+	switch {
+	case c.Weight < 0 || c.Weight > record.MaxWeight:
+		return fmt.Errorf("--weight %d: allowed 0..%d", c.Weight, record.MaxWeight)
+	case c.Lease != 0 && c.Lease < 3*time.Second:
+		return fmt.Errorf("--lease %s: allowed 0 or at least 3s (renewals go every third of it)", c.Lease)
+	case c.Identity == "static" && c.SetID == "":
+		return errors.New("--identity static needs --set-id")
+	case c.Identity == "static" && c.Address == "":
+		return errors.New("--identity static needs --address")
+	case c.CompleteLifecycleHook != "" && c.AsgName == "":
+		return errors.New("--complete-lifecycle-hook needs --asg-name")
+	case c.RequestTimeout <= 0:
+		return fmt.Errorf("--request-timeout %s: must be positive", c.RequestTimeout)
+	case c.IdentityTimeout <= 0:
+		return fmt.Errorf("--identity-timeout %s: must be positive", c.IdentityTimeout)
+	}
+	if _, err := netip.ParseAddr(c.Address); c.Address != "" && err != nil {
+		return fmt.Errorf("--address %q: not an IP address", c.Address)
+	}
+	return nil
 }
 
 func (c *AgentCmd) check() (*record.Check, error) {
@@ -146,18 +179,19 @@ func (c *AgentCmd) check() (*record.Check, error) {
 
 func (c *AgentCmd) identity() (agent.IdentitySource, *imds.Client) {
 	var imdsClient *imds.Client
+	opts := imds.Options{Endpoint: c.ImdsEndpoint}
 	if c.Identity == "ec2" || c.CompleteLifecycleHook != "" {
-		opts := imds.Options{}
-		if c.ImdsEndpoint != "" {
-			opts.Endpoint = c.ImdsEndpoint
-		}
 		imdsClient = imds.New(opts)
 	}
 	switch c.Identity {
 	case "static":
 		return agent.Static{SetID: c.SetID, Address: c.Address}, imdsClient
 	case "ec2":
-		return agent.EC2{Client: imdsClient}, imdsClient
+		// One attempt per question: the agent retries with its own
+		// backoff and bound (--identity-timeout), and a failure then
+		// tells its cause.
+		opts.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), 1)
+		return agent.EC2{Client: imds.New(opts), Endpoint: c.ImdsEndpoint}, imdsClient
 	}
 	return agent.Host{Address: c.Address}, imdsClient
 }

@@ -19,8 +19,8 @@ import (
 
 // Globals are the flags every client command shares.
 type Globals struct {
-	Server string `help:"URL of the dnslb API." default:"http://127.0.0.1:5380" env:"DNSLB_SERVER"`
-	JSON   bool   `help:"Print JSON for scripts instead of a table."`
+	Server []string `help:"URL of the dnslb API. The agent takes several (comma-separated or repeated) and fails over between them." default:"http://127.0.0.1:5380" env:"DNSLB_SERVER"`
+	JSON   bool     `help:"Print JSON for scripts instead of a table."`
 
 	ctx     context.Context // ends on SIGINT or SIGTERM (but for the agent)
 	signals <-chan os.Signal
@@ -28,7 +28,12 @@ type Globals struct {
 	stderr  io.Writer
 }
 
-func (g *Globals) client() (*client.Client, error) { return client.New(g.Server, nil) }
+func (g *Globals) client() (*client.Client, error) {
+	if len(g.Server) != 1 {
+		return nil, fmt.Errorf("--server: this command takes one server, got %d; only the agent takes several", len(g.Server))
+	}
+	return client.New(g.Server[0], nil)
+}
 
 type root struct {
 	Globals
@@ -59,13 +64,17 @@ const (
 )
 
 // usageError is a command line the parser accepted but the command
-// refuses before doing anything (e.g. --set-id without --weight).
-type usageError struct{ msg string }
+// refuses before doing anything (e.g. --set-id without --weight): Main
+// exits 2 for it.
+type usageError struct{ error }
 
-func (e *usageError) Error() string { return e.msg }
+func (e usageError) Unwrap() error { return e.error }
 
-// usagef returns a usageError; Main exits 2 for it.
-func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
+// ExitCode is the process exit code (kong.ExitCoder).
+func (usageError) ExitCode() int { return exitUsage }
+
+// usagef returns a usageError.
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 // Main runs the command line args and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) (code int) {
@@ -109,10 +118,13 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		}()
 	}
 	if err := kctx.Run(&cli.Globals); err != nil {
-		fmt.Fprintln(stderr, "dnslb:", cliError(err))
-		var ue *usageError
-		if errors.As(err, &ue) {
-			return exitUsage
+		if cmd := kctx.Command(); strings.HasPrefix(cmd, "record ") || strings.HasPrefix(cmd, "zone ") {
+			err = cliError(err) // their flags and arguments are the API's fields
+		}
+		fmt.Fprintln(stderr, "dnslb:", err)
+		var ec kong.ExitCoder
+		if errors.As(err, &ec) {
+			return ec.ExitCode()
 		}
 		return exitError
 	}

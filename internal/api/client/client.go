@@ -60,6 +60,9 @@ func New(base string, hc *http.Client) (*Client, error) {
 // Hostname is the server's host, without port, as in the base URL.
 func (c *Client) Hostname() string { return c.base.Hostname() }
 
+// Host is the server's host and port, as in the base URL.
+func (c *Client) Host() string { return c.base.Host }
+
 // Zones lists all zones.
 func (c *Client) Zones(ctx context.Context) ([]record.Zone, error) {
 	var out []record.Zone
