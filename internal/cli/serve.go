@@ -120,7 +120,7 @@ func (c *ServeCmd) run(ctx context.Context, log *slog.Logger, reg *registry.Regi
 	regDone := make(chan error, 1)
 	go func() { regDone <- reg.Run(regCtx) }()
 	if err := c.seed(ctx, reg, regDone); err != nil {
-		return err
+		return c.advise(err)
 	}
 	srvCtx, stopSrv := context.WithCancel(context.Background())
 	defer stopSrv()
@@ -215,9 +215,17 @@ func (c *ServeCmd) openStore(log *slog.Logger) (*boltstore.Store, error) {
 	path := filepath.Join(c.Data, "dnslb.db")
 	st, err := boltstore.Open(path, boltstore.Options{Logger: log.With("part", "store")})
 	if err != nil {
-		return nil, fmt.Errorf("--data %s: %w", c.Data, err)
+		return nil, c.advise(fmt.Errorf("--data %s: %w", c.Data, err))
 	}
 	return st, nil
+}
+
+// advise adds what to do to an error that says the data file is damaged.
+func (c *ServeCmd) advise(err error) error {
+	if !errors.Is(err, boltstore.ErrDamaged) {
+		return err
+	}
+	return fmt.Errorf("%w\nThe server cannot run on a damaged file. Restore the newest backup with\n  dnslb restore BACKUP_FILE --data %s\n(backups are made by `dnslb backup`); the damaged file is kept beside it", err, c.Data)
 }
 
 func (c *ServeCmd) logger(g *Globals) *slog.Logger {
