@@ -37,6 +37,8 @@ type Config struct {
 	// heartbeat), told to agents with each renewal; the zero value when it
 	// takes none.
 	Heartbeat netip.AddrPort
+	// Listener, when set, is served instead of a listener bound to Addr.
+	Listener net.Listener
 }
 
 // Server is the HTTP API. New starts nothing; Listen binds; Run serves.
@@ -46,6 +48,7 @@ type Server struct {
 	mux      *http.ServeMux
 	ln       net.Listener
 	lameduck atomic.Bool
+	inflight atomic.Int64 // requests being served, counted at shutdown
 }
 
 // New returns a Server for cfg.
@@ -88,6 +91,8 @@ func (s *Server) routes() {
 // ServeHTTP limits the body, recovers from panics and answers unknown
 // routes with JSON errors.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
 	defer func() {
 		if v := recover(); v != nil {
 			s.writeError(w, r, fmt.Errorf("panic: %v", v))
@@ -116,8 +121,12 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 		Code: client.CodeNotFound, Message: fmt.Sprintf("no API endpoint %s %s; see the README's API section", r.Method, r.URL.Path)}})
 }
 
-// Listen binds the API address.
+// Listen binds the API address, or takes Config.Listener.
 func (s *Server) Listen() error {
+	if s.cfg.Listener != nil {
+		s.ln = s.cfg.Listener
+		return nil
+	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
@@ -134,7 +143,8 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 func (s *Server) SetLameduck() { s.lameduck.Store(true) }
 
 // Run serves until ctx ends, then gives in-flight requests cfg.Shutdown to
-// finish.
+// finish; those still running then are cut (and counted in the log), and
+// Run returns nil. It returns the error of a listener that fails.
 func (s *Server) Run(ctx context.Context) error {
 	if s.ln == nil {
 		if err := s.Listen(); err != nil {
@@ -152,10 +162,17 @@ func (s *Server) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Shutdown)
 	defer cancel()
 	err := hs.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("api shutdown: deadline passed; cutting the requests left", "requests", s.inflight.Load(), "shutdown", s.cfg.Shutdown.String())
+		err = hs.Close()
+	}
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("api shutdown: %w", err)
+	}
+	return nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {

@@ -23,6 +23,7 @@ type Globals struct {
 
 	ctx     context.Context // ends on SIGINT or SIGTERM (but for the agent)
 	signals <-chan os.Signal
+	hup     <-chan os.Signal // SIGHUP, for serve only: others keep its default (exit)
 	stdout  io.Writer
 	stderr  io.Writer
 }
@@ -78,6 +79,12 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cli.ctx, cli.signals = ctx, sigs
+	if kctx.Command() == "serve" { // a server survives its terminal closing
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		cli.hup = hup
+	}
 	if !strings.HasPrefix(kctx.Command(), "agent") { // the agent reads signals itself
 		go func() {
 			select {

@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 type server struct {
 	cmd      *exec.Cmd
 	dns, api string
-	stderr   *bytes.Buffer
+	stderr   *syncBuffer // read while the process runs
 	exited   chan struct{}
 }
 
@@ -62,7 +62,7 @@ func startServerAt(t *testing.T, dnsAddr, apiAddr, data string, args ...string) 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan struct{})}
+	s := &server{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	found := make(chan []string, 1)
 	go s.scan(pipe, found)
 	t.Cleanup(func() { s.kill(t) })
@@ -81,7 +81,7 @@ func (s *server) scan(r io.Reader, found chan<- []string) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
-		s.stderr.WriteString(line + "\n")
+		fmt.Fprintln(s.stderr, line)
 		if m := servingLine.FindStringSubmatch(line); m != nil {
 			found <- m
 		}
