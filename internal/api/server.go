@@ -39,6 +39,8 @@ type Config struct {
 	Heartbeat netip.AddrPort
 	// Listener, when set, is served instead of a listener bound to Addr.
 	Listener net.Listener
+	// Backup serves GET /v1/backup; nil answers 501.
+	Backup Backuper
 }
 
 // Server is the HTTP API. New starts nothing; Listen binds; Run serves.
@@ -81,6 +83,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/zones/{zone}/rrsets/{name}/{type}/drain", s.drain)
 	m.HandleFunc("GET /v1/zones/{zone}/rrsets/{name}/{type}/drain", s.drainStatus)
 	m.HandleFunc("POST /v1/zones/{zone}/rrsets/{name}/{type}/health", s.force)
+	m.HandleFunc("GET /v1/backup", s.backup)
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
 	for pattern, h := range s.cfg.Extra {

@@ -37,6 +37,8 @@ type root struct {
 	Zone    ZoneCmd    `cmd:"" help:"Create, list and delete zones."`
 	Record  RecordCmd  `cmd:"" help:"Set, list and remove record sets."`
 	Agent   AgentCmd   `cmd:"" help:"Run on an instance: register it, keep it alive, drain it on shutdown."`
+	Backup  BackupCmd  `cmd:"" help:"Copy a running server's data, consistently, to a file."`
+	Restore RestoreCmd `cmd:"" help:"Replace a stopped server's data file with a backup (the old file is kept aside)."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 
