@@ -16,6 +16,7 @@ import (
 
 	"github.com/dnslb/dnslb/internal/api/client"
 	"github.com/dnslb/dnslb/internal/registry"
+	"github.com/dnslb/dnslb/internal/store"
 )
 
 // Defaults.
@@ -41,6 +42,15 @@ type Config struct {
 	Listener net.Listener
 	// Backup serves GET /v1/backup; nil answers 501.
 	Backup Backuper
+	// Storage, when set, makes /readyz fail while writes cannot be stored.
+	Storage Storage
+}
+
+// Storage tells whether the store can take writes; *boltstore.Store is
+// one.
+type Storage interface {
+	// Writable returns nil when writes work, and why not otherwise.
+	Writable(ctx context.Context) error
 }
 
 // Server is the HTTP API. New starts nothing; Listen binds; Run serves.
@@ -182,15 +192,23 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
-	status, code := "ready", http.StatusOK
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	body, code := map[string]string{"status": "ready"}, http.StatusOK
 	select {
 	case <-s.cfg.Registry.Ready():
 	default:
-		status, code = "loading", http.StatusServiceUnavailable
+		body["status"], code = "loading", http.StatusServiceUnavailable
+	}
+	if s.cfg.Storage != nil {
+		if err := s.cfg.Storage.Writable(r.Context()); err != nil {
+			body["status"], body["reason"], code = "storage failing", err.Error(), http.StatusServiceUnavailable
+			if errors.Is(err, store.ErrFull) {
+				body["status"] = "storage full"
+			}
+		}
 	}
 	if s.lameduck.Load() {
-		status, code = "shutting down", http.StatusServiceUnavailable
+		body["status"], code = "shutting down", http.StatusServiceUnavailable
 	}
-	writeJSON(w, code, map[string]string{"status": status})
+	writeJSON(w, code, body)
 }

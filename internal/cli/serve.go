@@ -99,7 +99,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		hbAddr = hb.Addr()
 	}
 	apiSrv := api.New(api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
-		Extra: extra, Heartbeat: hbAddr, Listener: c.apiListener, Backup: st})
+		Extra: extra, Heartbeat: hbAddr, Listener: c.apiListener, Backup: st, Storage: st})
 	if err := apiSrv.Listen(); err != nil {
 		return err
 	}

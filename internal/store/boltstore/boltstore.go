@@ -88,6 +88,8 @@ type Store struct {
 
 	done     chan struct{}  // closed by Close; stops the watchers
 	watchers sync.WaitGroup // one per Watch goroutine
+
+	full fullState // set while writes fail for lack of space
 }
 
 var _ store.Store = (*Store)(nil)
@@ -246,9 +248,12 @@ func (s *Store) commit(fn func(store.Tx) error) (*writeTx, error) {
 	switch {
 	case fnErr != nil:
 		return nil, fnErr
+	case noSpace(err):
+		return nil, s.fullError(err)
 	case err != nil:
 		return nil, fmt.Errorf("commit to data file %s: %w", s.path, err)
 	}
+	s.full.clear()
 	return t, nil
 }
 
