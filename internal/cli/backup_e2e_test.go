@@ -52,11 +52,12 @@ func TestBackupRestore(t *testing.T) {
 			}
 		}
 	}()
+	stopWriter := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	defer stopWriter() // also when the test fails below
 	<-going
 	file := filepath.Join(t.TempDir(), "backup.db")
 	out := s.run(t, "backup", file)
-	close(stop)
-	wg.Wait()
+	stopWriter()
 	if !strings.HasPrefix(out, "backup of revision ") || !strings.Contains(out, "written to "+file) {
 		t.Errorf("backup printed %q", out)
 	}
