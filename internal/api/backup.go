@@ -24,7 +24,7 @@ type Backuper interface {
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Backup == nil {
 		writeJSON(w, http.StatusNotImplemented, client.ErrorBody{Error: client.Error{
-			Code: client.CodeUnsupported, Message: "this server's store cannot be backed up through the API"}})
+			Code: client.CodeUnavailable, Message: "this server's store cannot be backed up through the API"}})
 		return
 	}
 	started := false

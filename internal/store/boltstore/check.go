@@ -59,10 +59,13 @@ func check(path string, db *bolt.DB) error {
 		if _, err := walk(tx.Cursor(), tx.Bucket); err != nil {
 			return damaged(path, "%v", err)
 		}
-		for err := range tx.Check() {
-			return damaged(path, "%v", err)
+		var first error
+		for err := range tx.Check() { // drained: Check reads the file until it closes the channel
+			if first == nil {
+				first = damaged(path, "%v", err)
+			}
 		}
-		return nil
+		return first
 	})
 }
 
