@@ -51,6 +51,8 @@ func (s *Server) classify(err error) (int, client.Error) {
 		return http.StatusConflict, client.Error{Code: client.CodeZoneConflict, Message: err.Error()}
 	case errors.Is(err, registry.ErrExists):
 		return http.StatusConflict, client.Error{Code: client.CodeExists, Message: err.Error()}
+	case errors.Is(err, store.ErrFull):
+		return http.StatusInsufficientStorage, client.Error{Code: client.CodeStorageFull, Message: err.Error()}
 	case errors.Is(err, store.ErrClosed):
 		return http.StatusServiceUnavailable, client.Error{Code: client.CodeUnavailable, Message: "server is shutting down"}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dnslb/dnslb/internal/api/client"
 	"github.com/dnslb/dnslb/internal/registry"
+	"github.com/dnslb/dnslb/internal/store"
 )
 
 // Defaults.
@@ -37,6 +38,19 @@ type Config struct {
 	// heartbeat), told to agents with each renewal; the zero value when it
 	// takes none.
 	Heartbeat netip.AddrPort
+	// Listener, when set, is served instead of a listener bound to Addr.
+	Listener net.Listener
+	// Backup serves GET /v1/backup; nil answers 501.
+	Backup Backuper
+	// Storage, when set, makes /readyz fail while writes cannot be stored.
+	Storage Storage
+}
+
+// Storage tells whether the store can take writes; *boltstore.Store is
+// one.
+type Storage interface {
+	// Writable returns nil when writes work, and why not otherwise.
+	Writable(ctx context.Context) error
 }
 
 // Server is the HTTP API. New starts nothing; Listen binds; Run serves.
@@ -46,6 +60,7 @@ type Server struct {
 	mux      *http.ServeMux
 	ln       net.Listener
 	lameduck atomic.Bool
+	inflight atomic.Int64 // requests being served, counted at shutdown
 }
 
 // New returns a Server for cfg.
@@ -78,6 +93,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/zones/{zone}/rrsets/{name}/{type}/drain", s.drain)
 	m.HandleFunc("GET /v1/zones/{zone}/rrsets/{name}/{type}/drain", s.drainStatus)
 	m.HandleFunc("POST /v1/zones/{zone}/rrsets/{name}/{type}/health", s.force)
+	m.HandleFunc("GET /v1/backup", s.backup)
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
 	for pattern, h := range s.cfg.Extra {
@@ -88,6 +104,8 @@ func (s *Server) routes() {
 // ServeHTTP limits the body, recovers from panics and answers unknown
 // routes with JSON errors.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
 	defer func() {
 		if v := recover(); v != nil {
 			s.writeError(w, r, fmt.Errorf("panic: %v", v))
@@ -122,8 +140,12 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 		Code: client.CodeNotFound, Message: fmt.Sprintf("no API endpoint %s %s; see the README's API section", r.Method, r.URL.Path)}})
 }
 
-// Listen binds the API address.
+// Listen binds the API address, or takes Config.Listener.
 func (s *Server) Listen() error {
+	if s.cfg.Listener != nil {
+		s.ln = s.cfg.Listener
+		return nil
+	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
@@ -140,7 +162,8 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 func (s *Server) SetLameduck() { s.lameduck.Store(true) }
 
 // Run serves until ctx ends, then gives in-flight requests cfg.Shutdown to
-// finish.
+// finish; those still running then are cut (and counted in the log), and
+// Run returns nil. It returns the error of a listener that fails.
 func (s *Server) Run(ctx context.Context) error {
 	if s.ln == nil {
 		if err := s.Listen(); err != nil {
@@ -158,25 +181,40 @@ func (s *Server) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Shutdown)
 	defer cancel()
 	err := hs.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("api shutdown: deadline passed; cutting the requests left", "requests", s.inflight.Load(), "shutdown", s.cfg.Shutdown.String())
+		err = hs.Close()
+	}
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("api shutdown: %w", err)
+	}
+	return nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
-	status, code := "ready", http.StatusOK
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	body, code := map[string]string{"status": "ready"}, http.StatusOK
 	select {
 	case <-s.cfg.Registry.Ready():
 	default:
-		status, code = "loading", http.StatusServiceUnavailable
+		body["status"], code = "loading", http.StatusServiceUnavailable
+	}
+	if s.cfg.Storage != nil {
+		if err := s.cfg.Storage.Writable(r.Context()); err != nil {
+			body["status"], body["reason"], code = "storage failing", err.Error(), http.StatusServiceUnavailable
+			if errors.Is(err, store.ErrFull) {
+				body["status"] = "storage full"
+			}
+		}
 	}
 	if s.lameduck.Load() {
-		status, code = "shutting down", http.StatusServiceUnavailable
+		body["status"], code = "shutting down", http.StatusServiceUnavailable
 	}
-	writeJSON(w, code, map[string]string{"status": status})
+	writeJSON(w, code, body)
 }

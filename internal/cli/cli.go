@@ -24,6 +24,7 @@ type Globals struct {
 
 	ctx     context.Context // ends on SIGINT or SIGTERM (but for the agent)
 	signals <-chan os.Signal
+	hup     <-chan os.Signal // SIGHUP, for serve only: others keep its default (exit)
 	stdout  io.Writer
 	stderr  io.Writer
 }
@@ -42,6 +43,8 @@ type root struct {
 	Zone    ZoneCmd    `cmd:"" help:"Create, list and delete zones."`
 	Record  RecordCmd  `cmd:"" help:"Set, list and remove record sets."`
 	Agent   AgentCmd   `cmd:"" help:"Run on an instance: register it, keep it alive, drain it on shutdown."`
+	Backup  BackupCmd  `cmd:"" help:"Copy a running server's data, consistently, to a file."`
+	Restore RestoreCmd `cmd:"" help:"Replace a stopped server's data file with a backup (the old file is kept aside)."`
 	Version VersionCmd `cmd:"" help:"Print the version and the commit it was built from (--json for scripts)."`
 
 	ShowVersion kong.VersionFlag `name:"version" help:"Print the version and exit."`
@@ -108,6 +111,12 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cli.ctx, cli.signals = ctx, sigs
+	if kctx.Command() == "serve" { // a server survives its terminal closing
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		cli.hup = hup
+	}
 	if !strings.HasPrefix(kctx.Command(), "agent") { // the agent reads signals itself
 		go func() {
 			select {

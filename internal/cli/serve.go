@@ -47,6 +47,8 @@ type ServeCmd struct {
 	LogFormat    string        `enum:"text,json" default:"text" help:"Log format: text or json."`
 
 	MetricsPerSet bool `name:"metrics-per-set" help:"Export answers per record set on /metrics (a series per set); by default they are summed per name."`
+
+	apiListener net.Listener // tests: served instead of binding --api
 }
 
 // Run serves until SIGINT or SIGTERM.
@@ -66,7 +68,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		LeaseGrace: c.LeaseGrace, RestartGrace: c.RestartGrace, BrakeShare: c.BrakeShare, DrainMargin: c.DrainMargin,
 		MetricsPerSet: c.MetricsPerSet})
 	hbs := c.heartbeatHandler(reg, log, metrics)
-	dnsCfg := dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics}
+	dnsCfg := dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics, Shutdown: c.Shutdown}
 	if c.Heartbeat == "dns" {
 		dnsCfg.Datagram = hbs.Answer
 	}
@@ -100,11 +102,11 @@ func (c *ServeCmd) Run(g *Globals) error {
 		hbAddr = hb.Addr()
 	}
 	apiSrv := api.New(api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
-		Extra: extra, Heartbeat: hbAddr})
+		Extra: extra, Heartbeat: hbAddr, Listener: c.apiListener, Backup: st, Storage: st})
 	if err := apiSrv.Listen(); err != nil {
 		return err
 	}
-	return c.run(g.ctx, log, reg, dns, apiSrv, hb)
+	return c.run(g.ctx, g, log, reg, dns, apiSrv, hb)
 }
 
 // heartbeatHandler answers lease heartbeats by renewing in reg.
@@ -116,38 +118,72 @@ func (c *ServeCmd) heartbeatHandler(reg *registry.Registry, log *slog.Logger, me
 }
 
 // run starts the registry, seeds zones, serves, and shuts down in order:
-// lameduck, then DNS and API (finishing in-flight work), then the registry.
-func (c *ServeCmd) run(ctx context.Context, log *slog.Logger, reg *registry.Registry, dns *dnsserver.Server, apiSrv *api.Server, hb *heartbeat.Server) error {
+// lameduck, then DNS and API (finishing in-flight work), then the
+// registry. A component that fails (a listener, a UDP loop, the
+// registry) ends serving and its error is returned: the process exits
+// rather than leave part of its clients without answers.
+func (c *ServeCmd) run(ctx context.Context, g *Globals, log *slog.Logger, reg *registry.Registry, dns *dnsserver.Server, apiSrv *api.Server, hb *heartbeat.Server) error {
 	regCtx, stopReg := context.WithCancel(context.Background())
 	defer stopReg()
 	regDone := make(chan error, 1)
 	go func() { regDone <- reg.Run(regCtx) }()
 	if err := c.seed(ctx, log, reg, regDone); err != nil {
-		return err
+		return c.advise(err)
 	}
 	srvCtx, stopSrv := context.WithCancel(context.Background())
 	defer stopSrv()
-	var eg errgroup.Group
-	eg.Go(func() error { return dns.Run(srvCtx) })
-	eg.Go(func() error { return apiSrv.Run(srvCtx) })
+	eg, egCtx := errgroup.WithContext(srvCtx)
+	eg.Go(func() error { return dns.Run(egCtx) })
+	eg.Go(func() error { return apiSrv.Run(egCtx) })
 	hbAt := c.Heartbeat
 	if hb != nil {
-		eg.Go(func() error { return hb.Run(srvCtx) })
+		eg.Go(func() error { return hb.Run(egCtx) })
 		hbAt = hb.Addr().String()
 	}
 	log.Info("dnslb serving", "dns", dns.Addr(), "api", apiSrv.Addr(), "heartbeat", hbAt, "data", c.Data, "zones", c.Zone)
-	select {
-	case <-ctx.Done():
-	case err := <-regDone:
-		return fmt.Errorf("registry stopped: %w", err)
+	regErr, stopped := c.wait(ctx, egCtx, g.hup, regDone, log)
+	if !stopped && egCtx.Err() == nil {
+		log.Info("shutting down", "lameduck", c.Lameduck.String())
+		apiSrv.SetLameduck()
+		c.lameduck(egCtx)
 	}
-	log.Info("shutting down", "lameduck", c.Lameduck)
-	apiSrv.SetLameduck()
-	time.Sleep(c.Lameduck)
 	stopSrv()
 	err := eg.Wait()
 	stopReg()
-	return errors.Join(err, <-regDone)
+	if !stopped {
+		regErr = <-regDone
+	}
+	return errors.Join(err, regErr)
+}
+
+// wait serves until ctx ends (a signal), a component fails (egCtx ends)
+// or the registry stops (stopped, with its error). SIGHUP is logged and
+// ignored: nothing can be reloaded yet.
+func (c *ServeCmd) wait(ctx, egCtx context.Context, hup <-chan os.Signal, regDone <-chan error, log *slog.Logger) (regErr error, stopped bool) {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-egCtx.Done():
+			log.Error("a component failed; shutting down")
+			return nil, false
+		case err := <-regDone:
+			return fmt.Errorf("registry stopped: %w", err), true
+		case <-hup:
+			log.Info("SIGHUP: nothing to reload; serving on")
+		}
+	}
+}
+
+// lameduck keeps serving for --lameduck while /readyz says not ready,
+// unless a component fails meanwhile.
+func (c *ServeCmd) lameduck(egCtx context.Context) {
+	t := time.NewTimer(c.Lameduck)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-egCtx.Done():
+	}
 }
 
 func (c *ServeCmd) validate() error {
@@ -239,9 +275,17 @@ func (c *ServeCmd) openStore(log *slog.Logger) (*boltstore.Store, error) {
 	path := filepath.Join(c.Data, "dnslb.db")
 	st, err := boltstore.Open(path, boltstore.Options{Logger: log.With("part", "store")})
 	if err != nil {
-		return nil, fmt.Errorf("--data %s: %w", c.Data, err)
+		return nil, c.advise(fmt.Errorf("--data %s: %w", c.Data, err))
 	}
 	return st, nil
+}
+
+// advise adds what to do to an error that says the data file is damaged.
+func (c *ServeCmd) advise(err error) error {
+	if !errors.Is(err, boltstore.ErrDamaged) {
+		return err
+	}
+	return fmt.Errorf("%w\nThe server cannot run on a damaged file. Restore the newest backup with\n  dnslb restore BACKUP_FILE --data %s\n(backups are made by `dnslb backup`); the damaged file is kept beside it", err, c.Data)
 }
 
 func (c *ServeCmd) logger(g *Globals) *slog.Logger {

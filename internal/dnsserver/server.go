@@ -12,6 +12,7 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dnslb/dnslb/internal/selector"
 	"github.com/dnslb/dnslb/internal/zone"
@@ -130,7 +131,10 @@ func (s *Server) Port() int {
 }
 
 // Run serves until ctx ends, then stops accepting and gives in-flight
-// queries cfg.Shutdown to finish.
+// queries cfg.Shutdown to finish; TCP connections still open then are
+// cut, and Run returns nil. A UDP loop or the TCP listener that fails
+// ends Run with its error at once, so no share of the clients is left
+// without answers.
 func (s *Server) Run(ctx context.Context) error {
 	if s.udp == nil {
 		if err := s.Listen(); err != nil {
@@ -138,38 +142,10 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	defer closeAll(s.udp)
-	uctx, stopUDP := context.WithCancel(ctx)
-	udpDone := make(chan struct{})
-	go func() {
-		defer close(udpDone)
-		s.serveUDP(uctx)
-	}()
-	started := make(chan struct{})
-	tcp := &dns.Server{Listener: s.ln, Handler: s, MsgAcceptFunc: accept, NotifyStartedFunc: func() { close(started) }}
-	errc := make(chan error, 1)
-	go func() { errc <- tcp.ActivateAndServe() }()
-	var err error
-	select { // ShutdownContext stops only a server that has started
-	case <-started:
-	case err = <-errc:
-	}
-	if err == nil {
-		select {
-		case err = <-errc:
-		case <-ctx.Done():
-		}
-	}
-	if err != nil {
-		err = fmt.Errorf("dns: %w", err)
-	}
-	stopUDP()
-	<-udpDone
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Shutdown)
-	defer cancel()
-	if serr := tcp.ShutdownContext(sctx); errors.Is(serr, context.DeadlineExceeded) && err == nil {
-		err = fmt.Errorf("dns shutdown: %w", serr)
-	}
-	return err
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.serveUDP(gctx) })
+	g.Go(func() error { return s.serveTCP(gctx) })
+	return g.Wait()
 }
 
 // accept filters queries before they are parsed: responses are dropped,

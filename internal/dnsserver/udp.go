@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"syscall"
+	"time"
 
 	"github.com/miekg/dns"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 )
 
@@ -59,20 +60,64 @@ func closeAll(conns []*net.UDPConn) {
 }
 
 // serveUDP runs one loop per socket until ctx ends; each loop finishes
-// the batch in hand.
-func (s *Server) serveUDP(ctx context.Context) {
-	var wg sync.WaitGroup
-	for _, c := range s.udp {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := s.udpLoop(ctx, c); err != nil {
-				s.log.Warn("udp read failed; serving stops on this socket", "err", err)
+// the batch in hand. A loop that fails stops the others and its error is
+// returned: the kernel spreads clients over the sockets by a hash, so a
+// dead socket would silently leave its share of them without answers.
+func (s *Server) serveUDP(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for i, c := range s.udp {
+		g.Go(func() error {
+			if err := s.udpLoop(gctx, c); err != nil {
+				return fmt.Errorf("dns: udp socket %d of %d: %w", i+1, len(s.udp), err)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	return g.Wait()
 }
+
+// transient reports whether a socket error is one that retrying can fix:
+// an interrupted call, a full buffer or memory shortage, or an ICMP error
+// about an earlier datagram reported on this one.
+func transient(err error) bool {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return false
+	}
+	switch errno {
+	case syscall.EINTR, syscall.EAGAIN, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNREFUSED, syscall.ECONNRESET,
+		syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.EHOSTDOWN, syscall.ENETDOWN, syscall.ETIMEDOUT,
+		syscall.EPERM, syscall.EACCES, syscall.EMSGSIZE, syscall.EPIPE:
+		return true
+	}
+	return false
+}
+
+// retryPause is how long a loop waits after a transient error before it
+// reads again: long enough not to spin on an error that repeats, short
+// enough not to be noticed.
+const retryPause = 10 * time.Millisecond
+
+// readFailed decides what a loop does after a failed read: nil to stop
+// (ctx ended), errRetry to read again after a pause, or the error that
+// ends serving.
+func readFailed(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return nil
+	case transient(err):
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(retryPause):
+			return errRetry
+		}
+	}
+	return err
+}
+
+// errRetry tells a loop to read again.
+var errRetry = errors.New("retry")
 
 // slowRespond answers a datagram the fast path declined with the full
 // handler, packing the reply into buf.

@@ -2,7 +2,6 @@ package dnsserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -115,8 +114,8 @@ func (s *Server) udpLoop(ctx context.Context, c *net.UDPConn) error {
 	for {
 		n, err := mc.recv()
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
+			if err = readFailed(ctx, err); err == errRetry {
+				continue
 			}
 			return err
 		}
@@ -130,7 +129,9 @@ func (s *Server) udpLoop(ctx context.Context, c *net.UDPConn) error {
 			mc.out.reply(k, resp, in, i)
 			k++
 		}
-		s.sendAll(mc, k)
+		if err := s.sendAll(mc, k); err != nil && ctx.Err() == nil {
+			return err
+		}
 	}
 }
 
@@ -206,15 +207,18 @@ func zoneName(scope uint32) string {
 }
 
 // sendAll sends the first n entries of mc.out, going past any datagram
-// the kernel refuses.
-func (s *Server) sendAll(mc *mmsgConn, n int) {
+// the kernel refuses for a transient reason; it fails when the socket
+// does.
+func (s *Server) sendAll(mc *mmsgConn, n int) error {
 	mc.nout = n
 	for mc.off = 0; mc.off < n; {
 		if err := mc.rc.Write(mc.writeFn); err != nil {
-			return // the socket is closed
+			return err // the socket is closed
 		}
 		sent := int(mc.n)
 		switch {
+		case mc.errno != 0 && !transient(mc.errno):
+			return fmt.Errorf("sendmmsg: %w", mc.errno)
 		case mc.errno != 0:
 			s.log.Debug("udp write failed", "err", mc.errno)
 			sent = 1 // skip the datagram that failed
@@ -223,4 +227,5 @@ func (s *Server) sendAll(mc *mmsgConn, n int) {
 		}
 		mc.off += sent
 	}
+	return nil
 }

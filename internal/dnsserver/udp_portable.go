@@ -4,7 +4,6 @@ package dnsserver
 
 import (
 	"context"
-	"errors"
 	"net"
 	"time"
 
@@ -33,8 +32,8 @@ func (s *Server) udpLoop(ctx context.Context, c *net.UDPConn) error {
 	for {
 		n, err := pc.ReadBatch(in, 0)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
+			if err = readFailed(ctx, err); err == errRetry {
+				continue
 			}
 			return err
 		}
@@ -48,7 +47,9 @@ func (s *Server) udpLoop(ctx context.Context, c *net.UDPConn) error {
 			out[k].Buffers[0], out[k].Addr = resp, in[i].Addr
 			k++
 		}
-		s.writeAll(pc, out[:k])
+		if err := s.writeAll(pc, out[:k]); err != nil && ctx.Err() == nil {
+			return err
+		}
 	}
 }
 
@@ -60,11 +61,16 @@ func newBatch(size int) []ipv4.Message {
 	return ms
 }
 
-// writeAll sends the batch, retrying the part a short write left.
-func (s *Server) writeAll(pc batchConn, ms []ipv4.Message) {
+// writeAll sends the batch, retrying the part a short write left and
+// skipping a datagram refused for a transient reason; it fails when the
+// socket does.
+func (s *Server) writeAll(pc batchConn, ms []ipv4.Message) error {
 	for len(ms) > 0 {
 		n, err := pc.WriteBatch(ms, 0)
 		if err != nil {
+			if !transient(err) {
+				return err
+			}
 			s.log.Debug("udp write failed", "err", err)
 			if n <= 0 {
 				n = 1 // skip the datagram that failed
@@ -72,4 +78,5 @@ func (s *Server) writeAll(pc batchConn, ms []ipv4.Message) {
 		}
 		ms = ms[n:]
 	}
+	return nil
 }

@@ -22,6 +22,9 @@ var (
 	ErrCompacted = errors.New("revision compacted")
 	// ErrClosed: the store has been closed.
 	ErrClosed = errors.New("store closed")
+	// ErrFull: a write failed for lack of space (disk full, quota); the
+	// store stays readable, and writes work again once space is freed.
+	ErrFull = errors.New("storage full")
 )
 
 // Store is durable, transactional storage for zones and record sets.

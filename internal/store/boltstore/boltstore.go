@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,6 +88,8 @@ type Store struct {
 
 	done     chan struct{}  // closed by Close; stops the watchers
 	watchers sync.WaitGroup // one per Watch goroutine
+
+	full fullState // set while writes fail for lack of space
 }
 
 var _ store.Store = (*Store)(nil)
@@ -99,12 +102,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("data file %s is a directory; give the path of a file, e.g. %s/dnslb.db", path, path)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("data file %s is locked by another process (is another dnslb serve using it?)", path)
-	}
+	db, err := openChecked(path, opts.LockTimeout)
 	if err != nil {
-		return nil, openError(path, err)
+		return nil, err
 	}
 	rev, err := initFile(db)
 	if err != nil {
@@ -125,16 +125,23 @@ func Open(path string, opts Options) (*Store, error) {
 // do about it.
 func openError(path string, err error) error {
 	var pe *fs.PathError
+	if errors.Is(err, ErrDamaged) {
+		return err
+	}
 	if errors.As(err, &pe) && pe.Path == path {
 		err = pe.Err // the path is in our message already
 	}
 	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("data file %s is locked by another process (is another dnslb serve using it?)", path)
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("open data file %s: %w; create its directory %s first", path, err, filepath.Dir(path))
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("open data file %s: %w; the server needs to read and write it", path, err)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
-		return fmt.Errorf("open data file %s: %w; it is not a dnslb data file, or it is damaged", path, err)
+		return damaged(path, "%v (or it is no dnslb data file at all)", err)
+	case strings.HasPrefix(err.Error(), "file size too small"): // bbolt has no sentinel for it
+		return damaged(path, "%v (truncated)", err)
 	}
 	return fmt.Errorf("open data file %s: %w", path, err)
 }
@@ -241,9 +248,12 @@ func (s *Store) commit(fn func(store.Tx) error) (*writeTx, error) {
 	switch {
 	case fnErr != nil:
 		return nil, fnErr
+	case noSpace(err):
+		return nil, s.fullError(err)
 	case err != nil:
 		return nil, fmt.Errorf("commit to data file %s: %w", s.path, err)
 	}
+	s.full.clear()
 	return t, nil
 }
 

@@ -169,7 +169,7 @@ func (t readTx) get(bucket, key []byte, v any) error {
 
 func decode(key, data []byte, v any) error {
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("corrupt entry %q: %w", key, err)
+		return fmt.Errorf("%w: entry %q: %v", ErrDamaged, key, err)
 	}
 	return nil
 }
