@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/dnslb/dnslb/internal/sockerr"
 	"net"
 	"syscall"
 	"time"
@@ -76,27 +77,11 @@ func (s *Server) serveUDP(ctx context.Context) error {
 	return g.Wait()
 }
 
-// transient reports whether a socket error is one that retrying can fix:
-// an interrupted call, a full buffer or memory shortage, or an ICMP error
-// about an earlier datagram reported on this one.
-func transient(err error) bool {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return false
-	}
-	switch errno {
-	case syscall.EINTR, syscall.EAGAIN, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNREFUSED, syscall.ECONNRESET,
-		syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.EHOSTDOWN, syscall.ENETDOWN, syscall.ETIMEDOUT,
-		syscall.EPERM, syscall.EACCES, syscall.EMSGSIZE, syscall.EPIPE:
-		return true
-	}
-	return false
-}
+// transient reports whether a socket error is one that retrying can fix.
+func transient(err error) bool { return sockerr.Transient(err) }
 
-// retryPause is how long a loop waits after a transient error before it
-// reads again: long enough not to spin on an error that repeats, short
-// enough not to be noticed.
-const retryPause = 10 * time.Millisecond
+// retryPause is how long a loop waits after a transient error.
+const retryPause = sockerr.RetryPause
 
 // readFailed decides what a loop does after a failed read: nil to stop
 // (ctx ended), errRetry to read again after a pause, or the error that

@@ -123,6 +123,26 @@ func startServer(t *testing.T, renew RenewFunc) (*Server, *prometheus.Registry) 
 	return s, reg
 }
 
+// A heartbeat socket that fails for good ends Run with an error, so serve
+// ends rather than leave agents without answers; a stop does not.
+func TestServerEndsWhenItsSocketFails(t *testing.T) {
+	s := NewServer("127.0.0.1:0", NewHandler(Config{Renew: (&leases{}).renew}))
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	s.conn.Close() // as a failing socket would
+	select {
+	case err := <-done:
+		if want := "heartbeat 127.0.0.1:0: socket closed under the server"; err == nil || err.Error() != want {
+			t.Errorf("Run after its socket closed: %v, want %q", err, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run goes on after its socket closed")
+	}
+}
+
 // TestServerOverUDP: real datagrams on loopback, through the client; bad
 // datagrams neither stop the server nor get an answer.
 func TestServerOverUDP(t *testing.T) {

@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"time"
+
+	"github.com/dnslb/dnslb/internal/sockerr"
 )
 
 // Server answers heartbeats on a UDP socket of its own, for operators who
@@ -39,7 +42,30 @@ func (s *Server) Listen() error {
 // Addr is the bound address; valid after Listen.
 func (s *Server) Addr() netip.AddrPort { return s.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
 
-// Run answers heartbeats until ctx ends.
+// readFailed decides what a read error means: nil to read again (after a
+// pause, for a transient error such as an ICMP error about an earlier
+// answer), errStopped when ctx ended, or the error that ends
+// Run: a socket that fails for good must end the server, not leave the
+// agents that beat to it without answers.
+func (s *Server) readFailed(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return errStopped
+	case errors.Is(err, net.ErrClosed):
+		return fmt.Errorf("heartbeat %s: socket closed under the server", s.addr)
+	case sockerr.Transient(err):
+		s.log.Debug("heartbeat read; retrying", "err", err)
+		time.Sleep(sockerr.RetryPause)
+		return nil
+	}
+	return fmt.Errorf("heartbeat %s: %w", s.addr, err)
+}
+
+// errStopped ends Run without an error: its context ended.
+var errStopped = errors.New("stopped")
+
+// Run answers heartbeats until ctx ends. A socket that fails for good
+// ends it with the error.
 func (s *Server) Run(ctx context.Context) error {
 	if s.conn == nil {
 		if err := s.Listen(); err != nil {
@@ -48,15 +74,22 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
 	defer stop()
+	err := s.serve(ctx)
+	if errors.Is(err, errStopped) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) serve(ctx context.Context) error {
 	var in [RequestSize + 1]byte // one more, to tell an oversized datagram
 	out := make([]byte, 0, AnswerSize)
 	for {
 		n, from, err := s.conn.ReadFromUDPAddrPort(in[:])
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
+			if err := s.readFailed(ctx, err); err != nil {
+				return err
 			}
-			s.log.Warn("heartbeat read", "err", err) // e.g. ICMP errors; the socket stays usable
 			continue
 		}
 		resp, ours := s.h.Answer(in[:n], out)
