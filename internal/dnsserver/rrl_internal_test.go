@@ -80,7 +80,7 @@ func TestRRLBucket(t *testing.T) {
 	}
 	takeN := func(n int) (ok int) {
 		for range n {
-			if l.take(1) {
+			if l.take(1, uint32(now/time.Millisecond)) {
 				ok++
 			}
 		}

@@ -120,6 +120,7 @@ func (s *Server) udpLoop(ctx context.Context, c *net.UDPConn) error {
 			}
 			return err
 		}
+		s.rrlBatch(sc) // rrl.go
 		k := 0
 		for i := range n {
 			req, buf := in.bufs[i][:in.hdrs[i].len], replies[k]

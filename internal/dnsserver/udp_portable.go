@@ -38,6 +38,7 @@ func (s *Server) udpLoop(ctx context.Context, c *net.UDPConn) error {
 			}
 			return err
 		}
+		s.rrlBatch(sc) // rrl.go
 		k := 0
 		for i := range in[:n] {
 			req, buf := in[i].Buffers[0][:in[i].N], out[k].Buffers[0][:cap(out[k].Buffers[0])]
