@@ -20,7 +20,7 @@ import (
 // fakeClock is the RRL clock of a test: it moves only when told.
 type fakeClock struct{ ns atomic.Int64 }
 
-func (c *fakeClock) Now() time.Duration       { return time.Duration(c.ns.Load()) }
+func (c *fakeClock) Now() time.Duration      { return time.Duration(c.ns.Load()) }
 func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // rrlSnapshot is lb.test with a big TXT answer (about 1,100 bytes, the fast
@@ -373,4 +373,3 @@ func TestRRLConfigInvalid(t *testing.T) {
 		t.Errorf("ParsePrefixes: %v", err)
 	}
 }
-

@@ -104,4 +104,3 @@ func TestTCPMaxQueriesClosesGracefully(t *testing.T) {
 		}
 	}
 }
-
