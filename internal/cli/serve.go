@@ -47,6 +47,8 @@ type ServeCmd struct {
 	LogFormat    string        `enum:"text,json" default:"text" help:"Log format: text or json."`
 
 	MetricsPerSet bool `name:"metrics-per-set" help:"Export answers per record set on /metrics (a series per set); by default they are summed per name."`
+
+	dnsLimits `embed:""` // rrl.go
 }
 
 // Run serves until SIGINT or SIGTERM.
@@ -67,6 +69,8 @@ func (c *ServeCmd) Run(g *Globals) error {
 		MetricsPerSet: c.MetricsPerSet})
 	hbs := c.heartbeatHandler(reg, log, metrics)
 	dnsCfg := dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics}
+	dnsCfg.RRL, _ = c.rrl() // checked by validate
+	dnsCfg.TCPMaxQueries = c.TCPMaxQueries
 	if c.Heartbeat == "dns" {
 		dnsCfg.Datagram = hbs.Answer
 	}
@@ -156,6 +160,9 @@ func (c *ServeCmd) validate() error {
 		return fmt.Errorf("--brake-share %v: allowed above 0 and at most 1", c.BrakeShare)
 	case c.Heartbeat != "dns" && c.Heartbeat != "off" && !validHostPort(c.Heartbeat):
 		return fmt.Errorf("--heartbeat %q: allowed dns, off, or HOST:PORT", c.Heartbeat)
+	}
+	if _, err := c.rrl(); err != nil {
+		return err
 	}
 	for _, d := range []struct {
 		flag string
