@@ -49,9 +49,9 @@ type RRL struct {
 	// Slip: every Slip-th response over the rate is sent empty with TC set
 	// instead of dropped; 0 drops them all, 1 truncates them all.
 	Slip int
-	// Window bounds how long an excess is remembered: a source that went
-	// over the rate is limited until it has stayed under it for up to
-	// Window (BIND's window); 1s forgets at once.
+	// Window bounds how long an excess is remembered (BIND's window): the
+	// debt of a flood grows up to Window's worth of the rate, so a source
+	// that went over stays limited for up to Window after it slows down.
 	Window time.Duration
 	// Exempt lists sources that are always answered. They are still
 	// counted (the cost of RRL is the same for them), only never limited.
@@ -311,7 +311,7 @@ func classify(resp []byte) (k rrlKind, nameOff int, qtype uint16) {
 	qtype = binary.BigEndian.Uint16(resp[qEnd-4:])
 	an, ns := binary.BigEndian.Uint16(resp[6:]), binary.BigEndian.Uint16(resp[8:])
 	switch rcode := resp[3] & 0xF; {
-	case rcode == 0 && an > 0:
+	case rcode == 0 && (an > 0 || resp[2]&0x02 != 0): // an answer, or one too big (TC)
 		return kindAnswer, 12, qtype
 	case rcode == 0 && ns > 0:
 		k = kindNoData

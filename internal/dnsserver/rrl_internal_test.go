@@ -51,6 +51,15 @@ func TestRRLKeys(t *testing.T) {
 			t.Errorf("%s: kinds %s, %s (want %s), keys %x and %x differ", tc.what, kindNames[ka], kindNames[kb], kindNames[tc.kind], a, b)
 		}
 	}
+	// An answer too big for UDP (TC, no records) counts with the answer.
+	_, full := both(s, q("h1.lb.test.", dns.TypeAAAA))
+	var ka, kb [rrlKeyMax]byte
+	src := netip.MustParseAddr("192.0.2.1")
+	kindA, na := rrlKey(&ka, full, src)
+	kindB, nb := rrlKey(&kb, slipReply(full), src)
+	if kindA != kindAnswer || kindB != kindAnswer || string(ka[:na]) != string(kb[:nb]) {
+		t.Errorf("a truncated answer: kinds %s and %s, keys %x and %x", kindNames[kindA], kindNames[kindB], ka[:na], kb[:nb])
+	}
 	differ := []struct {
 		what       string
 		a, b       []byte
