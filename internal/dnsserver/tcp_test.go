@@ -104,3 +104,19 @@ func TestTCPMaxQueriesClosesGracefully(t *testing.T) {
 		}
 	}
 }
+
+// TestTCPIdleClosedGracefully: the idle timeouts stay (2 s before the first
+// query), and an idle connection ends with FIN, not a reset.
+func TestTCPIdleClosedGracefully(t *testing.T) {
+	ts := start(t, zone.Build(fixture()), nil)
+	c := dial(t, "tcp", ts.Addr())
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	began := time.Now()
+	var b [1]byte
+	if _, err := c.Read(b[:]); !errors.Is(err, io.EOF) {
+		t.Fatalf("idle connection: %v, want EOF", err)
+	}
+	if waited := time.Since(began); waited < time.Second || waited > 5*time.Second {
+		t.Errorf("closed after %s idle, want about 2 s", waited)
+	}
+}
