@@ -125,13 +125,24 @@ latency_row() {
     }'
 }
 
+# rrl_args BIN: the RRL flags a benchmark's dnslb runs with. dnslb rate-limits UDP answers by
+# default and exempts nobody, loopback included, so a benchmark client on 127.0.0.1 would be
+# limited to 100 answers a second per name: by default RRL stays on with loopback on the exempt
+# list (every answer is still classified and counted: the cost of RRL is measured, and nothing
+# is limited). DNSLB_RRL_ARGS overrides it ("--rrl off" for a control without RRL). A binary
+# older than RRL (BASELINE_REF) gets none.
+rrl_args() {
+  if [[ -n ${DNSLB_RRL_ARGS+set} ]]; then echo "$DNSLB_RRL_ARGS"; return; fi
+  if "$1" serve --help 2>/dev/null | grep -q -- '--rrl-exempt'; then echo "--rrl-exempt 127.0.0.0/8"; fi
+}
+
 # serve_empty BIN: start `BIN serve` with a fresh data dir in $WORK and zone lb.test on
 # $DNS_PORT/$API_PORT (plus $DNSLB_ARGS), set SERVER_PID, and wait for /readyz.
 serve_empty() {
   rm -rf "$WORK/data"
   # shellcheck disable=SC2086
   "$1" serve --dns "127.0.0.1:$DNS_PORT" --api "127.0.0.1:$API_PORT" --data "$WORK/data" \
-    --zone lb.test --log-level warn ${DNSLB_ARGS:-} >"$WORK/serve.log" 2>&1 &
+    --zone lb.test --log-level warn $(rrl_args "$1") ${DNSLB_ARGS:-} >"$WORK/serve.log" 2>&1 &
   SERVER_PID=$!
   local api="http://127.0.0.1:$API_PORT"
   for _ in $(seq 1 100); do

@@ -22,6 +22,11 @@
 #   DNSLB_WORK=/tmp/bench-dnslb
 #   DNSLB_REF=             empty: build the working tree as it is; else build that git ref
 #                          from a clean `git archive` (uncommitted edits left out)
+#   RRL_CONTROL=1          dnslb runs with response rate limiting on and the benchmark client
+#                          (127.0.0.0/8) exempt, so every answer is still classified and counted
+#                          (DNSLB_RRL_ARGS overrides that, see bench/lib.sh); with 1 a second
+#                          dnslb with `--rrl off`, "dnslb-rrl-off" on DNSLB_PORT+2, is benched in
+#                          the same run: the difference is RRL's cost; 0 skips it
 #   BASELINE_REF=          also build this git ref and bench it as "dnslb-base" on DNSLB_PORT+1,
 #                          e.g. the commit before a change, so both are in the same run
 #   LATENCY_QPS=50000      then, per mix, a pinned dnsperf run at this fixed rate with per-query
@@ -47,6 +52,7 @@ DNSLB_PORT=${DNSLB_PORT:-5310}
 DNSLB_WORK=${DNSLB_WORK:-/tmp/bench-dnslb}
 DNSLB_REF=${DNSLB_REF:-}
 BASELINE_REF=${BASELINE_REF:-}
+RRL_CONTROL=${RRL_CONTROL:-1}
 LATENCY_QPS=${LATENCY_QPS:-50000}
 LATENCY_REFS=${LATENCY_REFS:-knot}
 LATENCY_DURATION=${LATENCY_DURATION:-$DURATION}
@@ -122,9 +128,13 @@ fi
 ANCHORS_STARTED=1
 "$ANCHORS" start
 
-start_dnslb() { # start_dnslb NAME BIN PORT WORKDIR  -> appends NAME=PORT=PID to EXTRA
+start_dnslb() { # start_dnslb NAME BIN PORT WORKDIR [RRL_ARGS]  -> appends NAME=PORT=PID to EXTRA
   local pid
-  pid=$(DNSLB_BIN=$2 "$BENCH/start-dnslb.sh" "$3" "$4")
+  if [[ $# -ge 5 ]]; then
+    pid=$(DNSLB_BIN=$2 DNSLB_RRL_ARGS=$5 "$BENCH/start-dnslb.sh" "$3" "$4")
+  else
+    pid=$(DNSLB_BIN=$2 "$BENCH/start-dnslb.sh" "$3" "$4")
+  fi
   DNSLB_PIDS+=("$pid")
   EXTRA="${EXTRA:+$EXTRA }$1=$3=$pid"
   log "started $1 pid $pid port $3"
@@ -135,6 +145,9 @@ WARNINGS=
 start_dnslb dnslb "$DNSLB_WORK/dnslb" "$DNSLB_PORT" "$DNSLB_WORK/run"
 if [[ -n $BASELINE_REF ]]; then
   start_dnslb dnslb-base "$DNSLB_WORK/dnslb-base" $((DNSLB_PORT + 1)) "$DNSLB_WORK/run-base"
+fi
+if [[ $RRL_CONTROL == 1 ]]; then
+  start_dnslb dnslb-rrl-off "$DNSLB_WORK/dnslb" $((DNSLB_PORT + 2)) "$DNSLB_WORK/run-rrl-off" "--rrl off"
 fi
 export EXTRA_TARGETS=$EXTRA
 
@@ -184,6 +197,7 @@ fi
   echo "- $(go version | sed 's/^go version //'), dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }'), $(knotd -V 2>/dev/null | head -1 || true), NSD $(nsd -v 2>&1 | awk 'NR == 1 { print $3 }' || true)"
   echo "- dnsperf: \`-l $DURATION $DNSPERF_ARGS\`, rounds $ROUNDS, modes $MODES, mixes $MIXES; pinned: server CPU $SERVER_CPU, dnsperf CPU $CLIENT_CPU"
   echo "- dnslb started on CPUs: ${DNSLB_CPUS:-all (pinned after start)}"
+  echo "- dnslb RRL flags: \`$(rrl_args "$DNSLB_WORK/dnslb")\`$([[ $RRL_CONTROL == 1 ]] && echo "; dnslb-rrl-off: \`--rrl off\`, so RRL's cost is dnslb against dnslb-rrl-off")"
   echo "- targets: $SERVERS $(for t in $EXTRA_TARGETS; do printf '%s ' "${t%%=*}"; done)"
   echo
   echo "## Anchor table (medians over rounds)"

@@ -8,6 +8,7 @@
 #
 # Usage: bench/start-dnslb.sh [PORT] [WORKDIR]   (defaults 5310, /tmp/bench-dnslb)
 # Env:   DNSLB_BIN (default: build ./cmd/dnslb into WORKDIR), DNSLB_ARGS (extra serve flags),
+#        DNSLB_RRL_ARGS (RRL flags; default: RRL on with 127.0.0.0/8 exempt, see rrl_args in lib.sh),
 #        DNSLB_CPUS (start dnslb inside this CPU list, `taskset -c`, so that it sizes itself to
 #        it as under systemd's CPUAffinity= or a container's cpuset: GOMAXPROCS and the number of
 #        UDP loops; empty: all CPUs, and the benchmarks pin it only after it started)
@@ -38,7 +39,7 @@ LAUNCH=()
 if [[ -n ${DNSLB_CPUS:-} ]]; then LAUNCH=(taskset -c "$DNSLB_CPUS"); fi
 # shellcheck disable=SC2086
 "${LAUNCH[@]}" "$BIN" serve --dns "127.0.0.1:$PORT" --api "127.0.0.1:$API_PORT" --data "$WORK/data" \
-  --zone lb.test --log-level warn ${DNSLB_ARGS:-} >"$WORK/serve.log" 2>&1 &
+  --zone lb.test --log-level warn $(rrl_args "$BIN") ${DNSLB_ARGS:-} >"$WORK/serve.log" 2>&1 &
 PID=$!
 # Until the zone is loaded and answering, a failure stops the server we just started.
 fail() {

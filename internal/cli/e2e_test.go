@@ -72,7 +72,8 @@ func startServerAt(t *testing.T, dnsAddr, apiAddr, data string, args ...string) 
 // addresses it serves on, or exits.
 func tryServerAt(t *testing.T, dnsAddr, apiAddr, data string, args ...string) (*server, error) {
 	t.Helper()
-	args = append([]string{"serve", "--dns", dnsAddr, "--api", apiAddr, "--data", data}, args...)
+	// Tests query far faster than a resolver: loopback is exempt from RRL.
+	args = append([]string{"serve", "--dns", dnsAddr, "--api", apiAddr, "--data", data, "--rrl-exempt", "127.0.0.0/8"}, args...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "DNSLB_TEST_MAIN=1")
 	pipe, err := cmd.StderrPipe()
@@ -296,6 +297,12 @@ func TestServeBadFlagsWriteNothing(t *testing.T) {
 		{"--brake-share", "2", "--brake-share"},
 		{"--lease-grace", "-1s", "--lease-grace -1s: allowed 0 or more"},
 		{"--shutdown", "-2s", "--shutdown -2s: allowed 0 or more"},
+		{"--rrl-rate", "0", "--rrl-rate 0: allowed 1 to 1000000"},
+		{"--rrl-slip", "11", "--rrl-slip 11: allowed 0 to 10"},
+		{"--rrl-window", "100ms", "--rrl-window 100ms: allowed 1s to 1m0s"},
+		{"--rrl-exempt", "10.0.0.0/8,bogus", `--rrl-exempt 10.0.0.0/8,bogus: "bogus": not an address or CIDR prefix (e.g. 192.0.2.0/24 or 2001:db8::/56)`},
+		{"--tcp-max-queries", "-1", "--tcp-max-queries -1: allowed 0 (no limit) or more"},
+		{"--rrl", "maybe", "--rrl"},
 	} {
 		data := filepath.Join(t.TempDir(), "data")
 		var o, e bytes.Buffer

@@ -49,6 +49,7 @@ type ServeCmd struct {
 	MetricsPerSet bool `name:"metrics-per-set" help:"Export answers per record set on /metrics (a series per set); by default they are summed per name."`
 
 	apiListener net.Listener // tests: served instead of binding --api
+	dnsLimits `embed:""` // rrl.go
 }
 
 // Run serves until SIGINT or SIGTERM.
@@ -69,6 +70,8 @@ func (c *ServeCmd) Run(g *Globals) error {
 		MetricsPerSet: c.MetricsPerSet})
 	hbs := c.heartbeatHandler(reg, log, metrics)
 	dnsCfg := dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics, Shutdown: c.Shutdown}
+	dnsCfg.RRL, _ = c.rrl() // checked by validate
+	dnsCfg.TCPMaxQueries = c.TCPMaxQueries
 	if c.Heartbeat == "dns" {
 		dnsCfg.Datagram = hbs.Answer
 	}
@@ -192,6 +195,9 @@ func (c *ServeCmd) validate() error {
 		return fmt.Errorf("--brake-share %v: allowed above 0 and at most 1", c.BrakeShare)
 	case c.Heartbeat != "dns" && c.Heartbeat != "off" && !validHostPort(c.Heartbeat):
 		return fmt.Errorf("--heartbeat %q: allowed dns, off, or HOST:PORT", c.Heartbeat)
+	}
+	if _, err := c.rrl(); err != nil {
+		return err
 	}
 	for _, d := range []struct {
 		flag string

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"github.com/alecthomas/kong"
 	"net"
 	"net/http"
 	"strings"
@@ -41,13 +42,13 @@ func TestServeEndsWhenAComponentFails(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	g := &Globals{ctx: ctx, stdout: &log, stderr: &log}
-	c := &ServeCmd{DNS: "127.0.0.16:0", API: ln.Addr().String(), Heartbeat: "dns", Data: t.TempDir(),
-		LeaseGrace: time.Minute, RestartGrace: time.Second, BrakeShare: 0.5, DrainMargin: time.Second,
-		Shutdown: time.Second, LogLevel: "info", LogFormat: "text", apiListener: ln}
+	c := parseServe(t, "--dns", "127.0.0.16:0", "--api", ln.Addr().String(), "--data", t.TempDir(),
+		"--restart-grace", "1s", "--drain-margin", "1s", "--shutdown", "1s")
+	c.apiListener = ln
 	done := make(chan error, 1)
 	go func() { done <- c.Run(g) }()
 	for { // until the API answers
-		resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+		resp, err := (&http.Client{Timeout: time.Second}).Get("http://" + ln.Addr().String() + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			break
@@ -70,4 +71,19 @@ func TestServeEndsWhenAComponentFails(t *testing.T) {
 	if !strings.Contains(log.String(), "a component failed; shutting down") {
 		t.Errorf("log:\n%s", log.String())
 	}
+}
+
+// parseServe is serve's command as the command line args give it, with
+// every default of its flags.
+func parseServe(t *testing.T, args ...string) *ServeCmd {
+	t.Helper()
+	var cli root
+	parser, err := kong.New(&cli, kong.Vars{"version": "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parser.Parse(append([]string{"serve"}, args...)); err != nil {
+		t.Fatal(err)
+	}
+	return &cli.Serve
 }

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/dnslb/dnslb/internal/dnsserver"
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/zone"
 )
@@ -36,14 +38,18 @@ func BenchmarkServeDNS(b *testing.B) {
 // pool.lb.test A over a connected UDP socket and reads the reply: the
 // whole server path, sockets included, with a client that allocates
 // nothing itself.
-func udpRoundTrip(tb testing.TB) func() {
+func udpRoundTrip(tb testing.TB, edit ...func(*dnsserver.Config)) func() {
 	tb.Helper()
 	const z = "lb.test."
 	in := zone.Input{Zones: []record.Zone{record.NewZone(z)}}
 	for i := range 10 {
 		in.Sets = append(in.Sets, set(z, "pool.lb.test.", record.A, fmt.Sprintf("i-%d", i), 10+i, fmt.Sprintf("10.0.0.%d", i)))
 	}
-	ts := start(tb, zone.Build(in), nil)
+	var e func(*dnsserver.Config)
+	if len(edit) > 0 {
+		e = edit[0]
+	}
+	ts := start(tb, zone.Build(in), e)
 	c := dial(tb, "udp", ts.Addr())
 	q, err := withEDNS(query("pool.lb.test.", dns.TypeA), 1232, false, 0).Pack()
 	if err != nil {
@@ -78,6 +84,18 @@ func BenchmarkUDPQuery(b *testing.B) {
 func TestUDPQueryAllocatesNothing(t *testing.T) {
 	if allocs := processAllocsPer(udpRoundTrip(t)); allocs > 0.1 {
 		t.Errorf("%.2f allocations per UDP query, want 0", allocs)
+	}
+}
+
+// TestUDPLimitedAllocatesNothing: nor does a response over the rate (RRL
+// with a rate of 1 and a clock that stands still: every reply after the
+// first is a slip, empty with TC).
+func TestUDPLimitedAllocatesNothing(t *testing.T) {
+	rt := udpRoundTrip(t, func(c *dnsserver.Config) {
+		c.RRL = &dnsserver.RRL{Rate: 1, Slip: 1, Window: time.Second, Clock: func() time.Duration { return 0 }}
+	})
+	if allocs := processAllocsPer(rt); allocs > 0.1 {
+		t.Errorf("%.2f allocations per limited UDP query, want 0", allocs)
 	}
 }
 

@@ -37,6 +37,12 @@
 //     NOTIMP for every opcode other than QUERY (NOTIFY, UPDATE, ...);
 //     packets with QR set get no reply. A panic in the handler is logged
 //     and answered SERVFAIL; so is a query before the first snapshot.
+//   - UDP responses pass response rate limiting (rrl.go): per source
+//     /24 or /56, response kind and name; over the rate dropped, every
+//     Slip-th sent empty with TC. TCP is never limited.
+//   - TCP connections take any number of queries (Config.TCPMaxQueries
+//     sets a limit) and close gracefully, FIN after the last answer
+//     (tcp.go).
 //
 // UDP is served by loops of our own (SO_REUSEPORT sockets, batched I/O, a
 // fast path from wire bytes to wire bytes, see udp.go and fast.go); TCP by

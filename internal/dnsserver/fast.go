@@ -30,6 +30,7 @@ const (
 type scratch struct {
 	name [256]byte // the question name, lower case, presentation form
 	res  zone.Result
+	rrl  rrlState
 }
 
 // query is what the fast path parsed from a request.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -48,7 +49,11 @@ func start(t testing.TB, snap *zone.Snapshot, edit func(*dnsserver.Config)) *tes
 	t.Helper()
 	ts := &testServer{snap: new(atomic.Pointer[zone.Snapshot]), reg: prometheus.NewRegistry(), errs: new(errorLog)}
 	ts.snap.Store(snap)
-	cfg := dnsserver.Config{Addr: "127.0.0.1:0", Snapshot: ts.snap, Registerer: ts.reg, Logger: slog.New(ts.errs)}
+	// Most tests ask far faster than any resolver: loopback is exempt from
+	// RRL (still counted) unless edit says otherwise.
+	rrl := dnsserver.DefaultRRL()
+	rrl.Exempt = loopback
+	cfg := dnsserver.Config{Addr: "127.0.0.1:0", Snapshot: ts.snap, Registerer: ts.reg, Logger: slog.New(ts.errs), RRL: &rrl}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -79,6 +84,9 @@ func start(t testing.TB, snap *zone.Snapshot, edit func(*dnsserver.Config)) *tes
 	})
 	return ts
 }
+
+// loopback is 127.0.0.0/8 and ::1.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 // errorLog is a slog.Handler that keeps the messages of error records.
 type errorLog struct {

@@ -41,6 +41,12 @@ type Config struct {
 	// none), packed into out. It runs on the UDP loops, so it must neither
 	// block nor allocate; a datagram it does not take is answered as DNS.
 	Datagram func(req, out []byte) (resp []byte, ours bool)
+	// RRL is response rate limiting of UDP responses (rrl.go); nil:
+	// DefaultRRL, on.
+	RRL *RRL
+	// TCPMaxQueries is how many queries one TCP connection may send before
+	// the server closes it, gracefully (tcp.go); 0: no limit.
+	TCPMaxQueries int
 }
 
 // DefaultMaxUDPSize is the EDNS buffer size of DNS flag day 2020.
@@ -55,6 +61,7 @@ type Server struct {
 	metrics *metrics
 	udp     []*net.UDPConn
 	ln      net.Listener
+	rrl     *limiter // nil: off
 }
 
 // New returns a Server for cfg.
@@ -78,6 +85,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.UDPSockets = runtime.GOMAXPROCS(0)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, rnd: cfg.Rand, metrics: newMetrics(cfg.Registerer)}
+	if err := s.newRRL(); err != nil {
+		return nil, err
+	}
 	if s.rnd == nil {
 		s.rnd = selector.Fast{}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/dnslb/dnslb/internal/sockerr"
 	"net"
+	"net/netip"
 	"syscall"
 	"time"
 
@@ -112,19 +113,21 @@ func (s *Server) slowRespond(req, buf []byte, w *udpWriter, remote net.Addr) []b
 	return w.out
 }
 
-// answerUDP answers one datagram into buf: Config.Datagram's protocol,
-// the fast path, or the full handler (remote gives the peer for the
-// latter). nil means no answer.
-func (s *Server) answerUDP(req, buf []byte, sc *scratch, w *udpWriter, remote func() net.Addr) []byte {
+// answerUDP answers one datagram from src into buf: Config.Datagram's
+// protocol, the fast path, or the full handler (remote gives the peer for
+// the latter); DNS responses then pass response rate limiting. nil means
+// no answer.
+func (s *Server) answerUDP(req, buf []byte, sc *scratch, w *udpWriter, src netip.Addr, remote func() net.Addr) []byte {
 	if s.cfg.Datagram != nil {
 		if resp, ours := s.cfg.Datagram(req, buf); ours {
 			return resp
 		}
 	}
-	if resp := s.tryFast(req, buf, sc); resp != nil {
-		return resp
+	resp := s.tryFast(req, buf, sc)
+	if resp == nil {
+		resp = s.slowRespond(req, buf, w, remote())
 	}
-	return s.slowRespond(req, buf, w, remote())
+	return s.rrl.limit(resp, src, &sc.rrl)
 }
 
 // tryFast runs the fast path, turning a panic into a log line and nil.

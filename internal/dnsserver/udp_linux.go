@@ -119,10 +119,11 @@ func (s *Server) udpLoop(ctx context.Context, c *net.UDPConn) error {
 			}
 			return err
 		}
+		s.rrlBatch(sc) // rrl.go
 		k := 0
 		for i := range n {
 			req, buf := in.bufs[i][:in.hdrs[i].len], replies[k]
-			resp := s.answerUDP(req, buf, sc, w, func() net.Addr { return in.addr(i) })
+			resp := s.answerUDP(req, buf, sc, w, in.source(i), func() net.Addr { return in.addr(i) })
 			if resp == nil {
 				continue
 			}

@@ -37,10 +37,11 @@ func (s *Server) udpLoop(ctx context.Context, c *net.UDPConn) error {
 			}
 			return err
 		}
+		s.rrlBatch(sc) // rrl.go
 		k := 0
 		for i := range in[:n] {
 			req, buf := in[i].Buffers[0][:in[i].N], out[k].Buffers[0][:cap(out[k].Buffers[0])]
-			resp := s.answerUDP(req, buf, sc, w, func() net.Addr { return in[i].Addr })
+			resp := s.answerUDP(req, buf, sc, w, addrOf(in[i].Addr), func() net.Addr { return in[i].Addr })
 			if resp == nil {
 				continue
 			}
