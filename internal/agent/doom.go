@@ -28,6 +28,7 @@ func (a *Agent) checkDoom(ctx context.Context) error {
 		return fmt.Errorf("termination notices: %w", err)
 	}
 	a.doom = reason
+	a.remember(reason)
 	return nil
 }
 
@@ -36,7 +37,6 @@ func (a *Agent) checkDoom(ctx context.Context) error {
 // and then runs OnDrained.
 func (a *Agent) leaveDoomed(ctx context.Context) error {
 	a.log.Warn("this instance is going away; not registering it", "reason", a.doom)
-	a.remember(a.doom)
 	renew := time.NewTimer(a.renewInterval())
 	defer renew.Stop()
 	return a.drainAndLeave(ctx, renew)
