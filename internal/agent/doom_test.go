@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -137,6 +138,14 @@ func TestBlindDrainKeepsDeregistering(t *testing.T) {
 	r.drain <- "signal terminated"
 	l.wait(t, 5*time.Second, "the blind drain", func() bool {
 		return l.count(slog.LevelError, "drain through the server failed; deregistering and waiting TTL + margin") == 1
+	})
+	l.wait(t, 5*time.Second, "a failed deregistration", func() bool {
+		for _, r := range l.all() {
+			if strings.HasPrefix(r.Message, "deregistering failed") {
+				return true
+			}
+		}
+		return false
 	})
 	g.set(open)
 	l.wait(t, 5*time.Second, "the deregistration", func() bool { return l.count(slog.LevelInfo, "deregistered") == 1 })

@@ -26,12 +26,13 @@ type testIMDS struct {
 	mu   sync.Mutex
 	meta map[string]string
 	fail map[string]int
+	hits map[string]int // requests by path
 	hang bool
 }
 
 func newTestIMDS(t *testing.T, meta map[string]string) *testIMDS {
 	t.Helper()
-	m := &testIMDS{meta: meta, fail: map[string]int{}}
+	m := &testIMDS{meta: meta, fail: map[string]int{}, hits: map[string]int{}}
 	m.srv = httptest.NewServer(http.HandlerFunc(m.serve))
 	t.Cleanup(m.srv.Close)
 	return m
@@ -43,6 +44,7 @@ func (m *testIMDS) serve(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/latest/meta-data/")
 	v, ok := m.meta[path]
 	code := m.fail[path]
+	m.hits[path]++
 	m.mu.Unlock()
 	switch {
 	case r.Method == http.MethodPut && hang:
@@ -164,7 +166,11 @@ func TestNoticeFailuresShow(t *testing.T) {
 	go func() { done <- n.Watch(ctx) }()
 	defer func() { cancel(); <-done }()
 	const lost = "cannot read termination notices from IMDS; a spot interruption or auto scaling termination would go unseen; retrying"
-	l.wait(t, 5*time.Second, "failures", func() bool { return l.count(slog.LevelDebug, "termination notice poll failed") >= 3 })
+	eventuallyTrue(t, "three failed polls", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.hits["spot/instance-action"] >= 4
+	})
 	m.set(func(m *testIMDS) { delete(m.fail, "spot/instance-action") })
 	l.wait(t, 5*time.Second, "recovery", func() bool { return l.count(slog.LevelInfo, "termination notices readable again") == 1 })
 	if n := l.count(slog.LevelWarn, lost); n != 1 {
@@ -179,5 +185,17 @@ func TestNoticeFailuresShow(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no notice")
+	}
+}
+
+// eventuallyTrue waits up to 5s for cond, polling.
+func eventuallyTrue(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -168,6 +168,9 @@ func TestAgentEC2SecondSignalCompletesLifecycle(t *testing.T) {
 		"--complete-lifecycle-hook", "drain-hook", "--asg-name", "web-asg", "--region", "us-east-1",
 		"--autoscaling-endpoint", as.srv.URL)
 	eventually(t, 30*time.Second, "registration", func() bool { _, ok := s.views(t)[id]; return ok })
+	if s.answers(t, 3)[ip] == 0 { // served: the drain waits TTL + margin
+		t.Fatal("the instance is not in answers")
+	}
 	imds.terminate.Store(true) // scale-in: Terminating:Wait; the shutdown stops the agent
 	as.active.Store(true)
 	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -178,8 +181,8 @@ func TestAgentEC2SecondSignalCompletesLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.waitExit(t, 15*time.Second)
-	if code := a.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Errorf("exit %d:\n%s", code, a.out)
+	if code := a.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(a.out.String(), "second signal: leaving before the drain is complete") {
+		t.Errorf("exit %d, or the drain was not cut short:\n%s", code, a.out)
 	}
 	if n := as.completed.Load(); n != 1 {
 		t.Errorf("lifecycle action completed %d times, want 1:\n%s", n, a.out)
