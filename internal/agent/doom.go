@@ -27,8 +27,10 @@ func (a *Agent) checkDoom(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("termination notices: %w", err)
 	}
-	a.doom = reason
-	a.remember(reason)
+	if reason != "" {
+		a.doom = reason
+		a.remember(reason)
+	}
 	return nil
 }
 
