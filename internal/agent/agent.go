@@ -138,6 +138,7 @@ func (a *Agent) Run(ctx context.Context, drain <-chan string) error {
 		if stopped {
 			if reason != "" {
 				a.log.Info("drain requested before registration; nothing to drain", "reason", reason)
+				a.noteTermination(ctx)
 			}
 			a.afterDrain()
 			return nil

@@ -48,7 +48,7 @@ func (a *Agent) leaveDoomed(ctx context.Context) error {
 // notice is pending), so that a restarted agent does not register it
 // again. A plain stop or restart of the agent is not remembered.
 func (a *Agent) noteTermination(ctx context.Context) {
-	if a.cfg.Termination == nil || a.doom != "" {
+	if a.cfg.Termination == nil || a.doom != "" || a.id.SetID == "" {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.RequestTimeout)
@@ -74,8 +74,10 @@ func (a *Agent) remember(reason string) {
 	a.log.Info("drain remembered: a restarted agent will not register this instance", "file", a.cfg.Memory.Path())
 }
 
-// afterDrainTimeout bounds OnDrained, which runs on the way out.
-const afterDrainTimeout = 8 * time.Second
+// afterDrainTimeout bounds OnDrained, which runs on the way out (within
+// the 10 s the stop timeout leaves beyond TTL + margin, with the
+// deregistration).
+const afterDrainTimeout = 5 * time.Second
 
 // afterDrain runs OnDrained once, with a deadline of its own (the run's
 // context may be over: a second signal), and logs its error.

@@ -128,7 +128,9 @@ func (c *AgentCmd) build(g *Globals, log *slog.Logger) (*agent.Agent, *imds.Clie
 	if c.Once == "register" {
 		cfg.Lease = 0
 	}
-	c.configureEC2(&cfg, imdsClient, log)
+	if err := c.configureEC2(&cfg, imdsClient, log); err != nil {
+		return nil, nil, usageError{err}
+	}
 	return agent.New(cfg), imdsClient, nil
 }
 

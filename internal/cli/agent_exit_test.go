@@ -73,6 +73,12 @@ func TestAgentExitsAtOnceOnPermanentErrors(t *testing.T) {
 			2, "dnslb: --identity static needs --address\n", ""},
 		{"weight out of range", []string{"--server", api, "--zone", "lb.test", "--name", "www", "--identity", "static", "--set-id", "i-1", "--address", "127.0.0.31", "--weight", "999"},
 			2, "dnslb: --weight 999: allowed 0..255\n", ""},
+		{"address-from without ec2", []string{"--server", api, "--zone", "lb.test", "--name", "www", "--identity", "host", "--address-from", "private"},
+			2, "dnslb: --address-from private: only with --identity ec2\n", ""},
+		{"address-from and address", []string{"--server", api, "--zone", "lb.test", "--name", "www", "--identity", "ec2", "--address-from", "private", "--address", "127.0.0.31"},
+			2, "dnslb: --address-from and --address: give one (--address wins over any discovered address)\n", ""},
+		{"state dir missing", []string{"--server", api, "--zone", "lb.test", "--name", "www", "--identity", "static", "--set-id", "i-1", "--address", "127.0.0.31", "--state-dir", "/nonexistent/dnslb"},
+			2, "dnslb: --state-dir /nonexistent/dnslb: not a directory (create it, or let systemd's StateDirectory= set $STATE_DIRECTORY)\n", ""},
 		{"zone that does not exist", []string{"--server", api, "--zone", "nozone.test", "--name", "www", "--identity", "static", "--set-id", "i-1", "--address", "127.0.0.31"},
 			1, "dnslb: register: zone nozone.test.: ", "not found (not_found)\n"}, // the server's message is not ours to pin
 		{"name outside the zone", []string{"--server", api, "--zone", "lb.test", "--name", "www.other.test.", "--identity", "static", "--set-id", "i-1", "--address", "127.0.0.31"},
