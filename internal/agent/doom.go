@@ -58,7 +58,9 @@ func (a *Agent) noteTermination(ctx context.Context) {
 	case err != nil:
 		a.log.Warn("cannot tell whether this instance is going away; the drain is not remembered", "err", err)
 	case reason != "":
-		a.remember(reason)
+		if _, ok, _ := a.cfg.Memory.Recall(a.id.SetID); !ok { // keep the first drain's record
+			a.remember(reason)
+		}
 	}
 }
 
