@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -116,7 +117,8 @@ func startAutoscaling(t *testing.T) *autoscalingAPI {
 }
 
 func TestAgentEC2DrainsOnNotice(t *testing.T) {
-	for _, tc := range []struct{ name, ip string }{{"spot", "127.0.0.5"}, {"autoscaling", "127.0.0.6"}} {
+	// sigterm: a plain stop (InService), which completes no lifecycle action.
+	for _, tc := range []struct{ name, ip string }{{"spot", "127.0.0.5"}, {"autoscaling", "127.0.0.6"}, {"sigterm", "127.0.0.4"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startServer(t, "127.0.0.20", t.TempDir(), "--zone", "lb.test")
 			port := startApp(t, tc.ip, 0).port
@@ -134,10 +136,15 @@ func TestAgentEC2DrainsOnNotice(t *testing.T) {
 			if v.Name != "www.lb.test." || v.Values[0] != tc.ip {
 				t.Errorf("registered set %+v", v.Set)
 			}
-			if tc.name == "spot" {
+			switch tc.name {
+			case "spot":
 				imds.spot.Store(true)
-			} else {
+			case "autoscaling":
 				imds.terminate.Store(true)
+			default:
+				if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
 			}
 			a.waitExit(t, 30*time.Second)
 			if code := a.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(a.out.String(), "drained") {
@@ -153,7 +160,7 @@ func TestAgentEC2DrainsOnNotice(t *testing.T) {
 			defer as.mu.Unlock()
 			// A spot interruption outside Terminating:Wait has no lifecycle
 			// action to complete: AWS would answer ValidationError.
-			if tc.name == "spot" {
+			if tc.name != "autoscaling" {
 				if len(as.calls) != 0 {
 					t.Errorf("CompleteLifecycleAction without a pending action: %v", as.calls)
 				}
