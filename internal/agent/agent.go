@@ -126,9 +126,9 @@ func (cfg *Config) setDefaults() {
 // Run keeps the instance registered until a reason arrives on drain, then
 // drains, deregisters and returns nil. When ctx ends first (a second
 // signal), it deregisters at once and returns nil. An instance that is
-// going away (Config.Termination, Config.Memory) is never registered. Transient errors are
-// retried with backoff; an error that retrying cannot fix (a refusal by the
-// server, no identity) ends Run with that error.
+// going away (Config.Termination, Config.Memory) is never registered.
+// Transient errors are retried with backoff; an error that retrying cannot
+// fix (a refusal by the server, no identity) ends Run with that error.
 func (a *Agent) Run(ctx context.Context, drain <-chan string) error {
 	for _, s := range a.startSteps() {
 		reason, stopped, err := a.retry(ctx, drain, s)
