@@ -39,9 +39,20 @@ type Config struct {
 	// progress, each logged (default 10s: a countdown line at most every
 	// 10 s); the drain is read again at safe_at in any case.
 	PollDrain time.Duration
-	// OnDrained runs after the set is gone, e.g. to complete an auto
-	// scaling lifecycle action.
+	// OnDrained runs on the way out once a drain was asked for: after the
+	// set is gone, after a second signal, or when the instance turned out
+	// to be going away before it registered; e.g. to complete an auto
+	// scaling lifecycle action when one is pending. Its error is logged:
+	// the drain is over either way.
 	OnDrained func(ctx context.Context, id Identity) error
+	// Termination, when set, tells whether the instance is going away. It
+	// is asked before the first registration (an instance with a notice
+	// pending never registers) and when a drain starts (a drain of a dying
+	// instance is remembered in Memory).
+	Termination Termination
+	// Memory remembers a drain of a dying instance across restarts of the
+	// agent, so that a restarted agent does not register it again.
+	Memory Memory
 	// HTTPOnly renews over HTTP even when the server offers UDP heartbeats.
 	HTTPOnly bool
 	// RequestTimeout is the deadline of each HTTP call (default 5s, at most
@@ -63,16 +74,18 @@ type Backoff struct {
 
 // Agent keeps one instance registered. New starts nothing; Run does.
 type Agent struct {
-	cfg      Config
-	log      *slog.Logger
-	srv      servers
-	id       Identity
-	typ      string
-	checker  *health.Checker
-	renewNow chan struct{}
-	draining bool   // set by the Run goroutine when the drain starts
-	beats    beats  // used by the Run goroutine only
-	renewals outage // failed renewals in a row; Run goroutine only
+	cfg       Config
+	log       *slog.Logger
+	srv       servers
+	id        Identity
+	typ       string
+	checker   *health.Checker
+	renewNow  chan struct{}
+	draining  bool   // set by the Run goroutine when the drain starts
+	beats     beats  // used by the Run goroutine only
+	renewals  outage // failed renewals in a row; Run goroutine only
+	doom      string // why the instance is going away, found before registering; Run goroutine only
+	afterDone bool   // OnDrained ran; Run goroutine only
 }
 
 // New returns an Agent for cfg.
@@ -112,9 +125,10 @@ func (cfg *Config) setDefaults() {
 
 // Run keeps the instance registered until a reason arrives on drain, then
 // drains, deregisters and returns nil. When ctx ends first (a second
-// signal), it deregisters at once and returns. Transient errors are
-// retried with backoff; an error that retrying cannot fix (a refusal by the
-// server, no identity) ends Run with that error.
+// signal), it deregisters at once and returns nil. An instance that is
+// going away (Config.Termination, Config.Memory) is never registered.
+// Transient errors are retried with backoff; an error that retrying cannot
+// fix (a refusal by the server, no identity) ends Run with that error.
 func (a *Agent) Run(ctx context.Context, drain <-chan string) error {
 	for _, s := range a.startSteps() {
 		reason, stopped, err := a.retry(ctx, drain, s)
@@ -124,8 +138,13 @@ func (a *Agent) Run(ctx context.Context, drain <-chan string) error {
 		if stopped {
 			if reason != "" {
 				a.log.Info("drain requested before registration; nothing to drain", "reason", reason)
+				a.noteTermination(ctx)
 			}
-			return ctx.Err()
+			a.afterDrain()
+			return nil
+		}
+		if a.doom != "" {
+			return a.leaveDoomed(ctx)
 		}
 	}
 	if a.checker != nil {
@@ -158,7 +177,7 @@ func (a *Agent) startSteps() []*step {
 			back: what + " succeeded after retries", bo: backoff{cfg: a.cfg.Backoff}}}
 	}
 	return []*step{mk("identity", a.identify, a.cfg.IdentityWait), mk("first local check", a.firstPass, 0),
-		mk("registration", a.register, 0)}
+		mk("termination check", a.checkDoom, 0), mk("registration", a.register, 0)}
 }
 
 // retry runs s until it succeeds, backing off between tries. It reports
@@ -168,6 +187,11 @@ func (a *Agent) retry(ctx context.Context, drain <-chan string, s *step) (reason
 	start := time.Now()
 	var last error
 	for {
+		select {
+		case reason = <-drain: // a notice or a signal while the last step ran
+			return reason, true, nil
+		default:
+		}
 		err := s.try(ctx, start)
 		switch {
 		case err == nil:
@@ -296,6 +320,7 @@ func (a *Agent) keepAlive(ctx context.Context, drain <-chan string) error {
 			return a.drainAndLeave(ctx, timer)
 		case <-ctx.Done():
 			a.deregisterNow()
+			a.afterDrain()
 			return nil
 		}
 		if err != nil {

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/dnslb/dnslb/internal/api/client"
@@ -16,7 +15,8 @@ const defaultMargin = 5 * time.Second
 // drainAndLeave drains through the server, waits until safe_at (renewing
 // the lease meanwhile), deregisters and runs OnDrained. A second signal
 // (ctx) cuts the wait short. When the server cannot be reached, or stops
-// answering during the drain, the agent waits TTL + margin itself.
+// answering during the drain, the agent waits TTL + margin itself. A set
+// the server does not know needs no drain.
 func (a *Agent) drainAndLeave(ctx context.Context, renew *time.Timer) error {
 	a.draining = true
 	req := client.DrainRequest{}
@@ -29,7 +29,13 @@ func (a *Agent) drainAndLeave(ctx context.Context, renew *time.Timer) error {
 		st, err = c.Drain(ctx, a.cfg.Zone, a.cfg.Name, a.typ, a.id.SetID, req)
 		return err
 	})
-	if err != nil {
+	a.noteTermination(ctx)
+	switch {
+	case client.IsCode(err, client.CodeNotFound):
+		a.log.Info("not registered: nothing to drain")
+		a.afterDrain()
+		return nil
+	case err != nil:
 		return a.blindDrain(ctx, err)
 	}
 	a.log.Info("draining: out of new answers", "safe_at", st.SafeAt, "remaining", st.Remaining.D().String())
@@ -51,10 +57,10 @@ func (a *Agent) followDrain(ctx context.Context, remaining time.Duration, renew 
 			remaining, done, err := a.drainDone(ctx)
 			switch {
 			case done:
-				return a.leave(ctx)
+				return a.leave()
 			case err != nil && !time.Now().Before(latest):
 				a.log.Warn("the drain cannot be read but TTL + margin has passed; leaving", "err", err)
-				return a.leave(ctx)
+				return a.leave()
 			case err != nil:
 				remaining = min(polls.failed(a.log, err), time.Until(latest))
 			default:
@@ -67,6 +73,7 @@ func (a *Agent) followDrain(ctx context.Context, remaining time.Duration, renew 
 		case <-ctx.Done():
 			a.log.Warn("second signal: leaving before the drain is complete")
 			a.deregisterNow()
+			a.afterDrain()
 			return nil
 		}
 	}
@@ -111,39 +118,69 @@ func (a *Agent) blindWait() time.Duration {
 }
 
 // blindDrain is the fallback when the server cannot be told: deregister,
-// then wait TTL + margin as the seed recipe did.
+// then wait TTL + margin as the seed recipe did. The deregistration is
+// retried, through every server, until it succeeds or the wait is over: a
+// server back meanwhile drops the set at once rather than after its
+// restart grace and the lease.
 func (a *Agent) blindDrain(ctx context.Context, cause error) error {
 	wait := a.blindWait()
 	a.log.Error("drain through the server failed; deregistering and waiting TTL + margin", "err", cause, "wait", wait.String())
-	a.deregisterNow()
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
+	if !a.deregisterUntil(ctx, time.Now().Add(wait)) {
+		a.log.Error("deregistering failed; the lease will remove the set")
 	}
-	return a.afterDrain(ctx)
-}
-
-func (a *Agent) leave(ctx context.Context) error {
-	a.deregisterNow()
-	a.log.Info("drained: no client can still hold this address")
-	return a.afterDrain(ctx)
-}
-
-func (a *Agent) afterDrain(ctx context.Context) error {
-	if a.cfg.OnDrained == nil {
-		return nil
-	}
-	if err := a.cfg.OnDrained(ctx, a.id); err != nil {
-		return fmt.Errorf("after the drain: %w", err)
-	}
+	a.afterDrain()
 	return nil
 }
 
-// deregisterNow deletes the set, if it is still there, each server try
-// with its deadline (ctx may be over already).
+// deregisterUntil deletes the set, retrying with backoff until a server
+// answers, and returns at deadline (or when ctx ends). It reports whether
+// the set is gone.
+func (a *Agent) deregisterUntil(ctx context.Context, deadline time.Time) bool {
+	tries := outage{what: "deregistration", lost: "deregistering failed; retrying until TTL + margin has passed",
+		back: "deregistered after retries", bo: backoff{cfg: a.cfg.Backoff}}
+	gone := false
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return gone
+		}
+		wait := time.Until(deadline)
+		if !gone {
+			err := a.deregister()
+			if gone = err == nil; gone {
+				tries.ok(a.log)
+			} else {
+				wait = min(wait, tries.failed(a.log, err))
+			}
+		}
+		if wait <= 0 {
+			return gone
+		}
+		t.Reset(wait)
+	}
+}
+
+func (a *Agent) leave() error {
+	a.deregisterNow()
+	a.log.Info("drained: no client can still hold this address")
+	a.afterDrain()
+	return nil
+}
+
+// deregisterNow deletes the set, if it is still there, logging a failure.
 func (a *Agent) deregisterNow() {
+	if err := a.deregister(); err != nil {
+		a.log.Error("deregistering failed; the lease will remove the set", "err", err)
+	}
+}
+
+// deregister deletes the set through the first server that answers, each
+// try with its deadline (the run's ctx may be over already). A set already
+// gone is no error.
+func (a *Agent) deregister() error {
 	_, err := a.srv.call(context.Background(), func(ctx context.Context, c *client.Client) error {
 		_, err := c.DeleteSet(ctx, a.cfg.Zone, a.cfg.Name, a.typ, a.id.SetID)
 		return err
@@ -152,7 +189,7 @@ func (a *Agent) deregisterNow() {
 	case err == nil:
 		a.log.Info("deregistered")
 	case client.IsCode(err, client.CodeNotFound):
-	default:
-		a.log.Error("deregistering failed; the lease will remove the set", "err", err)
+		return nil
 	}
+	return err
 }

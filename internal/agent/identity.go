@@ -104,14 +104,28 @@ func primaryAddress() (netip.Addr, error) {
 }
 
 // EC2 reads the identity from the instance metadata service (IMDSv2, with
-// a session token): instance-id as set id, public-ipv4 or else local-ipv4,
-// and the availability zone as a label.
+// a session token): instance-id as set id, the address chosen by From, and
+// the availability zone as a label. SetID and Address, when given, win over
+// what IMDS says.
 type EC2 struct {
 	Client *imds.Client
 	// Endpoint is the client's IMDS address, for messages; "" means
 	// DefaultIMDSEndpoint.
 	Endpoint string
+	// From picks the address: AddressPublic, AddressPrivate, AddressIPv6,
+	// or "" for the public IPv4 when there is one, else the private IPv4,
+	// else the IPv6 address.
+	From string
+	// SetID and Address override the discovered values.
+	SetID, Address string
 }
+
+// The sources of an EC2 address (--address-from).
+const (
+	AddressPublic  = "public"
+	AddressPrivate = "private"
+	AddressIPv6    = "ipv6"
+)
 
 // DefaultIMDSEndpoint is where IMDS answers on EC2.
 const DefaultIMDSEndpoint = "http://169.254.169.254"
@@ -121,31 +135,82 @@ const DefaultIMDSEndpoint = "http://169.254.169.254"
 func (e EC2) Identity(ctx context.Context) (Identity, error) {
 	id, err := metadata(ctx, e.Client, "instance-id")
 	if err != nil {
+		if errors.Is(err, ErrTokenUnanswered) {
+			return Identity{}, err
+		}
 		at := e.Endpoint
 		if at == "" {
 			at = DefaultIMDSEndpoint
 		}
 		return Identity{}, fmt.Errorf("not on EC2 or IMDS unreachable at %s: %w", at, err)
 	}
-	ip, err := metadata(ctx, e.Client, "public-ipv4")
-	if err != nil || ip == "" {
-		if ip, err = metadata(ctx, e.Client, "local-ipv4"); err != nil {
-			return Identity{}, err
-		}
+	if e.SetID != "" {
+		id = e.SetID
 	}
-	addr, err := netip.ParseAddr(ip)
+	addr, err := e.address(ctx)
 	if err != nil {
-		return Identity{}, fmt.Errorf("imds gave address %q: %w", ip, err)
+		return Identity{}, err
 	}
 	az, _ := metadata(ctx, e.Client, "placement/availability-zone")
 	return Identity{SetID: id, Address: addr, Labels: map[string]string{"az": az}}, nil
+}
+
+// address is Address when given, else the address IMDS has for From.
+func (e EC2) address(ctx context.Context) (netip.Addr, error) {
+	if e.Address != "" {
+		addr, err := netip.ParseAddr(e.Address)
+		if err != nil {
+			return netip.Addr{}, permanentError{fmt.Errorf("--address %q is not an IP address", e.Address)}
+		}
+		return addr, nil
+	}
+	order := []string{AddressPublic, AddressPrivate, AddressIPv6}
+	if e.From != "" {
+		order = []string{e.From}
+	}
+	var missing []string
+	for _, from := range order {
+		addr, err := e.lookup(ctx, from)
+		switch {
+		case err == nil:
+			return addr, nil
+		case !notFound(err):
+			return netip.Addr{}, err
+		}
+		missing = append(missing, from)
+	}
+	return netip.Addr{}, permanentError{fmt.Errorf("imds: this instance has no %s address (--address-from %s)",
+		strings.Join(missing, " or "), strings.Join(missing, "|"))}
+}
+
+// lookup reads one kind of address from IMDS; IMDS's 404 means the
+// instance has none.
+func (e EC2) lookup(ctx context.Context, from string) (netip.Addr, error) {
+	path := map[string]string{AddressPublic: "public-ipv4", AddressPrivate: "local-ipv4"}[from]
+	if from == AddressIPv6 {
+		mac, err := metadata(ctx, e.Client, "mac")
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		path = "network/interfaces/macs/" + mac + "/ipv6s"
+	}
+	text, err := metadata(ctx, e.Client, path)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	first, _, _ := strings.Cut(text, "\n") // ipv6s lists one address a line
+	addr, err := netip.ParseAddr(strings.TrimSpace(first))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("imds %s gave %q: not an IP address", path, text)
+	}
+	return addr, nil
 }
 
 // metadata reads one IMDS metadata path as trimmed text.
 func metadata(ctx context.Context, c *imds.Client, path string) (string, error) {
 	out, err := c.GetMetadata(ctx, &imds.GetMetadataInput{Path: path})
 	if err != nil {
-		return "", fmt.Errorf("imds %s: %w", path, err)
+		return "", fmt.Errorf("imds %s: %w", path, hint(err))
 	}
 	defer out.Content.Close()
 	b, err := io.ReadAll(io.LimitReader(out.Content, 64<<10))

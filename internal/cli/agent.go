@@ -12,9 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
 	"github.com/dnslb/dnslb/internal/agent"
 	"github.com/dnslb/dnslb/internal/api/client"
@@ -30,8 +28,11 @@ type AgentCmd struct {
 	TTL      int64         `name:"ttl" default:"60" help:"TTL in seconds; clients may hold the address this long."`
 	Lease    time.Duration `default:"15s" help:"Lease: if the agent stops renewing (a crash), the server drops the instance after this."`
 	Identity string        `enum:"static,host,ec2" default:"host" help:"Where identity comes from: static (--set-id, --address), host (host name, primary address) or ec2 (IMDSv2)."`
-	SetID    string        `name:"set-id" help:"Set identifier (identity static)."`
-	Address  string        `help:"Address to register (identity static; overrides host's)."`
+	SetID    string        `name:"set-id" help:"Set identifier (identity static; overrides ec2's instance id)."`
+	Address  string        `help:"Address to register (identity static; overrides host's and ec2's)."`
+	// Where the EC2 address comes from, and where a drain is remembered (agent_ec2.go).
+	AddressFrom string `name:"address-from" enum:",public,private,ipv6" default:"" help:"Identity ec2: register the public IPv4, the private IPv4 or the IPv6 address (default: public if the instance has one, else private, else IPv6)."`
+	StateDir    string `name:"state-dir" env:"STATE_DIRECTORY" help:"Directory where a drain of a terminating instance is remembered, so a restarted agent does not register it again (default: systemd's StateDirectory=)."`
 
 	Check         string        `help:"Local check: http://…, https://…, tcp://HOST:PORT or exec:COMMAND. The instance registers after its first pass."`
 	CheckInterval time.Duration `default:"2s" help:"Time between local checks."`
@@ -74,7 +75,7 @@ func (c *AgentCmd) Run(g *Globals) error {
 	drain := make(chan string, 2)
 	go c.watchSignals(hard, g.signals, drain, cancel, log)
 	if c.Identity == "ec2" {
-		n := &agent.Notices{Client: imdsClient, Interval: c.NoticeInterval, Logger: log}
+		n := c.notices(imdsClient, log)
 		go func() {
 			if reason := n.Watch(hard); reason != "" {
 				drain <- reason
@@ -127,8 +128,8 @@ func (c *AgentCmd) build(g *Globals, log *slog.Logger) (*agent.Agent, *imds.Clie
 	if c.Once == "register" {
 		cfg.Lease = 0
 	}
-	if c.CompleteLifecycleHook != "" {
-		cfg.OnDrained = c.completeLifecycle(imdsClient)
+	if err := c.configureEC2(&cfg, imdsClient, log); err != nil {
+		return nil, nil, usageError{err}
 	}
 	return agent.New(cfg), imdsClient, nil
 }
@@ -145,6 +146,10 @@ func (c *AgentCmd) validate() error {
 		return errors.New("--identity static needs --set-id")
 	case c.Identity == "static" && c.Address == "":
 		return errors.New("--identity static needs --address")
+	case c.AddressFrom != "" && c.Identity != "ec2":
+		return fmt.Errorf("--address-from %s: only with --identity ec2", c.AddressFrom)
+	case c.AddressFrom != "" && c.Address != "":
+		return errors.New("--address-from and --address: give one (--address wins over any discovered address)")
 	case c.CompleteLifecycleHook != "" && c.AsgName == "":
 		return errors.New("--complete-lifecycle-hook needs --asg-name")
 	case c.RequestTimeout <= 0:
@@ -179,7 +184,9 @@ func (c *AgentCmd) check() (*record.Check, error) {
 
 func (c *AgentCmd) identity() (agent.IdentitySource, *imds.Client) {
 	var imdsClient *imds.Client
-	opts := imds.Options{Endpoint: c.ImdsEndpoint}
+	// IMDSv2 only: no silent fallback to tokenless IMDSv1 when the token
+	// request fails (its error then says why, e.g. the hop limit).
+	opts := imds.Options{Endpoint: c.ImdsEndpoint, EnableFallback: aws.FalseTernary}
 	if c.Identity == "ec2" || c.CompleteLifecycleHook != "" {
 		imdsClient = imds.New(opts)
 	}
@@ -191,39 +198,7 @@ func (c *AgentCmd) identity() (agent.IdentitySource, *imds.Client) {
 		// backoff and bound (--identity-timeout), and a failure then
 		// tells its cause.
 		opts.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), 1)
-		return agent.EC2{Client: imds.New(opts), Endpoint: c.ImdsEndpoint}, imdsClient
+		return agent.EC2{Client: imds.New(opts), Endpoint: c.ImdsEndpoint, From: c.AddressFrom, SetID: c.SetID, Address: c.Address}, imdsClient
 	}
 	return agent.Host{Address: c.Address}, imdsClient
-}
-
-// completeLifecycle completes the auto scaling lifecycle action with
-// CONTINUE once the drain is over, through the AWS SDK.
-func (c *AgentCmd) completeLifecycle(imdsClient *imds.Client) func(context.Context, agent.Identity) error {
-	return func(ctx context.Context, id agent.Identity) error {
-		region := c.Region
-		if region == "" {
-			out, err := imdsClient.GetRegion(ctx, &imds.GetRegionInput{})
-			if err != nil {
-				return fmt.Errorf("region from imds (or give --region): %w", err)
-			}
-			region = out.Region
-		}
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
-		if err != nil {
-			return err
-		}
-		as := autoscaling.NewFromConfig(cfg, func(o *autoscaling.Options) {
-			if c.AutoscalingEndpoint != "" {
-				o.BaseEndpoint = aws.String(c.AutoscalingEndpoint)
-			}
-		})
-		_, err = as.CompleteLifecycleAction(ctx, &autoscaling.CompleteLifecycleActionInput{
-			AutoScalingGroupName: aws.String(c.AsgName), LifecycleHookName: aws.String(c.CompleteLifecycleHook),
-			InstanceId: aws.String(id.SetID), LifecycleActionResult: aws.String("CONTINUE"),
-		})
-		if err != nil {
-			return fmt.Errorf("complete lifecycle action %s: %w", c.CompleteLifecycleHook, err)
-		}
-		return nil
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -26,12 +27,15 @@ type imdsServer struct {
 
 func startIMDS(t *testing.T, ip, instanceID, localIP string) *imdsServer {
 	t.Helper()
-	m := &imdsServer{token: "tok-" + instanceID}
-	meta := map[string]string{
-		"instance-id":                 instanceID,
-		"local-ipv4":                  localIP,
-		"placement/availability-zone": "us-test-1a",
-	}
+	return startIMDSMeta(t, ip, map[string]string{"instance-id": instanceID, "local-ipv4": localIP})
+}
+
+// startIMDSMeta serves the metadata paths of meta (instance-id at least)
+// and the notices.
+func startIMDSMeta(t *testing.T, ip string, meta map[string]string) *imdsServer {
+	t.Helper()
+	m := &imdsServer{token: "tok-" + meta["instance-id"]}
+	meta["placement/availability-zone"] = "us-test-1a"
 	ln, err := net.Listen("tcp", ip+":0")
 	if err != nil {
 		t.Fatal(err)
@@ -73,10 +77,16 @@ func startIMDS(t *testing.T, ip, instanceID, localIP string) *imdsServer {
 }
 
 // autoscalingAPI records CompleteLifecycleAction calls (AWS query protocol).
+// With strict set, it answers as AWS does: a call completes the action only
+// while one is active (the instance in Terminating:Wait), else it fails
+// with ValidationError "No active Lifecycle Action found".
 type autoscalingAPI struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	calls []url.Values
+	srv       *httptest.Server
+	strict    bool
+	active    atomic.Bool
+	completed atomic.Int32
+	mu        sync.Mutex
+	calls     []url.Values
 }
 
 func startAutoscaling(t *testing.T) *autoscalingAPI {
@@ -91,6 +101,14 @@ func startAutoscaling(t *testing.T) *autoscalingAPI {
 		a.calls = append(a.calls, r.PostForm)
 		a.mu.Unlock()
 		w.Header().Set("Content-Type", "text/xml")
+		if a.strict && !a.active.CompareAndSwap(true, false) {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `<ErrorResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><Error><Type>Sender</Type>
+<Code>ValidationError</Code><Message>No active Lifecycle Action found with instance ID %s</Message></Error>
+<RequestId>req-2</RequestId></ErrorResponse>`, r.PostForm.Get("InstanceId"))
+			return
+		}
+		a.completed.Add(1)
 		fmt.Fprint(w, `<CompleteLifecycleActionResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">
 <CompleteLifecycleActionResult/><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></CompleteLifecycleActionResponse>`)
 	}))
@@ -99,7 +117,8 @@ func startAutoscaling(t *testing.T) *autoscalingAPI {
 }
 
 func TestAgentEC2DrainsOnNotice(t *testing.T) {
-	for _, tc := range []struct{ name, ip string }{{"spot", "127.0.0.5"}, {"autoscaling", "127.0.0.6"}} {
+	// sigterm: a plain stop (InService), which completes no lifecycle action.
+	for _, tc := range []struct{ name, ip string }{{"spot", "127.0.0.5"}, {"autoscaling", "127.0.0.6"}, {"sigterm", "127.0.0.4"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startServer(t, "127.0.0.20", t.TempDir(), "--zone", "lb.test")
 			port := startApp(t, tc.ip, 0).port
@@ -117,10 +136,15 @@ func TestAgentEC2DrainsOnNotice(t *testing.T) {
 			if v.Name != "www.lb.test." || v.Values[0] != tc.ip {
 				t.Errorf("registered set %+v", v.Set)
 			}
-			if tc.name == "spot" {
+			switch tc.name {
+			case "spot":
 				imds.spot.Store(true)
-			} else {
+			case "autoscaling":
 				imds.terminate.Store(true)
+			default:
+				if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
 			}
 			a.waitExit(t, 30*time.Second)
 			if code := a.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(a.out.String(), "drained") {
@@ -134,6 +158,14 @@ func TestAgentEC2DrainsOnNotice(t *testing.T) {
 			}
 			as.mu.Lock()
 			defer as.mu.Unlock()
+			// A spot interruption outside Terminating:Wait has no lifecycle
+			// action to complete: AWS would answer ValidationError.
+			if tc.name != "autoscaling" {
+				if len(as.calls) != 0 {
+					t.Errorf("CompleteLifecycleAction without a pending action: %v", as.calls)
+				}
+				return
+			}
 			if len(as.calls) != 1 {
 				t.Fatalf("CompleteLifecycleAction calls: %v", as.calls)
 			}

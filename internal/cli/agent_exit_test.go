@@ -57,7 +57,7 @@ func blackHole(t *testing.T) string {
 func TestAgentExitsAtOnceOnPermanentErrors(t *testing.T) {
 	s := startServer(t, "127.0.0.21", t.TempDir(), "--zone", "lb.test")
 	api := "http://" + s.api
-	hole := blackHole(t)
+	hole, closed := blackHole(t), refused(t)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -73,12 +73,24 @@ func TestAgentExitsAtOnceOnPermanentErrors(t *testing.T) {
 			2, "dnslb: --identity static needs --address\n", ""},
 		{"weight out of range", []string{"--server", api, "--zone", "lb.test", "--name", "www", "--identity", "static", "--set-id", "i-1", "--address", "127.0.0.31", "--weight", "999"},
 			2, "dnslb: --weight 999: allowed 0..255\n", ""},
+		{"address-from without ec2", []string{"--server", api, "--zone", "lb.test", "--name", "www", "--identity", "host", "--address-from", "private"},
+			2, "dnslb: --address-from private: only with --identity ec2\n", ""},
+		{"address-from and address", []string{"--server", api, "--zone", "lb.test", "--name", "www", "--identity", "ec2", "--address-from", "private", "--address", "127.0.0.31"},
+			2, "dnslb: --address-from and --address: give one (--address wins over any discovered address)\n", ""},
+		{"state dir missing", []string{"--server", api, "--zone", "lb.test", "--name", "www", "--identity", "static", "--set-id", "i-1", "--address", "127.0.0.31", "--state-dir", "/nonexistent/dnslb"},
+			2, "dnslb: --state-dir /nonexistent/dnslb: not a directory (create it, or let systemd's StateDirectory= set $STATE_DIRECTORY)\n", ""},
 		{"zone that does not exist", []string{"--server", api, "--zone", "nozone.test", "--name", "www", "--identity", "static", "--set-id", "i-1", "--address", "127.0.0.31"},
 			1, "dnslb: register: zone nozone.test.: ", "not found (not_found)\n"}, // the server's message is not ours to pin
 		{"name outside the zone", []string{"--server", api, "--zone", "lb.test", "--name", "www.other.test.", "--identity", "static", "--set-id", "i-1", "--address", "127.0.0.31"},
 			1, "dnslb: register: name: \"www.other.test.\" is not inside zone lb.test. (invalid_argument)\n", ""},
-		{"not on EC2", []string{"--server", api, "--zone", "lb.test", "--name", "www", "--identity", "ec2", "--imds-endpoint", hole, "--identity-timeout", "1s"},
-			1, "dnslb: identity: not on EC2 or IMDS unreachable at " + hole + ": imds instance-id: ", " (gave up after 1s)\n"},
+		{"not on EC2", []string{"--server", api, "--zone", "lb.test", "--name", "www", "--identity", "ec2", "--imds-endpoint", closed, "--identity-timeout", "1s"},
+			1, "dnslb: identity: not on EC2 or IMDS unreachable at " + closed + ": imds instance-id: ", " (gave up after 1s)\n"},
+		// IMDS takes the connection and its answer to the token PUT never
+		// comes: the PUT response hop limit of a container.
+		{"IMDS token unanswered", []string{"--server", api, "--zone", "lb.test", "--name", "www", "--identity", "ec2", "--imds-endpoint", hole, "--identity-timeout", "1s"},
+			1, "dnslb: identity: imds instance-id: IMDS accepted the connection but the IMDSv2 token request (PUT) got no answer: " +
+				"in a container, raise the hop limit (HttpPutResponseHopLimit, e.g. aws ec2 modify-instance-metadata-options " +
+				"--http-put-response-hop-limit 2) (operation error ec2imds: GetMetadata, ", " (gave up after 1s)\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
@@ -95,6 +107,18 @@ func TestAgentExitsAtOnceOnPermanentErrors(t *testing.T) {
 			t.Logf("exited %d after %s", a.cmd.ProcessState.ExitCode(), took.Round(time.Millisecond))
 		})
 	}
+}
+
+// refused is "http://ADDR" of a port that refuses connections: a host
+// without IMDS.
+func refused(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	return "http://" + ln.Addr().String()
 }
 
 // lastLine is the last line of out, with its newline.
