@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,14 +16,21 @@ import (
 	"time"
 
 	"github.com/dnslb/dnslb/internal/api/client"
+	"github.com/dnslb/dnslb/internal/auth"
 	"github.com/dnslb/dnslb/internal/registry"
 )
 
 // Defaults.
 const (
-	DefaultMaxBody    = 1 << 20 // bytes of a request body
-	DefaultShutdown   = 5 * time.Second
-	readHeaderTimeout = 10 * time.Second
+	DefaultMaxBody  = 1 << 20 // bytes of a request body
+	DefaultShutdown = 5 * time.Second
+	// A request's header must arrive within ReadHeader, all of it within
+	// Read; an answer must be written within Write (a 30 s CPU profile
+	// fits); a kept-alive connection closes after Idle without a request.
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
 )
 
 // Config configures a Server.
@@ -37,19 +45,22 @@ type Config struct {
 	// heartbeat), told to agents with each renewal; the zero value when it
 	// takes none.
 	Heartbeat netip.AddrPort
+
+	// Tokens, when not nil, are the bearer tokens the API requires (see
+	// auth.go); nil means an open API, which serve allows on loopback only.
+	Tokens *auth.Keeper
+	// Hosts are Host names accepted besides localhost, 127.0.0.1, [::1]
+	// and the API's own address (see guard.go).
+	Hosts []string
+	// TLS, when not nil, serves the API over TLS; Certs is reloaded with it.
+	TLS   *tls.Config
+	Certs *Certs
+	// Connection limits (limit.go) and timeouts; the defaults when 0.
+	MaxConns, MaxConnsPerIP                                   int
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 }
 
-// Server is the HTTP API. New starts nothing; Listen binds; Run serves.
-type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	mux      *http.ServeMux
-	ln       net.Listener
-	lameduck atomic.Bool
-}
-
-// New returns a Server for cfg.
-func New(cfg Config) *Server {
+func (cfg *Config) defaults() {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -59,7 +70,37 @@ func New(cfg Config) *Server {
 	if cfg.Shutdown == 0 {
 		cfg.Shutdown = DefaultShutdown
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {&cfg.ReadTimeout, DefaultReadTimeout},
+		{&cfg.WriteTimeout, DefaultWriteTimeout}, {&cfg.IdleTimeout, DefaultIdleTimeout}} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.MaxConnsPerIP == 0 {
+		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+}
+
+// Server is the HTTP API. New starts nothing; Listen binds; Run serves.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	mux      *http.ServeMux
+	ln       net.Listener
+	lameduck atomic.Bool
+	hosts    map[string]bool // Host allow-list
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) *Server {
+	cfg.defaults()
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), hosts: hostSet(cfg.Addr, cfg.Hosts)}
 	s.routes()
 	return s
 }
@@ -85,8 +126,9 @@ func (s *Server) routes() {
 	}
 }
 
-// ServeHTTP limits the body, recovers from panics and answers unknown
-// routes with JSON errors.
+// ServeHTTP limits the body, recovers from panics, refuses browser
+// requests from elsewhere (guard.go), authenticates and authorizes
+// (auth.go), and answers unknown routes with JSON errors.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -94,17 +136,54 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	if err := s.checkRequest(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	_, pattern := s.mux.Handler(r)
+	if pattern == "" {
 		s.noRoute(w, r)
 		return
 	}
+	r, info := withInfo(r)
 	if !audited(r) {
-		s.mux.ServeHTTP(w, r)
+		s.serveAuthorized(w, r, pattern, info)
 		return
 	}
 	aw := &auditWriter{ResponseWriter: w}
-	s.mux.ServeHTTP(aw, r)
+	s.serveAuthorized(aw, r, pattern, info)
 	s.audit(aw, r)
+}
+
+// serveAuthorized serves r if its token allows it.
+func (s *Server) serveAuthorized(w http.ResponseWriter, r *http.Request, pattern string, info *reqInfo) {
+	a := accessOf(r, pattern)
+	tok, err := s.authenticate(r, a)
+	if err == nil {
+		info.token = tok
+		err = s.authorize(r, a, tok)
+	}
+	if err != nil {
+		if re, ok := err.(*requestError); ok && re.status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="dnslb"`)
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Reload reads the tokens file and the TLS certificate again (SIGHUP);
+// what fails to load leaves what is in use.
+func (s *Server) Reload() error {
+	var errs []error
+	if s.cfg.Tokens != nil {
+		errs = append(errs, s.cfg.Tokens.Reload())
+	}
+	if s.cfg.Certs != nil {
+		errs = append(errs, s.cfg.Certs.Reload())
+	}
+	return errors.Join(errs...)
 }
 
 // noRoute tells a wrong method from a wrong path.
@@ -128,8 +207,16 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
-	s.ln = ln
+	s.ln = newLimitListener(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerIP)
 	return nil
+}
+
+// httpServer is the http.Server that Run serves with: timeouts and a
+// bound on header size.
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{Handler: s, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, ReadTimeout: s.cfg.ReadTimeout,
+		WriteTimeout: s.cfg.WriteTimeout, IdleTimeout: s.cfg.IdleTimeout, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 }
 
 // Addr is the bound address; valid after Listen.
@@ -147,9 +234,13 @@ func (s *Server) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	hs := s.httpServer()
+	ln := s.ln
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(s.ln) }()
+	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("api: %w", err)
