@@ -60,7 +60,7 @@ func checkScope(tok *auth.Token, k record.Key) error {
 func (s *Server) checkOwnKey(r *http.Request, tok *auth.Token) error {
 	k, err := canonicalKey(r.PathValue("zone"), r.PathValue("name"), r.PathValue("type"), r.URL.Query().Get("set_id"))
 	if err != nil {
-		return nil // the handler names the field at fault
+		return err
 	}
 	if err := checkScope(tok, k); err != nil {
 		return err

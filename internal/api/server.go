@@ -106,23 +106,27 @@ func New(cfg Config) *Server {
 }
 
 func (s *Server) routes() {
-	m := s.mux
-	m.HandleFunc("GET /v1/zones", s.listZones)
-	m.HandleFunc("POST /v1/zones", s.createZone)
-	m.HandleFunc("GET /v1/zones/{zone}", s.getZone)
-	m.HandleFunc("DELETE /v1/zones/{zone}", s.deleteZone)
-	m.HandleFunc("GET /v1/zones/{zone}/rrsets", s.listSets)
-	m.HandleFunc("PUT /v1/zones/{zone}/rrsets", s.putSet)
-	m.HandleFunc("DELETE /v1/zones/{zone}/rrsets/{name}/{type}", s.deleteSet)
-	m.HandleFunc("POST /v1/zones/{zone}/changes", s.changes)
-	m.HandleFunc("POST /v1/zones/{zone}/rrsets/{name}/{type}/renew", s.renew)
-	m.HandleFunc("POST /v1/zones/{zone}/rrsets/{name}/{type}/drain", s.drain)
-	m.HandleFunc("GET /v1/zones/{zone}/rrsets/{name}/{type}/drain", s.drainStatus)
-	m.HandleFunc("POST /v1/zones/{zone}/rrsets/{name}/{type}/health", s.force)
-	m.HandleFunc("GET /healthz", s.healthz)
-	m.HandleFunc("GET /readyz", s.readyz)
+	routes := map[string]http.HandlerFunc{
+		"GET /v1/zones":                                     s.listZones,
+		"POST /v1/zones":                                    s.createZone,
+		"GET /v1/zones/{zone}":                              s.getZone,
+		"DELETE /v1/zones/{zone}":                           s.deleteZone,
+		"GET /v1/zones/{zone}/rrsets":                       s.listSets,
+		"PUT /v1/zones/{zone}/rrsets":                       s.putSet,
+		"DELETE /v1/zones/{zone}/rrsets/{name}/{type}":      s.deleteSet,
+		"POST /v1/zones/{zone}/changes":                     s.changes,
+		"POST /v1/zones/{zone}/rrsets/{name}/{type}/renew":  s.renew,
+		"POST /v1/zones/{zone}/rrsets/{name}/{type}/drain":  s.drain,
+		"GET /v1/zones/{zone}/rrsets/{name}/{type}/drain":   s.drainStatus,
+		"POST /v1/zones/{zone}/rrsets/{name}/{type}/health": s.force,
+		"GET /healthz":                                      s.healthz,
+		"GET /readyz":                                       s.readyz,
+	}
+	for pattern, h := range routes {
+		s.mux.Handle(pattern, s.authorized(pattern, h))
+	}
 	for pattern, h := range s.cfg.Extra {
-		m.Handle(pattern, h)
+		s.mux.Handle(pattern, s.authorized(pattern, h))
 	}
 }
 
@@ -145,32 +149,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.noRoute(w, r)
 		return
 	}
-	r, info := withInfo(r)
+	r, _ = withInfo(r)
 	if !audited(r) {
-		s.serveAuthorized(w, r, pattern, info)
+		s.mux.ServeHTTP(w, r)
 		return
 	}
 	aw := &auditWriter{ResponseWriter: w}
-	s.serveAuthorized(aw, r, pattern, info)
+	s.mux.ServeHTTP(aw, r)
 	s.audit(aw, r)
 }
 
-// serveAuthorized serves r if its token allows it.
-func (s *Server) serveAuthorized(w http.ResponseWriter, r *http.Request, pattern string, info *reqInfo) {
-	a := accessOf(r, pattern)
-	tok, err := s.authenticate(r, a)
-	if err == nil {
-		info.token = tok
-		err = s.authorize(r, a, tok)
-	}
-	if err != nil {
-		if re, ok := err.(*requestError); ok && re.status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="dnslb"`)
+// authorized wraps the handler of a route: it runs h only if the
+// request's token allows it (auth.go), and records the token for the
+// audit line. It runs after routing, so it sees the path's values.
+func (s *Server) authorized(pattern string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := accessOf(r, pattern)
+		tok, err := s.authenticate(r, a)
+		if err == nil {
+			if info, ok := r.Context().Value(infoKey{}).(*reqInfo); ok {
+				info.token = tok
+			}
+			err = s.authorize(r, a, tok)
 		}
-		s.writeError(w, r, err)
-		return
-	}
-	s.mux.ServeHTTP(w, r)
+		if err != nil {
+			if re, ok := err.(*requestError); ok && re.status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="dnslb"`)
+			}
+			s.writeError(w, r, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Reload reads the tokens file and the TLS certificate again (SIGHUP);
