@@ -105,6 +105,9 @@ func jsonError(err error) error {
 		return record.Errorf("body", "ends in the middle of the JSON value")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if name == "" {
+			return record.Errorf("body", "has a field with an empty name; remove it")
+		}
 		return record.Errorf(name, "is not a known field")
 	}
 	return record.Errorf("body", "cannot be decoded: %v", err)
