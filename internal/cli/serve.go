@@ -42,17 +42,23 @@ type ServeCmd struct {
 	BrakeShare   float64       `default:"0.5" help:"Mass-expiry brake: pause expiry for a name when more than this share of its leases lapse together."`
 	DrainMargin  time.Duration `default:"5s" help:"Safety margin added to the TTL before a drained set is removed."`
 	Shutdown     time.Duration `default:"5s" help:"How long in-flight requests get to finish at shutdown."`
-	Pprof        bool          `help:"Serve Go profiles at /debug/pprof/ on the API address (for profiling; keep the API on loopback)."`
+	Pprof        bool          `help:"Serve Go profiles at /debug/pprof/ on the API address: to admin tokens, or without --tokens to loopback clients only."`
 	LogLevel     string        `enum:"debug,info,warn,error" default:"info" help:"Log level: debug, info, warn, error."`
 	LogFormat    string        `enum:"text,json" default:"text" help:"Log format: text or json."`
 
 	MetricsPerSet bool `name:"metrics-per-set" help:"Export answers per record set on /metrics (a series per set); by default they are summed per name."`
+
+	APISecurity
 }
 
 // Run serves until SIGINT or SIGTERM.
 func (c *ServeCmd) Run(g *Globals) error {
 	log := c.logger(g)
 	if err := c.validate(); err != nil { // before anything is written
+		return err
+	}
+	sec, err := c.APISecurity.load(c.API)
+	if err != nil {
 		return err
 	}
 	st, err := c.openStore(log)
@@ -99,11 +105,14 @@ func (c *ServeCmd) Run(g *Globals) error {
 		}
 		hbAddr = hb.Addr()
 	}
-	apiSrv := api.New(api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
-		Extra: extra, Heartbeat: hbAddr})
+	apiCfg := api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
+		Extra: extra, Heartbeat: hbAddr}
+	sec.apply(&apiCfg)
+	apiSrv := api.New(apiCfg)
 	if err := apiSrv.Listen(); err != nil {
 		return err
 	}
+	defer reloadOnHUP(log, apiSrv)()
 	return c.run(g.ctx, log, reg, dns, apiSrv, hb)
 }
 
