@@ -52,7 +52,7 @@ func (b *syncBuf) String() string              { b.mu.Lock(); defer b.mu.Unlock(
 
 // newAuthEnv runs the API with the tokens of tokensFile over a registry
 // on a fake clock, with zone lb.test.
-func newAuthEnv(t *testing.T, edit func(*api.Config)) *authEnv {
+func newAuthEnv(t testing.TB, edit func(*api.Config)) *authEnv {
 	t.Helper()
 	text := tokensFile
 	for _, n := range []string{"ops", "pool", "one", "ro"} {
