@@ -179,10 +179,21 @@ func TestScopes(t *testing.T) {
 	if _, err := one.PutSet(ctx, "lb.test", leased("i-1")); err != nil {
 		t.Fatalf("pinned token writes its set: %v", err)
 	}
+	// A token pinned to a set id is a token per instance: proof enough,
+	// without the set's secret (another process of the same instance, as
+	// in init scripts' agent --once deregister).
+	if _, err := e.as("one").Renew(ctx, "lb.test", "www", "A", "i-1", nil); err != nil {
+		t.Errorf("pinned token renews without the secret: %v", err)
+	}
+	_, err = pool.Renew(ctx, "lb.test", "www", "A", "i-1", nil)
+	wantErr(t, "the pool token renews the pinned instance's set", err, 403, "permission_denied", "")
 	err = one.Force(ctx, "lb.test", "www", "A", "i-1", "up")
 	wantErr(t, "register token forces health up", err, 403, "permission_denied", `POST /v1/zones/lb.test/rrsets/www/A/health needs a token with scope admin; token "one" has scope register`)
 	_, err = pool.Change(ctx, "lb.test", client.ChangeBatch{Changes: []client.Change{{Action: "DELETE", RRSet: client.SetRequest{Name: "www", Type: "A", SetID: "i-1"}}}})
 	wantErr(t, "register token sends a batch", err, 403, "permission_denied", `POST /v1/zones/lb.test/changes needs a token with scope admin; token "pool" has scope register`)
+	if _, err := e.as("one").DeleteSet(ctx, "lb.test", "www", "A", "i-1"); err != nil {
+		t.Errorf("pinned token deletes its set without the secret: %v", err)
+	}
 	// pprof and backups are admin's.
 	for _, tok := range []string{"ro", "pool"} {
 		req, _ := http.NewRequest("GET", e.srv.URL+"/debug/pprof/", nil)

@@ -106,16 +106,24 @@ func checkOrigin(r *http.Request) error {
 }
 
 // checkContentType requires a body, or a Content-Type on a write, to be
-// JSON.
+// JSON under /v1/; elsewhere (the Route 53 API's XML) anything but the
+// types a browser form may post without a CORS preflight.
 func checkContentType(r *http.Request) error {
 	ct := r.Header.Get("Content-Type")
 	hasBody := r.ContentLength != 0
 	if !hasBody && (ct == "" || r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		return nil
 	}
-	if mt, _, err := mime.ParseMediaType(ct); err == nil && mt == "application/json" {
+	mt, _, err := mime.ParseMediaType(ct)
+	switch {
+	case err == nil && mt == "application/json":
+		return nil
+	case err == nil && !strings.HasPrefix(r.URL.Path, "/v1/") && !formTypes[mt]:
 		return nil
 	}
 	return &requestError{status: http.StatusUnsupportedMediaType, code: client.CodeUnsupported,
 		msg: fmt.Sprintf("Content-Type %q: a request body must be application/json", ct)}
 }
+
+// formTypes are the types a page may post cross-site without a preflight.
+var formTypes = map[string]bool{"text/plain": true, "application/x-www-form-urlencoded": true, "multipart/form-data": true}

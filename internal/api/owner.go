@@ -23,6 +23,11 @@ import (
 // lease later, while no other instance can take a set whose owner still
 // renews it. A set written by an admin token has no owner: register
 // tokens cannot change it.
+//
+// A register token limited to one set id (token create --set-id) is a
+// token per instance: it is proof enough for that set, with no secret, so
+// that one-shot init scripts (agent --once register, then --once
+// deregister from another process) work.
 
 // canonicalKey is the key of the set a path names, canonical.
 func canonicalKey(zone, name, typ, setID string) (record.Key, error) {
@@ -64,6 +69,9 @@ func (s *Server) checkOwnKey(r *http.Request, tok *auth.Token) error {
 	}
 	if err := checkScope(tok, k); err != nil {
 		return err
+	}
+	if tok.SetID != "" {
+		return nil // a token for this one set id is proof enough
 	}
 	set, err := s.cfg.Registry.Set(r.Context(), k)
 	if err != nil {
@@ -109,11 +117,12 @@ func (s *Server) ownPut(r *http.Request, set record.Set, policy record.Policy) (
 	}
 	o := &ownership{}
 	presented := r.Header.Get(client.SetSecretHeader)
+	pinned := tok.SetID != ""
 	o.guard = func(old, set *record.Set) error {
 		switch {
-		case old != nil && auth.SecretMatches(presented, old.OwnerHash):
+		case old != nil && old.OwnerHash != "" && (pinned || auth.SecretMatches(presented, old.OwnerHash)):
 			set.OwnerHash = old.OwnerHash
-		case old == nil || old.Revision == lapsed:
+		case old == nil || old.Revision == lapsed || pinned:
 			o.secret = auth.NewSetSecret()
 			set.OwnerHash = auth.Hash(o.secret)
 		case old.OwnerHash == "":
@@ -137,7 +146,7 @@ func (s *Server) lapsed(set record.Set) bool {
 // checked it before; this holds it in the write's transaction).
 func (s *Server) ownDelete(r *http.Request) registry.Guard {
 	tok := tokenOf(r)
-	if tok == nil || tok.Scope == auth.Admin {
+	if tok == nil || tok.Scope == auth.Admin || tok.SetID != "" {
 		return nil
 	}
 	presented := r.Header.Get(client.SetSecretHeader)
