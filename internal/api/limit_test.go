@@ -96,3 +96,30 @@ func answered(t *testing.T, addr string) bool {
 	b, _ := io.ReadAll(c)
 	return len(b) > 0
 }
+
+// TestFullServerEvictsWaitingConnection: at the overall limit, a new
+// connection takes the place of one that has sent no request, so idle
+// connections from many sources cannot keep a client out.
+func TestFullServerEvictsWaitingConnection(t *testing.T) {
+	s := runAPI(t, api.Config{MaxConns: 3})
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for i := range 3 {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i))}}
+		c, err := d.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	if !answered(t, s.Addr()) {
+		t.Fatal("a full server turned a new client away")
+	}
+	if !closedSoon(held[0], 5*time.Second) {
+		t.Error("the oldest waiting connection was kept")
+	}
+}

@@ -245,6 +245,9 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	hs := s.httpServer()
+	if ll, ok := s.ln.(*limitListener); ok {
+		hs.ConnState = ll.connState
+	}
 	ln := s.ln
 	if s.cfg.TLS != nil {
 		ln = tls.NewListener(ln, s.cfg.TLS)

@@ -22,7 +22,7 @@ type APISecurity struct {
 	APIKey      string   `name:"api-key" type:"path" help:"PEM private key of --api-cert."`
 	APIClientCA string   `name:"api-client-ca" type:"path" help:"PEM CA file: require API clients to present a certificate it signed (mutual TLS)."`
 
-	APIMaxConns      int `name:"api-max-conns" default:"1024" help:"Most API connections open at once (at most half the open-file limit); more are closed at once."`
+	APIMaxConns      int `name:"api-max-conns" default:"1024" help:"Most API connections open at once (at most half the open-file limit); beyond it a new one replaces an idle or slow one."`
 	APIMaxConnsPerIP int `name:"api-max-conns-per-ip" default:"64" help:"Most API connections open at once from one address."`
 }
 
