@@ -85,7 +85,7 @@ _cleanup() {
 # the plain names h0..h999 (12 + 1,000 sets).
 load_anchor_data() {
   local weights=(10 10 20 20 30 30 40 40 50 50) i
-  post() { curl -fsS -X POST --data-binary @- "$1/v1/zones/lb.test/changes" >/dev/null; }
+  post() { curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @- "$1/v1/zones/lb.test/changes" >/dev/null; }
   {
     printf '{"changes":['
     printf '{"action":"UPSERT","rrset":{"name":"ns1","type":"A","ttl":300,"values":["127.0.0.1"]}}'

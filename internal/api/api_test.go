@@ -216,6 +216,7 @@ func TestValidation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rev0, zones0, sets0 := e.state(t)
 			req, _ := http.NewRequest(tc.method, e.srv.URL+tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
 			resp, err := e.srv.Client().Do(req)
 			if err != nil {
 				t.Fatal(err)

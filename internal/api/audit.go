@@ -78,6 +78,9 @@ func (s *Server) audit(w *auditWriter, r *http.Request) {
 	if w.status < 300 {
 		attrs = append(attrs, slog.Int64("revision", s.revisionOf(ans)))
 	}
+	if tok := tokenOf(r); tok != nil {
+		attrs = append(attrs, slog.String("token", tok.Name))
+	}
 	attrs = append(attrs, slog.String("remote", r.RemoteAddr))
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "api write", attrs...)
 }

@@ -29,7 +29,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 func (s *Server) classify(err error) (int, client.Error) {
 	var fe *record.FieldError
 	var tooLarge *http.MaxBytesError
+	var re *requestError
 	switch {
+	case errors.As(err, &re):
+		return re.status, client.Error{Code: re.code, Message: re.msg}
 	case errors.As(err, &fe):
 		return http.StatusBadRequest, client.Error{Code: client.CodeInvalid, Field: jsonField(fe.Field), Message: fe.Message}
 	case errors.As(err, &tooLarge):
@@ -104,6 +107,9 @@ func jsonError(err error) error {
 		return record.Errorf("body", "ends in the middle of the JSON value")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if name == "" {
+			return record.Errorf("body", "has a field with an empty name; remove it")
+		}
 		return record.Errorf(name, "is not a known field")
 	}
 	return record.Errorf("body", "cannot be decoded: %v", err)

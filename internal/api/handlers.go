@@ -76,31 +76,43 @@ func (s *Server) putSet(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	own, err := s.ownPut(r, set, req.Policy)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	zone := r.PathValue("zone")
 	change := registry.Change{Action: registry.Upsert, Set: set, Policy: req.Policy, TTLDefault: req.TTL == nil}
+	if own != nil {
+		change.Guard = own.guard
+	}
 	rev, err := s.cfg.Registry.Apply(r.Context(), zone, []registry.Change{change})
 	status, p, ok := s.writeStatus(r, err)
 	if !ok {
 		s.writeError(w, r, unwrapChange(err, ""))
 		return
 	}
-	s.writeStoredSet(w, r, zone, set, rev, status, p)
+	res := s.storedSet(r, zone, set, rev, p)
+	if own != nil {
+		res.SetSecret = own.secret
+	}
+	writeJSON(w, status, res)
 }
 
-// writeStoredSet answers a single-set write with the set as stored.
-func (s *Server) writeStoredSet(w http.ResponseWriter, r *http.Request, zone string, set record.Set, rev int64, status int, p client.Pending) {
+// storedSet is the answer to a single-set write: the set as stored.
+func (s *Server) storedSet(r *http.Request, zone string, set record.Set, rev int64, p client.Pending) client.SetResult {
 	sets, err := s.cfg.Registry.Sets(r.Context(), zone, registry.Filter{Name: set.Name, Type: string(set.Type), SetID: set.SetID})
 	if err != nil || len(sets) != 1 {
-		writeJSON(w, status, client.SetResult{Revision: rev, Pending: p})
-		return
+		return client.SetResult{Revision: rev, Pending: p}
 	}
-	writeJSON(w, status, client.SetResult{Revision: rev, RRSet: sets[0], Pending: p})
+	sets[0].OwnerHash = "" // never shown
+	return client.SetResult{Revision: rev, RRSet: sets[0], Pending: p}
 }
 
 func (s *Server) deleteSet(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	k := record.Key{Name: r.PathValue("name"), Type: record.Type(r.PathValue("type")), SetID: q.Get("set_id")}
-	change := registry.Change{Action: registry.Delete, Set: record.Set{Key: k}}
+	change := registry.Change{Action: registry.Delete, Set: record.Set{Key: k}, Guard: s.ownDelete(r)}
 	rev, err := s.cfg.Registry.Apply(r.Context(), r.PathValue("zone"), []registry.Change{change})
 	status, p, ok := s.writeStatus(r, err)
 	if !ok {

@@ -48,7 +48,9 @@ func writePage(w http.ResponseWriter, sets []record.Set, statuses []record.Statu
 	bw := bufio.NewWriterSize(w, 32<<10)
 	bw.WriteString("{\n  \"rrsets\": [")
 	for i := range sets {
-		b, err := json.MarshalIndent(client.SetView{Set: sets[i], Status: statuses[i]}, "    ", "  ")
+		set := sets[i]
+		set.OwnerHash = "" // never shown
+		b, err := json.MarshalIndent(client.SetView{Set: set, Status: statuses[i]}, "    ", "  ")
 		if err != nil {
 			return err
 		}

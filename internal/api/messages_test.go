@@ -51,6 +51,7 @@ func TestErrorMessagesWhole(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tc.method, e.srv.URL+tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
 			resp, err := e.srv.Client().Do(req)
 			if err != nil {
 				t.Fatal(err)

@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,15 +16,22 @@ import (
 	"time"
 
 	"github.com/dnslb/dnslb/internal/api/client"
+	"github.com/dnslb/dnslb/internal/auth"
 	"github.com/dnslb/dnslb/internal/registry"
 	"github.com/dnslb/dnslb/internal/store"
 )
 
 // Defaults.
 const (
-	DefaultMaxBody    = 1 << 20 // bytes of a request body
-	DefaultShutdown   = 5 * time.Second
-	readHeaderTimeout = 10 * time.Second
+	DefaultMaxBody  = 1 << 20 // bytes of a request body
+	DefaultShutdown = 5 * time.Second
+	// A request's header must arrive within ReadHeader, all of it within
+	// Read; an answer must be written within Write (a 30 s CPU profile
+	// fits); a kept-alive connection closes after Idle without a request.
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
 )
 
 // Config configures a Server.
@@ -44,6 +52,19 @@ type Config struct {
 	Backup Backuper
 	// Storage, when set, makes /readyz fail while writes cannot be stored.
 	Storage Storage
+
+	// Tokens, when not nil, are the bearer tokens the API requires (see
+	// auth.go); nil means an open API, which serve allows on loopback only.
+	Tokens *auth.Keeper
+	// Hosts are Host names accepted besides localhost, 127.0.0.1, [::1]
+	// and the API's own address (see guard.go).
+	Hosts []string
+	// TLS, when not nil, serves the API over TLS; Certs is reloaded with it.
+	TLS   *tls.Config
+	Certs *Certs
+	// Connection limits (limit.go) and timeouts; the defaults when 0.
+	MaxConns, MaxConnsPerIP                                   int
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 }
 
 // Storage tells whether the store can take writes; *boltstore.Store is
@@ -53,18 +74,7 @@ type Storage interface {
 	Writable(ctx context.Context) error
 }
 
-// Server is the HTTP API. New starts nothing; Listen binds; Run serves.
-type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	mux      *http.ServeMux
-	ln       net.Listener
-	lameduck atomic.Bool
-	inflight atomic.Int64 // requests being served, counted at shutdown
-}
-
-// New returns a Server for cfg.
-func New(cfg Config) *Server {
+func (cfg *Config) defaults() {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -74,35 +84,71 @@ func New(cfg Config) *Server {
 	if cfg.Shutdown == 0 {
 		cfg.Shutdown = DefaultShutdown
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {&cfg.ReadTimeout, DefaultReadTimeout},
+		{&cfg.WriteTimeout, DefaultWriteTimeout}, {&cfg.IdleTimeout, DefaultIdleTimeout}} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.MaxConnsPerIP == 0 {
+		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+}
+
+// Server is the HTTP API. New starts nothing; Listen binds; Run serves.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	mux      *http.ServeMux
+	ln       net.Listener
+	lameduck atomic.Bool
+	hosts    map[string]bool // Host allow-list
+	inflight atomic.Int64    // requests being served, counted at shutdown
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) *Server {
+	cfg.defaults()
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), hosts: hostSet(cfg.Addr, cfg.Hosts)}
 	s.routes()
 	return s
 }
 
 func (s *Server) routes() {
-	m := s.mux
-	m.HandleFunc("GET /v1/zones", s.listZones)
-	m.HandleFunc("POST /v1/zones", s.createZone)
-	m.HandleFunc("GET /v1/zones/{zone}", s.getZone)
-	m.HandleFunc("DELETE /v1/zones/{zone}", s.deleteZone)
-	m.HandleFunc("GET /v1/zones/{zone}/rrsets", s.listSets)
-	m.HandleFunc("PUT /v1/zones/{zone}/rrsets", s.putSet)
-	m.HandleFunc("DELETE /v1/zones/{zone}/rrsets/{name}/{type}", s.deleteSet)
-	m.HandleFunc("POST /v1/zones/{zone}/changes", s.changes)
-	m.HandleFunc("POST /v1/zones/{zone}/rrsets/{name}/{type}/renew", s.renew)
-	m.HandleFunc("POST /v1/zones/{zone}/rrsets/{name}/{type}/drain", s.drain)
-	m.HandleFunc("GET /v1/zones/{zone}/rrsets/{name}/{type}/drain", s.drainStatus)
-	m.HandleFunc("POST /v1/zones/{zone}/rrsets/{name}/{type}/health", s.force)
-	m.HandleFunc("GET /v1/backup", s.backup)
-	m.HandleFunc("GET /healthz", s.healthz)
-	m.HandleFunc("GET /readyz", s.readyz)
+	routes := map[string]http.HandlerFunc{
+		"GET /v1/zones":                                     s.listZones,
+		"POST /v1/zones":                                    s.createZone,
+		"GET /v1/zones/{zone}":                              s.getZone,
+		"DELETE /v1/zones/{zone}":                           s.deleteZone,
+		"GET /v1/zones/{zone}/rrsets":                       s.listSets,
+		"PUT /v1/zones/{zone}/rrsets":                       s.putSet,
+		"DELETE /v1/zones/{zone}/rrsets/{name}/{type}":      s.deleteSet,
+		"POST /v1/zones/{zone}/changes":                     s.changes,
+		"POST /v1/zones/{zone}/rrsets/{name}/{type}/renew":  s.renew,
+		"POST /v1/zones/{zone}/rrsets/{name}/{type}/drain":  s.drain,
+		"GET /v1/zones/{zone}/rrsets/{name}/{type}/drain":   s.drainStatus,
+		"POST /v1/zones/{zone}/rrsets/{name}/{type}/health": s.force,
+		"GET /v1/backup":                                    s.backup,
+		"GET /healthz":                                      s.healthz,
+		"GET /readyz":                                       s.readyz,
+	}
+	for pattern, h := range routes {
+		s.mux.Handle(pattern, s.authorized(pattern, h))
+	}
 	for pattern, h := range s.cfg.Extra {
-		m.Handle(pattern, h)
+		s.mux.Handle(pattern, s.authorized(pattern, h))
 	}
 }
 
-// ServeHTTP limits the body, recovers from panics and answers unknown
-// routes with JSON errors.
+// ServeHTTP limits the body, recovers from panics, refuses browser
+// requests from elsewhere (guard.go), authenticates and authorizes
+// (auth.go), and answers unknown routes with JSON errors.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.inflight.Add(1)
 	defer s.inflight.Add(-1)
@@ -112,10 +158,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	if err := s.checkRequest(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	_, pattern := s.mux.Handler(r)
+	if pattern == "" {
 		s.noRoute(w, r)
 		return
 	}
+	r, _ = withInfo(r)
 	if !audited(r) {
 		s.mux.ServeHTTP(w, r)
 		return
@@ -123,6 +175,43 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	aw := &auditWriter{ResponseWriter: w}
 	s.mux.ServeHTTP(aw, r)
 	s.audit(aw, r)
+}
+
+// authorized wraps the handler of a route: it runs h only if the
+// request's token allows it (auth.go), and records the token for the
+// audit line. It runs after routing, so it sees the path's values.
+func (s *Server) authorized(pattern string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := accessOf(r, pattern)
+		tok, err := s.authenticate(r, a)
+		if err == nil {
+			if info, ok := r.Context().Value(infoKey{}).(*reqInfo); ok {
+				info.token = tok
+			}
+			err = s.authorize(r, a, tok)
+		}
+		if err != nil {
+			if re, ok := err.(*requestError); ok && re.status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="dnslb"`)
+			}
+			s.writeError(w, r, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Reload reads the tokens file and the TLS certificate again (SIGHUP);
+// what fails to load leaves what is in use.
+func (s *Server) Reload() error {
+	var errs []error
+	if s.cfg.Tokens != nil {
+		errs = append(errs, s.cfg.Tokens.Reload())
+	}
+	if s.cfg.Certs != nil {
+		errs = append(errs, s.cfg.Certs.Reload())
+	}
+	return errors.Join(errs...)
 }
 
 // noRoute tells a wrong method from a wrong path.
@@ -150,8 +239,16 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
-	s.ln = ln
+	s.ln = newLimitListener(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerIP)
 	return nil
+}
+
+// httpServer is the http.Server that Run serves with: timeouts and a
+// bound on header size.
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{Handler: s, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, ReadTimeout: s.cfg.ReadTimeout,
+		WriteTimeout: s.cfg.WriteTimeout, IdleTimeout: s.cfg.IdleTimeout, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 }
 
 // Addr is the bound address; valid after Listen.
@@ -170,9 +267,16 @@ func (s *Server) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	hs := s.httpServer()
+	if ll, ok := s.ln.(*limitListener); ok {
+		hs.ConnState = ll.connState
+	}
+	ln := s.ln
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(s.ln) }()
+	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("api: %w", err)

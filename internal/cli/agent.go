@@ -111,7 +111,7 @@ func (c *AgentCmd) build(g *Globals, log *slog.Logger) (*agent.Agent, *imds.Clie
 	}
 	var servers []*client.Client
 	for _, s := range g.Server {
-		cl, err := client.New(s, nil)
+		cl, err := g.clientOf(s)
 		if err != nil {
 			return nil, nil, usageError{fmt.Errorf("--server: %w", err)}
 		}

@@ -184,12 +184,13 @@ func TestAgentLogLevel(t *testing.T) {
 }
 
 // TestOneServerForOtherCommands: only the agent takes several servers;
-// other commands say so instead of silently keeping one.
+// other commands say so instead of silently keeping one, and exit 2: the
+// command line is wrong.
 func TestOneServerForOtherCommands(t *testing.T) {
 	var stdout, stderr strings.Builder
 	code := cli.Main([]string{"zone", "ls", "--server", "http://127.0.0.1:1", "--server", "http://127.0.0.1:2"}, &stdout, &stderr)
-	if want := "dnslb: --server: this command takes one server, got 2; only the agent takes several\n"; code != 1 || stderr.String() != want {
-		t.Errorf("exit %d, stderr %q; want 1, %q", code, stderr.String(), want)
+	if want := "dnslb: --server: this command takes one server, got 2; only the agent takes several\n"; code != 2 || stderr.String() != want {
+		t.Errorf("exit %d, stderr %q; want 2, %q", code, stderr.String(), want)
 	}
 }
 

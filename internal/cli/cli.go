@@ -19,8 +19,11 @@ import (
 
 // Globals are the flags every client command shares.
 type Globals struct {
-	Server []string `help:"URL of the dnslb API. The agent takes several (comma-separated or repeated) and fails over between them." default:"http://127.0.0.1:5380" env:"DNSLB_SERVER"`
-	JSON   bool     `help:"Print JSON for scripts instead of a table."`
+	Server    []string `help:"URL of the dnslb API. The agent takes several (comma-separated or repeated) and fails over between them." default:"http://127.0.0.1:5380" env:"DNSLB_SERVER"`
+	JSON      bool     `help:"Print JSON for scripts instead of a table."`
+	Token     string   `help:"API bearer token (from 'dnslb token create'); prefer DNSLB_TOKEN or --token-file, which other users cannot see in ps." env:"DNSLB_TOKEN"`
+	TokenFile string   `name:"token-file" help:"File holding the API bearer token." type:"path"`
+	CA        string   `name:"ca" help:"PEM file of the CA that signs the server's certificate (https --server)." type:"path"`
 
 	ctx     context.Context // ends on SIGINT or SIGTERM (but for the agent)
 	signals <-chan os.Signal
@@ -31,9 +34,19 @@ type Globals struct {
 
 func (g *Globals) client() (*client.Client, error) {
 	if len(g.Server) != 1 {
-		return nil, fmt.Errorf("--server: this command takes one server, got %d; only the agent takes several", len(g.Server))
+		return nil, usagef("--server: this command takes one server, got %d; only the agent takes several", len(g.Server))
 	}
-	return client.New(g.Server[0], nil)
+	return g.clientOf(g.Server[0])
+}
+
+// clientOf is a client of the server at base with the token and CA of the
+// flags.
+func (g *Globals) clientOf(base string) (*client.Client, error) {
+	token, err := g.token()
+	if err != nil {
+		return nil, err
+	}
+	return client.Open(base, client.Options{Token: token, CA: g.CA})
 }
 
 type root struct {
@@ -45,6 +58,7 @@ type root struct {
 	Agent   AgentCmd   `cmd:"" help:"Run on an instance: register it, keep it alive, drain it on shutdown."`
 	Backup  BackupCmd  `cmd:"" help:"Copy a running server's data, consistently, to a file."`
 	Restore RestoreCmd `cmd:"" help:"Replace a stopped server's data file with a backup (the old file is kept aside)."`
+	Token   TokenCmd   `cmd:"" help:"Make API tokens for serve --tokens."`
 	Version VersionCmd `cmd:"" help:"Print the version and the commit it was built from (--json for scripts)."`
 
 	ShowVersion kong.VersionFlag `name:"version" help:"Print the version and exit."`
@@ -160,11 +174,11 @@ func help(opts kong.HelpOptions, ctx *kong.Context) error {
 	if n := ctx.Selected(); n != nil {
 		switch strings.Fields(n.Path())[0] {
 		case "serve":
-			hide["server"], hide["json"] = true, true
+			hide["server"], hide["json"], hide["token"], hide["token-file"], hide["ca"] = true, true, true, true, true
 		case "agent":
 			hide["json"] = true
-		case "version":
-			hide["server"] = true
+		case "version", "token":
+			hide["server"], hide["token"], hide["token-file"], hide["ca"] = true, true, true, true
 		}
 	}
 	for _, f := range ctx.Model.Flags {

@@ -42,7 +42,7 @@ type ServeCmd struct {
 	BrakeShare   float64       `default:"0.5" help:"Mass-expiry brake: pause expiry for a name when more than this share of its leases lapse together."`
 	DrainMargin  time.Duration `default:"5s" help:"Safety margin added to the TTL before a drained set is removed."`
 	Shutdown     time.Duration `default:"5s" help:"How long in-flight requests get to finish at shutdown."`
-	Pprof        bool          `help:"Serve Go profiles at /debug/pprof/ on the API address (for profiling; keep the API on loopback)."`
+	Pprof        bool          `help:"Serve Go profiles at /debug/pprof/ on the API address: to admin tokens, or without --tokens to loopback clients only."`
 	LogLevel     string        `enum:"debug,info,warn,error" default:"info" help:"Log level: debug, info, warn, error."`
 	LogFormat    string        `enum:"text,json" default:"text" help:"Log format: text or json."`
 
@@ -50,12 +50,17 @@ type ServeCmd struct {
 
 	apiListener net.Listener // tests: served instead of binding --api
 	dnsLimits `embed:""` // rrl.go
+	APISecurity
 }
 
 // Run serves until SIGINT or SIGTERM.
 func (c *ServeCmd) Run(g *Globals) error {
 	log := c.logger(g)
 	if err := c.validate(); err != nil { // before anything is written
+		return err
+	}
+	sec, err := c.APISecurity.load(c.API)
+	if err != nil {
 		return err
 	}
 	st, err := c.openStore(log)
@@ -104,8 +109,10 @@ func (c *ServeCmd) Run(g *Globals) error {
 		}
 		hbAddr = hb.Addr()
 	}
-	apiSrv := api.New(api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
-		Extra: extra, Heartbeat: hbAddr, Listener: c.apiListener, Backup: st, Storage: st})
+	apiCfg := api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
+		Extra: extra, Heartbeat: hbAddr, Listener: c.apiListener, Backup: st, Storage: st}
+	sec.apply(&apiCfg)
+	apiSrv := api.New(apiCfg)
 	if err := apiSrv.Listen(); err != nil {
 		return err
 	}
@@ -144,7 +151,7 @@ func (c *ServeCmd) run(ctx context.Context, g *Globals, log *slog.Logger, reg *r
 		hbAt = hb.Addr().String()
 	}
 	log.Info("dnslb serving", "dns", dns.Addr(), "api", apiSrv.Addr(), "heartbeat", hbAt, "data", c.Data, "zones", c.Zone)
-	regErr, stopped := c.wait(ctx, egCtx, g.hup, regDone, log)
+	regErr, stopped := c.wait(ctx, egCtx, g.hup, regDone, log, apiSrv)
 	if !stopped && egCtx.Err() == nil {
 		log.Info("shutting down", "lameduck", c.Lameduck.String())
 		apiSrv.SetLameduck()
@@ -160,9 +167,9 @@ func (c *ServeCmd) run(ctx context.Context, g *Globals, log *slog.Logger, reg *r
 }
 
 // wait serves until ctx ends (a signal), a component fails (egCtx ends)
-// or the registry stops (stopped, with its error). SIGHUP is logged and
-// ignored: nothing can be reloaded yet.
-func (c *ServeCmd) wait(ctx, egCtx context.Context, hup <-chan os.Signal, regDone <-chan error, log *slog.Logger) (regErr error, stopped bool) {
+// or the registry stops (stopped, with its error). SIGHUP reloads the
+// API's tokens and certificate.
+func (c *ServeCmd) wait(ctx, egCtx context.Context, hup <-chan os.Signal, regDone <-chan error, log *slog.Logger, apiSrv *api.Server) (regErr error, stopped bool) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -173,7 +180,7 @@ func (c *ServeCmd) wait(ctx, egCtx context.Context, hup <-chan os.Signal, regDon
 		case err := <-regDone:
 			return fmt.Errorf("registry stopped: %w", err), true
 		case <-hup:
-			log.Info("SIGHUP: nothing to reload; serving on")
+			reload(log, apiSrv)
 		}
 	}
 }

@@ -26,7 +26,7 @@ func TestServeIgnoresSIGHUP(t *testing.T) {
 			t.Fatalf("dnslb serve exited on SIGHUP:\n%s", s.stderr)
 		default:
 		}
-		return strings.Contains(s.stderr.String(), "SIGHUP: nothing to reload")
+		return strings.Contains(s.stderr.String(), "SIGHUP: reloaded the API's tokens and certificate")
 	})
 	if r := s.query(t, "www.lb.test.", dns.TypeA, "udp"); len(r.Answer) != 1 {
 		t.Errorf("after SIGHUP: %v", r)

@@ -169,6 +169,10 @@ type Set struct {
 	Values []string `json:"values"`
 	State  State    `json:"state"`
 	Owner  string   `json:"owner,omitempty"`
+	// OwnerHash is the hash (auth.Hash) of the secret handed to the caller
+	// that registered the set with a register token; that caller proves
+	// with it that the set is its own. The API never shows it.
+	OwnerHash string `json:"owner_hash,omitempty"`
 	// Lease, when set, is how long the set stays eligible without a renewal.
 	Lease Duration `json:"lease,omitempty"`
 	// Check is an optional server-side health check.

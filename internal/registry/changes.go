@@ -50,6 +50,8 @@ type Change struct {
 	// set keeps its own TTL or takes its group's, and Set.TTL applies only
 	// to a set that is alone.
 	TTLDefault bool
+	// Guard, when set, must accept the change inside its transaction.
+	Guard Guard
 }
 
 // Apply validates and commits changes to zone as one transaction: either
@@ -101,7 +103,7 @@ func (r *Registry) applyOne(nodes *nodes, z *record.Zone, c Change, i int) error
 	set := c.Set
 	set.Values = append([]string(nil), set.Values...)
 	if c.Action == Delete {
-		return deleteSet(nodes, z, set)
+		return deleteSet(nodes, z, set, &c)
 	}
 	if c.Action != Create && c.Action != Upsert {
 		return record.Errorf("action", "%q is not an action; allowed: CREATE, UPSERT, DELETE", c.Action)
@@ -113,6 +115,9 @@ func (r *Registry) applyOne(nodes *nodes, z *record.Zone, c Change, i int) error
 		return err
 	}
 	old, err := tx.Set(set.Key)
+	if err := c.guardPut(&old, err, &set); err != nil {
+		return err
+	}
 	switch {
 	case err == nil && c.Action == Create:
 		return fmt.Errorf("%s: %w", set.Key, ErrExists)
@@ -135,7 +140,7 @@ func (r *Registry) applyOne(nodes *nodes, z *record.Zone, c Change, i int) error
 
 // deleteSet removes the set with key k.Key; the name is resolved like any
 // other input so relative names work.
-func deleteSet(nodes *nodes, z *record.Zone, k record.Set) error {
+func deleteSet(nodes *nodes, z *record.Zone, k record.Set, c *Change) error {
 	name, err := record.Canonical("name", k.Name, z.Name)
 	if err != nil {
 		return err
@@ -145,6 +150,9 @@ func deleteSet(nodes *nodes, z *record.Zone, k record.Set) error {
 		return err
 	}
 	key := record.Key{Zone: z.Name, Name: name, Type: typ, SetID: k.SetID}
+	if err := c.guardDelete(nodes.tx, key); err != nil {
+		return err
+	}
 	if err := nodes.tx.DeleteSet(key); err != nil {
 		return missingSet(nodes.tx, key, err)
 	}

@@ -5,14 +5,18 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/dnslb/dnslb/internal/record"
 )
@@ -40,8 +44,68 @@ func IsCode(err error, code string) bool {
 
 // Client talks to one dnslb server.
 type Client struct {
-	base *url.URL
-	http *http.Client
+	base  *url.URL
+	http  *http.Client
+	token string
+	// secrets are the ownership secrets of the sets this client
+	// registered, by setKey: sent back on every later write of the set.
+	secrets sync.Map
+}
+
+// Options of Open.
+type Options struct {
+	Token string // bearer token sent with every request; none when empty
+	// CA is a PEM file of the CAs that sign the server's certificate
+	// (https); the system's roots when empty.
+	CA string
+}
+
+// Open returns a Client for the server at base with opts.
+func Open(base string, opts Options) (*Client, error) {
+	var hc *http.Client
+	if opts.CA != "" {
+		pem, err := os.ReadFile(opts.CA)
+		if err != nil {
+			return nil, fmt.Errorf("--ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca %s: no PEM certificate in it", opts.CA)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		hc = &http.Client{Transport: tr}
+	}
+	c, err := New(base, hc)
+	if err != nil {
+		return nil, err
+	}
+	c.token = opts.Token
+	return c, nil
+}
+
+// SetToken sets the bearer token sent with every request.
+func (c *Client) SetToken(token string) { c.token = token }
+
+// setKey names a set for the secrets map, as the server would.
+func setKey(zone, name, typ, setID string) string {
+	norm := func(s string) string { return strings.TrimSuffix(strings.ToLower(s), ".") }
+	return norm(zone) + "\x00" + norm(name) + "\x00" + strings.ToUpper(typ) + "\x00" + setID
+}
+
+// SetSecret is the ownership secret this client holds for a set, "" if
+// none: the one the server answered when this client registered it, or
+// one given with RememberSecret.
+func (c *Client) SetSecret(zone, name, typ, setID string) string {
+	v, _ := c.secrets.Load(setKey(zone, name, typ, setID))
+	s, _ := v.(string)
+	return s
+}
+
+// RememberSecret makes the client send secret with its writes of a set
+// (e.g. one kept across a restart).
+func (c *Client) RememberSecret(zone, name, typ, setID, secret string) {
+	c.secrets.Store(setKey(zone, name, typ, setID), secret)
 }
 
 // New returns a Client for the server at base ("http://127.0.0.1:5380").
@@ -140,16 +204,24 @@ func (c *Client) SetsPage(ctx context.Context, zone string, lq ListQuery) (SetPa
 }
 
 // PutSet creates or replaces one record set.
+// A register token's first PUT of a set answers the set's ownership
+// secret; the client keeps it and sends it with its later writes of the
+// set.
 func (c *Client) PutSet(ctx context.Context, zone string, req SetRequest) (SetResult, error) {
 	var out SetResult
-	return out, c.do(ctx, http.MethodPut, "/v1/zones/"+url.PathEscape(zone)+"/rrsets", nil, req, &out)
+	k := setKey(zone, req.Name, req.Type, req.SetID)
+	err := c.send(ctx, http.MethodPut, "/v1/zones/"+url.PathEscape(zone)+"/rrsets", nil, req, &out, k)
+	if err == nil && out.SetSecret != "" {
+		c.secrets.Store(k, out.SetSecret)
+	}
+	return out, err
 }
 
 // DeleteSet deletes one record set; setID is empty for a simple set.
 func (c *Client) DeleteSet(ctx context.Context, zone, name, typ, setID string) (ChangeResult, error) {
 	p, q := setPath(zone, name, typ, setID, "")
 	var out ChangeResult
-	return out, c.do(ctx, http.MethodDelete, p, q, nil, &out)
+	return out, c.send(ctx, http.MethodDelete, p, q, nil, &out, setKey(zone, name, typ, setID))
 }
 
 // Renew renews the lease of a set; healthy, when not nil, reports the
@@ -157,21 +229,21 @@ func (c *Client) DeleteSet(ctx context.Context, zone, name, typ, setID string) (
 func (c *Client) Renew(ctx context.Context, zone, name, typ, setID string, healthy *bool) (record.LeaseStatus, error) {
 	p, q := setPath(zone, name, typ, setID, "/renew")
 	var out record.LeaseStatus
-	return out, c.do(ctx, http.MethodPost, p, q, RenewRequest{Healthy: healthy}, &out)
+	return out, c.send(ctx, http.MethodPost, p, q, RenewRequest{Healthy: healthy}, &out, setKey(zone, name, typ, setID))
 }
 
 // Drain starts draining a set (or reports on the drain under way).
 func (c *Client) Drain(ctx context.Context, zone, name, typ, setID string, req DrainRequest) (record.DrainStatus, error) {
 	p, q := setPath(zone, name, typ, setID, "/drain")
 	var out record.DrainStatus
-	return out, c.do(ctx, http.MethodPost, p, q, req, &out)
+	return out, c.send(ctx, http.MethodPost, p, q, req, &out, setKey(zone, name, typ, setID))
 }
 
 // DrainStatus reports on a drain; a drained and deleted set is not_found.
 func (c *Client) DrainStatus(ctx context.Context, zone, name, typ, setID string) (record.DrainStatus, error) {
 	p, q := setPath(zone, name, typ, setID, "/drain")
 	var out record.DrainStatus
-	return out, c.do(ctx, http.MethodGet, p, q, nil, &out)
+	return out, c.send(ctx, http.MethodGet, p, q, nil, &out, setKey(zone, name, typ, setID))
 }
 
 // Force overrides a set's health: "up", "down" or "auto".
@@ -195,6 +267,12 @@ func (c *Client) Change(ctx context.Context, zone string, batch ChangeBatch) (Ch
 }
 
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
+	return c.send(ctx, method, path, q, in, out, "")
+}
+
+// send makes a request, with the ownership secret of the set named by
+// key when the client holds one.
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, in, out any, key string) error {
 	u := c.base.String() + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -213,6 +291,12 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, 
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if v, ok := c.secrets.Load(key); ok && key != "" {
+		req.Header.Set(SetSecretHeader, v.(string))
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

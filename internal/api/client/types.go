@@ -63,6 +63,11 @@ type ChangeResult struct {
 type SetResult struct {
 	Revision int64      `json:"revision"`
 	RRSet    record.Set `json:"rrset"`
+	// SetSecret is the set's new ownership secret, answered once when a
+	// register token creates (or takes over a lapsed) set: the caller
+	// sends it back in SetSecretHeader to renew, drain or delete the set.
+	// The server keeps only its hash.
+	SetSecret string `json:"set_secret,omitempty"`
 	Pending
 }
 
@@ -112,7 +117,23 @@ const (
 	CodeZoneNotEmpty  = "zone_not_empty"
 	CodeZoneDeleting  = "zone_deleting"
 	CodeZoneConflict  = "zone_conflict"
+	// CodeUnauthenticated (401): no bearer token, or one the server does
+	// not know.
+	CodeUnauthenticated = "unauthenticated"
+	// CodePermissionDenied (403): the token's scope, name patterns or set
+	// secret do not allow the request; the message says what would.
+	CodePermissionDenied = "permission_denied"
+	// CodeForbiddenOrigin (403): a browser request from another site.
+	CodeForbiddenOrigin = "forbidden_origin"
+	// CodeMisdirectedHost (421): a Host outside the API's allow-list (DNS
+	// rebinding).
+	CodeMisdirectedHost = "misdirected_host"
 )
+
+// SetSecretHeader carries a record set's ownership secret: answered once
+// when a register token creates the set, sent back by its owner on every
+// later write of that set (renew, drain, delete, re-register).
+const SetSecretHeader = "X-Dnslb-Set-Secret"
 
 // SetView is a record set as listed: its stored form and the server's
 // runtime status of it. Its one state is the status's (active, draining or
