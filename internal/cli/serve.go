@@ -49,7 +49,7 @@ type ServeCmd struct {
 	MetricsPerSet bool `name:"metrics-per-set" help:"Export answers per record set on /metrics (a series per set); by default they are summed per name."`
 
 	apiListener net.Listener // tests: served instead of binding --api
-	dnsLimits `embed:""` // rrl.go
+	dnsLimits   `embed:""`   // rrl.go
 	APISecurity
 }
 
