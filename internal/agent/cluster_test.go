@@ -287,7 +287,7 @@ func clients(t *testing.T, urls ...string) []*client.Client {
 func fastAgent(servers []*client.Client, log *slog.Logger) *Agent {
 	return New(Config{Servers: servers, Zone: "lb.test", Name: "www", Weight: 10, TTL: 1, Lease: 3 * time.Second, Margin: 0,
 		Identity: Static{SetID: "i-1", Address: "127.0.0.41"}, Logger: log, PollDrain: 50 * time.Millisecond,
-		RequestTimeout: 100 * time.Millisecond, Backoff: Backoff{Min: 10 * time.Millisecond, Max: 80 * time.Millisecond}})
+		RequestTimeout: 500 * time.Millisecond, Backoff: Backoff{Min: 10 * time.Millisecond, Max: 80 * time.Millisecond}}) // a write fsyncs: under -race on a busy machine 100 ms was too short
 }
 
 // running is an agent's Run in a goroutine.
