@@ -80,6 +80,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/zones/{zone}/rrsets/{name}/{type}/health", s.force)
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
+	s.brakeRoutes(m)
 	for pattern, h := range s.cfg.Extra {
 		m.Handle(pattern, h)
 	}
@@ -172,5 +173,9 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	if s.lameduck.Load() {
 		status, code = "shutting down", http.StatusServiceUnavailable
 	}
-	writeJSON(w, code, map[string]string{"status": status})
+	body := map[string]any{"status": status}
+	if b := s.cfg.Registry.Brake(); brakeOn(b) {
+		body["brake"] = b // ready all the same: see brakeOn
+	}
+	writeJSON(w, code, body)
 }

@@ -36,6 +36,7 @@ type root struct {
 	Zone    ZoneCmd    `cmd:"" help:"Create, list and delete zones."`
 	Record  RecordCmd  `cmd:"" help:"Set, list and remove record sets."`
 	Agent   AgentCmd   `cmd:"" help:"Run on an instance: register it, keep it alive, drain it on shutdown."`
+	Brake   BrakeCmd   `cmd:"" help:"Show or release the mass-expiry brake."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 

@@ -39,7 +39,7 @@ type ServeCmd struct {
 
 	LeaseGrace   time.Duration `default:"1m" help:"How long a set whose lease lapsed stays (out of answers) before it is deleted."`
 	RestartGrace time.Duration `default:"15s" help:"Extra time every lease gets when the server starts, so a restart expires no one."`
-	BrakeShare   float64       `default:"0.5" help:"Mass-expiry brake: pause expiry for a name when more than this share of its leases lapse together."`
+	BrakeMax     time.Duration `default:"2m" help:"Mass-expiry brake: when renewals across the whole server stop, keep lapsed leases in answers at most this long (0: no brake)."`
 	DrainMargin  time.Duration `default:"5s" help:"Safety margin added to the TTL before a drained set is removed."`
 	Shutdown     time.Duration `default:"5s" help:"How long in-flight requests get to finish at shutdown."`
 	Pprof        bool          `help:"Serve Go profiles at /debug/pprof/ on the API address (for profiling; keep the API on loopback)."`
@@ -61,7 +61,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg := registry.New(st, registry.Options{Logger: log.With("part", "registry"), Registerer: metrics,
-		LeaseGrace: c.LeaseGrace, RestartGrace: c.RestartGrace, BrakeShare: c.BrakeShare, DrainMargin: c.DrainMargin})
+		LeaseGrace: c.LeaseGrace, RestartGrace: c.RestartGrace, BrakeMax: c.brakeMax(), DrainMargin: c.DrainMargin})
 	hbs := c.heartbeatHandler(reg, log, metrics)
 	dnsCfg := dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics}
 	if c.Heartbeat == "dns" {
@@ -148,22 +148,28 @@ func (c *ServeCmd) run(ctx context.Context, log *slog.Logger, reg *registry.Regi
 }
 
 func (c *ServeCmd) validate() error {
-	switch {
-	case c.BrakeShare <= 0 || c.BrakeShare > 1:
-		return fmt.Errorf("--brake-share %v: allowed above 0 and at most 1", c.BrakeShare)
-	case c.Heartbeat != "dns" && c.Heartbeat != "off" && !validHostPort(c.Heartbeat):
+	if c.Heartbeat != "dns" && c.Heartbeat != "off" && !validHostPort(c.Heartbeat) {
 		return fmt.Errorf("--heartbeat %q: allowed dns, off, or HOST:PORT", c.Heartbeat)
 	}
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
 	}{{"--lease-grace", c.LeaseGrace}, {"--restart-grace", c.RestartGrace}, {"--drain-margin", c.DrainMargin},
-		{"--lameduck", c.Lameduck}, {"--shutdown", c.Shutdown}} {
+		{"--lameduck", c.Lameduck}, {"--shutdown", c.Shutdown}, {"--brake-max", c.BrakeMax}} {
 		if d.v < 0 {
 			return fmt.Errorf("%s %s: allowed 0 or more", d.flag, d.v)
 		}
 	}
 	return nil
+}
+
+// brakeMax is --brake-max for the registry, where below 0 turns the brake
+// off (0 there means the default).
+func (c *ServeCmd) brakeMax() time.Duration {
+	if c.BrakeMax == 0 {
+		return -1
+	}
+	return c.BrakeMax
 }
 
 func validHostPort(s string) bool {

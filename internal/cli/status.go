@@ -16,8 +16,11 @@ func stateText(st record.Status, now time.Time) string {
 		}
 		return "draining (safe)"
 	}
+	if st.Braked && st.BrakedUntil != nil && st.BrakedUntil.After(now) {
+		return fmt.Sprintf("%s (lease lapsed; brake holds it %s more)", st.State, st.BrakedUntil.Sub(now).Round(time.Second))
+	}
 	if st.Braked {
-		return st.State + " (brake)"
+		return st.State + " (lease lapsed; brake letting go)"
 	}
 	return st.State
 }

@@ -182,7 +182,9 @@ type Status struct {
 	LastServed     *time.Time `json:"last_served,omitempty"`
 	Served         uint64     `json:"served"` // answers since the server started
 	SafeAt         *time.Time `json:"safe_at,omitempty"`
-	Braked         bool       `json:"braked,omitempty"`
+	Braked         bool       `json:"braked,omitempty"`       // the mass-expiry brake keeps this lapsed set in answers
+	BrakedSince    *time.Time `json:"braked_since,omitempty"` // held since
+	BrakedUntil    *time.Time `json:"braked_until,omitempty"` // expiry resumes at (--brake-max)
 }
 
 // LeaseStatus answers a renewal.

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,20 +20,19 @@ type Options struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: metrics are kept but not exported
 	Now        func() time.Time      // the clock; time.Now when nil
-	// Tick is how often leases and drains are looked at (default 250ms).
-	Tick time.Duration
+	// Manual: leases and drains are looked at only when Tick is called
+	// (tests with a fake clock). Otherwise the loop wakes when the
+	// earliest lease or drain is due.
+	Manual bool
 	// LeaseGrace is how long a set whose lease lapsed stays in the store,
 	// out of answers, before it is deleted (default 1m).
 	LeaseGrace time.Duration
 	// RestartGrace is added to every lease when the registry starts, so a
 	// server restart does not expire everyone (default 15s).
 	RestartGrace time.Duration
-	// BrakeShare and BrakeMin: when more than BrakeShare of the leased
-	// sets of a name (and at least BrakeMin of them) would lapse within one
-	// renewal window (a third of the lease), expiry pauses for that name
-	// (defaults 0.5 and 2).
-	BrakeShare float64
-	BrakeMin   int
+	// BrakeMax bounds the mass-expiry brake (see brake.go): past it, held
+	// sets expire, rate-limited (default 2m; below 0 the brake is off).
+	BrakeMax time.Duration
 	// DrainMargin is added to the TTL when computing safe_at (default 5s).
 	DrainMargin time.Duration
 }
@@ -52,76 +49,70 @@ func (o Options) withDefaults() Options {
 			*d = v
 		}
 	}
-	def(&o.Tick, 250*time.Millisecond)
 	def(&o.LeaseGrace, time.Minute)
 	def(&o.RestartGrace, 15*time.Second)
+	def(&o.BrakeMax, 2*time.Minute)
 	def(&o.DrainMargin, 5*time.Second)
-	if o.BrakeShare == 0 {
-		o.BrakeShare = 0.5
-	}
-	if o.BrakeMin == 0 {
-		o.BrakeMin = 2
-	}
 	return o
 }
 
-// Registry validates and applies changes, keeps leases, health and drains,
-// and publishes the snapshot the DNS server answers from. New starts
-// nothing; Run follows the store and runs the lifecycle.
+// Registry validates and applies changes, and publishes the snapshot the
+// DNS server answers from. It is the meeting point of units that each own
+// their state: the publisher (watch → snapshot, answer counters), the
+// lease engine (leases, due times, the brake, heartbeats), the health
+// checks, and the reaper (deletions off the loop). New starts nothing;
+// Run follows the store and runs them.
 type Registry struct {
 	store   store.Store
 	opts    Options
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *metrics
-	snap    atomic.Pointer[zone.Snapshot]
-	live    *live
-	beats   beats          // heartbeat tokens, readable without live.mu
-	brakes  map[group]bool // guarded by live.mu
+	pub     *publisher
+	leases  *leases
+	checks  *checks
+	reaper  *reaper
+	hooks   zone.Hooks
 
-	kickC chan struct{}      // republish: live state changed
-	tickC chan chan struct{} // run the lifecycle now (tests)
-
-	mu     sync.Mutex    // guards pubRev, pubGen, pubC
-	pubRev int64         // store revision of the newest snapshot
-	pubGen uint64        // live generation of the newest snapshot
-	pubC   chan struct{} // closed and replaced on each publish
-	ready  chan struct{} // closed after the first snapshot
-	once   sync.Once
+	tickC chan chan struct{} // run the lifecycle now (Tick)
 }
 
 // New returns a Registry over st.
 func New(st store.Store, opts Options) *Registry {
 	opts = opts.withDefaults()
+	m := newMetrics(opts.Registerer)
+	pub := newPublisher()
+	touch := func(k record.Key) { pub.touch(k) }
 	r := &Registry{
-		store: st, opts: opts, log: opts.Logger, now: opts.Now,
-		metrics: newMetrics(opts.Registerer),
-		live:    newLive(), beats: newBeats(), brakes: map[group]bool{},
-		kickC: make(chan struct{}, 1), tickC: make(chan chan struct{}),
-		pubC: make(chan struct{}), ready: make(chan struct{}),
+		store: st, opts: opts, log: opts.Logger, now: opts.Now, metrics: m, pub: pub,
+		leases: newLeases(opts, m, touch),
+		checks: newChecks(opts.Logger, opts.Now, m, pub.touch),
+		reaper: newReaper(), tickC: make(chan chan struct{}),
 	}
+	r.hooks = zone.Hooks{Eligible: r.eligible, Gone: r.gone, Served: pub.servedHook}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(newServedCollector(r.live))
+		opts.Registerer.MustRegister(newServedCollector(pub))
 	}
 	return r
 }
 
 // Load returns the current snapshot (nil before Run has loaded the store).
 // It is what the DNS server calls for every query.
-func (r *Registry) Load() *zone.Snapshot { return r.snap.Load() }
+func (r *Registry) Load() *zone.Snapshot { return r.pub.snap.Load() }
 
 // Ready is closed once the first snapshot is published.
-func (r *Registry) Ready() <-chan struct{} { return r.ready }
+func (r *Registry) Ready() <-chan struct{} { return r.pub.ready }
 
 // Run loads the store, publishes a snapshot, and keeps it current from the
 // store's watch, from health checks and from the lease and drain clock
 // until ctx ends. A watch that falls too far behind reloads.
 func (r *Registry) Run(ctx context.Context) error {
-	defer r.stopAllChecks()
-	beatCtx, stopBeats := context.WithCancel(ctx)
-	beatsDone := make(chan struct{})
-	defer func() { stopBeats(); <-beatsDone }()
-	go func() { defer close(beatsDone); r.applyBeats(beatCtx) }()
+	defer r.checks.stopWhere(nil)
+	helpers, stopHelpers := context.WithCancel(ctx)
+	done := make(chan struct{}, 2)
+	defer func() { stopHelpers(); <-done; <-done }()
+	go func() { defer func() { done <- struct{}{} }(); r.leases.applyBeats(helpers) }()
+	go func() { defer func() { done <- struct{}{} }(); r.runReaper(helpers) }()
 	first := true
 	for {
 		err := r.follow(ctx, first)
@@ -136,9 +127,9 @@ func (r *Registry) Run(ctx context.Context) error {
 	}
 }
 
-// Tick runs the lifecycle (lease expiry, drain completion) once now, on the
-// registry loop, and returns when it is done. Tests call it with a fake
-// clock; in production a ticker does.
+// Tick runs the lifecycle (lease expiry, the brake, drain completion) once
+// now, on the registry loop, and returns when it is done, including the
+// deletions it started off the loop. Tests call it with a fake clock.
 func (r *Registry) Tick(ctx context.Context) error {
 	done := make(chan struct{})
 	select {
@@ -148,53 +139,100 @@ func (r *Registry) Tick(ctx context.Context) error {
 	}
 	select {
 	case <-done:
+		r.reaper.wait()
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// follow loads the whole state once, then applies watch events, health
-// changes and ticks to it.
+// follow loads the whole state once, then applies watch events, touches,
+// and lifecycle passes to it.
 func (r *Registry) follow(ctx context.Context, first bool) error {
-	st := newState()
-	rev, err := r.store.View(ctx, st.load)
+	dr := drains{}
+	rev, err := r.load(ctx, dr, first)
 	if err != nil {
-		return fmt.Errorf("load store: %w", err)
+		return err
 	}
-	st.feed()
-	r.startLive(ctx, st, first)
-	r.publish(st, rev)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events := r.store.Watch(wctx, rev)
-	ticker := time.NewTicker(r.opts.Tick)
-	defer ticker.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
+		next := r.lifecycle(ctx, dr, nil)
+		if r.pub.stale(rev) {
+			r.publish(rev)
+		}
+		r.arm(timer, next)
 		var done chan struct{}
 		select {
 		case ev, ok := <-events:
 			if !ok {
 				return r.watchEnded(ctx)
 			}
-			if rev, err = r.applyEvents(ctx, st, ev, events); err != nil {
+			if rev, err = r.applyEvents(ctx, dr, ev, events); err != nil {
 				return err
 			}
-		case <-r.kickC:
-		case <-ticker.C:
-			r.lifecycle(ctx, st)
+			continue // published by the next pass
+		case <-r.pub.kick:
+		case <-r.leases.wake:
+		case <-timer.C:
 		case done = <-r.tickC:
-			r.lifecycle(ctx, st)
+			r.lifecycle(ctx, dr, done)
 		case <-ctx.Done():
 			return nil
 		}
-		if r.stale(rev) {
-			r.publish(st, rev)
-		}
 		if done != nil {
+			if r.pub.stale(rev) {
+				r.publish(rev)
+			}
 			close(done)
 		}
 	}
+}
+
+// load reads the whole store and hands it to every unit.
+func (r *Registry) load(ctx context.Context, dr drains, first bool) (int64, error) {
+	var all loaded
+	rev, err := r.store.View(ctx, all.load)
+	if err != nil {
+		return 0, fmt.Errorf("load store: %w", err)
+	}
+	keep := make(map[record.Key]bool, len(all.sets))
+	for i := range all.sets {
+		keep[all.sets[i].Key] = true
+	}
+	r.pub.reset(keep)
+	r.leases.retain(keep)
+	r.checks.stopWhere(func(k record.Key) bool { return !keep[k] })
+	for _, z := range all.zones {
+		r.pub.apply(store.Event{Kind: store.PutZone, Zone: z})
+	}
+	now := r.now()
+	for i := range all.sets {
+		set := &all.sets[i]
+		r.pub.apply(store.Event{Kind: store.PutSet, Set: *set})
+		r.leases.put(set, now, first)
+		dr.follow(set)
+		r.checks.sync(ctx, set)
+	}
+	r.publish(rev)
+	return rev, nil
+}
+
+// arm sets timer for the next pass at next (zero: none), telling the lease
+// engine, so that an earlier due time wakes the loop.
+func (r *Registry) arm(timer *time.Timer, next time.Time) {
+	if r.opts.Manual {
+		next = time.Time{}
+	}
+	r.leases.arm(next)
+	d := time.Hour
+	if !next.IsZero() {
+		d = max(next.Sub(r.now()), 0)
+	}
+	timer.Reset(d)
 }
 
 func (r *Registry) watchEnded(ctx context.Context) error {
@@ -209,13 +247,13 @@ func (r *Registry) watchEnded(ctx context.Context) error {
 // (an event marked Last): the snapshot never holds half of one, and a
 // revision is never taken as published while some of its events are still
 // in the channel.
-func (r *Registry) applyEvents(ctx context.Context, st *state, ev store.Event, events <-chan store.Event) (int64, error) {
+func (r *Registry) applyEvents(ctx context.Context, dr drains, ev store.Event, events <-chan store.Event) (int64, error) {
 	for {
 		if ev.Err != nil {
 			return 0, ev.Err
 		}
-		rev := st.apply(ev)
-		r.eventLive(ctx, st, ev)
+		r.applyEvent(ctx, dr, ev)
+		rev := ev.Rev
 		var (
 			next store.Event
 			ok   bool
@@ -240,177 +278,85 @@ func (r *Registry) applyEvents(ctx context.Context, st *state, ev store.Event, e
 	}
 }
 
-// lifecycle expires leases and finishes drains.
-func (r *Registry) lifecycle(ctx context.Context, st *state) {
-	r.applyQueued() // heartbeats first: a set renewed by one has not lapsed
-	now := r.now()
-	if del := r.expireLeases(st, now); len(del) > 0 {
-		r.deleteExpired(ctx, del)
-	}
-	r.finishDrains(ctx, st, now)
-}
-
-// startLive sets up runtime state for a freshly loaded store: leases get a
-// grace window after a (re)start, checks start. After a reload, sets gone
-// from the store while the watch was behind are forgotten.
-func (r *Registry) startLive(ctx context.Context, st *state, first bool) {
-	now := r.now()
-	r.live.mu.Lock()
-	var gone []record.Key
-	for k := range r.live.sets {
-		if _, ok := st.sets[k]; !ok {
-			gone = append(gone, k)
-		}
-	}
-	r.live.mu.Unlock()
-	for _, k := range gone {
-		r.forget(k)
-	}
-	r.live.mu.Lock()
-	for k, set := range st.sets {
-		s := r.live.get(k)
-		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
-		s.beat.follow(s)
-		if set.Lease > 0 && (first || s.deadline.IsZero()) {
-			s.deadline = now.Add(set.Lease.D() + r.opts.RestartGrace)
-		}
-		if set.Lease > 0 {
-			r.live.schedule(s, s.deadline)
-		}
-	}
-	r.live.mu.Unlock()
-	for _, set := range st.sets {
-		r.syncCheck(ctx, &set)
-	}
-}
-
-// eventLive keeps runtime state in step with one store event.
-func (r *Registry) eventLive(ctx context.Context, st *state, ev store.Event) {
+// applyEvent hands one store event to every unit that follows the store.
+func (r *Registry) applyEvent(ctx context.Context, dr drains, ev store.Event) {
+	r.pub.apply(ev)
 	switch ev.Kind {
 	case store.PutSet:
 		set := ev.Set
-		r.live.mu.Lock()
-		s := r.live.get(set.Key)
-		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
-		if set.Lease > 0 && set.State == record.Active && set.Drain == nil {
-			s.deadline, s.expired, s.braked = r.now().Add(set.Lease.D()), false, false
-		}
-		s.beat.follow(s)
-		if set.Lease > 0 {
-			if s.deadline.IsZero() { // draining when first seen: its lease runs from now
-				s.deadline = r.now().Add(set.Lease.D())
-			}
-			r.live.schedule(s, s.deadline)
-		}
-		r.live.mu.Unlock()
-		r.syncCheck(ctx, &set)
+		r.leases.put(&set, r.now(), false)
+		dr.follow(&set)
+		r.checks.sync(ctx, &set)
 	case store.DeleteSet:
+		delete(dr, ev.Set.Key)
 		r.forget(ev.Set.Key)
 	case store.DeleteZone:
-		for k := range r.keysOfZone(ev.Zone.Name) {
-			r.forget(k)
+		zone := ev.Zone.Name
+		for k := range dr {
+			if k.Zone == zone {
+				delete(dr, k)
+			}
 		}
+		r.leases.dropZone(zone)
+		r.checks.stopWhere(func(k record.Key) bool { return k.Zone == zone })
 	}
 }
 
-func (r *Registry) keysOfZone(zone string) map[record.Key]bool {
-	r.live.mu.Lock()
-	defer r.live.mu.Unlock()
-	keys := map[record.Key]bool{}
-	for k := range r.live.sets {
-		if k.Zone == zone {
-			keys[k] = true
-		}
+// lifecycle expires leases, steps the brake and finishes drains, handing
+// deletions to the reaper; it returns when it must run next (zero: when
+// woken). In Manual mode only Tick (done != nil) runs it.
+func (r *Registry) lifecycle(ctx context.Context, dr drains, done chan struct{}) time.Time {
+	if r.opts.Manual && done == nil {
+		return time.Time{}
 	}
-	return keys
-}
-
-// forget drops the runtime state of k, whose set is gone from the store.
-// The lifecycle calls it right after its own deletions as well as on the
-// watch event: renewals read the live state, and must not find a set
-// deleted a moment ago.
-func (r *Registry) forget(k record.Key) {
-	r.stopCheck(k)
-	r.live.mu.Lock()
-	if s := r.live.sets[k]; s != nil {
-		r.beats.drop(s)
-		s.forgotten = true
+	now := r.now()
+	r.reaper.add(r.leases.expire(now))
+	next := r.finishDrains(dr, now)
+	if l := r.leases.next(); !l.IsZero() && (next.IsZero() || l.Before(next)) {
+		next = l
 	}
-	delete(r.live.sets, k)
-	r.live.gen++
-	r.live.mu.Unlock()
-}
-
-// kick asks the loop to republish; it never blocks.
-func (r *Registry) kick() {
-	select {
-	case r.kickC <- struct{}{}:
-	default:
-	}
-}
-
-// stale reports whether the published snapshot is behind store revision
-// rev or the live state, so that ticks with no change build nothing.
-func (r *Registry) stale(rev int64) bool {
-	r.live.mu.Lock()
-	gen := r.live.gen
-	r.live.mu.Unlock()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.pubRev != rev || r.pubGen != gen
+	return next
 }
 
 // publish builds a snapshot of what changed since the last one (store
-// events already fed to st's builder, and the sets touched in live) and
-// swaps it in.
-func (r *Registry) publish(st *state, rev int64) {
-	r.live.mu.Lock()
-	gen := r.live.gen
-	for k := range r.live.dirty {
-		st.builder.Touch(k)
-	}
-	clear(r.live.dirty)
-	snap := st.builder.Snapshot(rev, zone.Hooks{Eligible: r.live.eligible, Gone: r.live.gone, Served: r.live.servedOf})
-	r.live.mu.Unlock()
-	r.snap.Store(snap)
-	r.mu.Lock()
-	r.pubRev, r.pubGen = rev, gen
-	close(r.pubC)
-	r.pubC = make(chan struct{})
-	r.mu.Unlock()
-	r.once.Do(func() { close(r.ready) })
+// events fed to the builder, and the sets touched) and swaps it in. The
+// lease engine and the checks are locked for the build, so that every
+// set's eligibility is read at one moment.
+func (r *Registry) publish(rev int64) {
+	gen := r.pub.takeDirty()
+	r.leases.mu.Lock()
+	r.checks.mu.Lock()
+	snap := r.pub.builder.Snapshot(rev, r.hooks)
+	r.checks.mu.Unlock()
+	r.leases.mu.Unlock()
+	r.pub.swap(snap, rev, gen)
 }
 
 // waitPublished blocks until the snapshot includes store revision rev.
 func (r *Registry) waitPublished(ctx context.Context, rev int64) error {
-	return r.waitFor(ctx, func() bool { return r.pubRev >= rev })
+	return r.pub.waitRev(ctx, rev)
 }
 
-// publishLive asks for a snapshot with live generation gen and waits for it.
-func (r *Registry) publishLive(ctx context.Context, gen uint64) error {
-	r.kick()
-	return r.waitFor(ctx, func() bool { return r.pubGen >= gen })
-}
-
-func (r *Registry) waitFor(ctx context.Context, done func() bool) error {
-	for {
-		r.mu.Lock()
-		ok, c := done(), r.pubC
-		r.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-c:
-		case <-ctx.Done():
-			return fmt.Errorf("change committed but not yet in answers: %w", ctx.Err())
-		}
+// eligible implements the answer rule "active, lease alive, healthy" for
+// set. It runs in publish, with the lease engine and checks locked.
+func (r *Registry) eligible(set *record.Set) bool {
+	if set.State != record.Active {
+		return false
 	}
+	switch set.Force {
+	case record.ForceUp:
+		return true
+	case record.ForceDown:
+		return false
+	}
+	if set.Lease > 0 && r.leases.reportedDown(set.Key) {
+		return false
+	}
+	return set.Check == nil || !r.checks.downLocked(set.Key)
 }
 
-// touch records that k's eligibility changed: the generation advances and
-// k's name is rebuilt in the next snapshot. Callers hold l.mu.
-func (l *live) touch(k record.Key) {
-	l.gen++
-	l.dirty[k] = true
+// gone reports a set whose lease lapsed (and no brake holds it): it is out
+// of answers altogether, even when failing open. It runs in publish.
+func (r *Registry) gone(set *record.Set) bool {
+	return set.Lease > 0 && r.leases.gone(set.Key)
 }

@@ -10,30 +10,55 @@ import (
 	"github.com/dnslb/dnslb/internal/store"
 )
 
-// Statuses returns the status of each set, in order.
+// Statuses returns the status of each set, in order. It reads what the
+// units hold and creates nothing: a set deleted since it was listed gets
+// the status of a set the server knows nothing about.
 func (r *Registry) Statuses(sets []record.Set) []record.Status {
 	now := r.now()
 	out := make([]record.Status, len(sets))
-	r.live.mu.Lock()
-	defer r.live.mu.Unlock()
+	r.leases.mu.Lock()
+	r.checks.mu.Lock()
 	for i := range sets {
 		out[i] = r.statusOf(&sets[i], now)
+	}
+	r.checks.mu.Unlock()
+	r.leases.mu.Unlock()
+	for i := range sets {
+		if served := r.pub.servedOf(sets[i].Key); served != nil {
+			if last := served.Last(); !last.IsZero() {
+				out[i].LastServed = &last
+			}
+			out[i].Served = served.Count()
+		}
 	}
 	return out
 }
 
-// statusOf builds the Status of set. Callers hold r.live.mu.
+// statusOf builds the Status of set but for its answer counts. Callers
+// hold r.leases.mu and r.checks.mu.
 func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
-	s := r.live.get(set.Key)
-	st := record.Status{State: leaseState(set.State == record.Draining, set.Lease, s), Eligible: r.live.eligible(set) && !r.live.gone(set), Braked: s.braked}
-	st.Health, st.HealthSince, st.HealthError = healthOf(set, s)
-	if set.Lease > 0 && !s.deadline.IsZero() && s.deadline.After(now) {
-		st.LeaseRemaining = record.Duration(s.deadline.Sub(now).Round(time.Millisecond))
+	st := record.Status{State: "active", Eligible: r.eligible(set) && !r.gone(set)}
+	if set.State == record.Draining {
+		st.State = "draining"
 	}
-	if last := s.served.Last(); !last.IsZero() {
-		st.LastServed = &last
+	var l *lease
+	if set.Lease > 0 {
+		l = r.leases.byKey[set.Key]
 	}
-	st.Served = s.served.Count()
+	if l != nil {
+		st.State = l.state()
+		if set.State == record.Draining {
+			st.State = "draining"
+		}
+		if l.deadline.After(now) {
+			st.LeaseRemaining = record.Duration(l.deadline.Sub(now).Round(time.Millisecond))
+		}
+		if l.held {
+			since, until := l.heldAt, r.leases.brake.until
+			st.Braked, st.BrakedSince, st.BrakedUntil = true, &since, &until
+		}
+	}
+	st.Health, st.HealthSince, st.HealthError = r.healthOf(set, l)
 	if set.Drain != nil {
 		safe := safeAt(set)
 		st.SafeAt = &safe
@@ -41,33 +66,34 @@ func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
 	return st
 }
 
-// leaseState is a set's state: active, draining or expired. Callers hold
-// r.live.mu.
-func leaseState(draining bool, lease record.Duration, s *setLive) string {
-	switch {
-	case draining:
-		return "draining"
-	case lease > 0 && s.expired:
-		return "expired"
-	}
-	return "active"
-}
-
-func healthOf(set *record.Set, s *setLive) (string, *time.Time, string) {
+// healthOf is a set's health as shown. Callers hold r.checks.mu.
+func (r *Registry) healthOf(set *record.Set, l *lease) (string, *time.Time, string) {
+	rc := r.checks.byKey[set.Key]
 	switch {
 	case set.Force == record.ForceUp:
 		return "up (forced)", nil, ""
 	case set.Force == record.ForceDown:
 		return "down (forced)", nil, ""
-	case s.reported != nil && !*s.reported:
+	case l != nil && l.reported == 0:
 		return "down (agent)", nil, ""
-	case set.Check != nil && s.health != health.Unknown:
-		since := s.since
-		return s.health.String(), &since, s.lastErr
-	case s.reported != nil:
+	case set.Check != nil && rc != nil && rc.health != health.Unknown:
+		since := rc.since
+		return rc.health.String(), &since, rc.lastErr
+	case l != nil && l.reported == 1:
 		return "up (agent)", nil, ""
 	}
 	return health.Unknown.String(), nil, ""
+}
+
+// Brake reports the mass-expiry brake.
+func (r *Registry) Brake() record.BrakeStatus { return r.leases.brakeStatus(r.now()) }
+
+// ReleaseBrake releases the mass-expiry brake: every set it holds expires
+// now, and it stays off until renewals return. It returns once answers
+// follow.
+func (r *Registry) ReleaseBrake(ctx context.Context) (record.BrakeStatus, error) {
+	st := r.leases.release(r.now())
+	return st, r.pub.waitGen(ctx, r.pub.touchNone())
 }
 
 // Force sets the operator override of set k's health: ForceUp, ForceDown

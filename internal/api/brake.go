@@ -1,0 +1,41 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/dnslb/dnslb/internal/record"
+)
+
+// The mass-expiry brake: its state, and an operator's release.
+
+func (s *Server) brakeRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /v1/brake", s.brakeStatus)
+	m.HandleFunc("POST /v1/brake/release", s.releaseBrake)
+}
+
+func (s *Server) brakeStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.cfg.Registry.Brake())
+}
+
+func (s *Server) releaseBrake(w http.ResponseWriter, r *http.Request) {
+	var req struct{}
+	if err := decodeOptional(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	st, err := s.cfg.Registry.ReleaseBrake(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.Warn("mass-expiry brake released through the API", "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, st)
+}
+
+// brakeOn reports the brake when it holds sets in answers, for /readyz.
+// The server stays ready: it answers from the best state it has (fail
+// static), and taking it out of service would take every answer away
+// for a fault in the fleet's reachability, not in this server's answers.
+func brakeOn(st record.BrakeStatus) bool {
+	return st.State == "holding" || st.State == "letting-go"
+}
