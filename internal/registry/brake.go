@@ -105,7 +105,7 @@ func (e *leases) brakeStep(now time.Time, lapsing []*lease) {
 	alive := map[nameKey]bool{}
 	for _, l := range lapsing {
 		if (b.state == brakeHolding || b.state == brakeLetting) && !e.nameAlive(l, now, alive) {
-			l.held, l.heldAt = true, now
+			l.held, l.heldAt = true, instantOf(now)
 			b.held = append(b.held, l)
 			continue
 		}
@@ -165,8 +165,8 @@ func (e *leases) recovered(now time.Time) {
 	b := &e.brake
 	n := 0
 	for _, l := range e.heldNow() {
-		l.held, l.deadline = false, now.Add(l.ttl)
-		e.schedule(l, l.deadline)
+		l.held, l.deadline = false, instantOf(now.Add(l.ttl))
+		e.schedule(l, l.deadline.time())
 		n++
 	}
 	b.held, b.state, b.reason = nil, brakeArmed, "renewals returned"

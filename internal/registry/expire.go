@@ -32,13 +32,13 @@ func (e *leases) expire(now time.Time) (toDelete []reapItem) {
 		switch {
 		case l.held || l.deleting:
 			// the brake, or the reaper, has it
-		case l.expired && !now.Before(l.expireAt):
+		case l.expired && !now.Before(l.expireAt.time()):
 			l.deleting = true
 			toDelete = append(toDelete, reapItem{key: l.key, rev: l.rev})
 		case l.expired:
-			e.schedule(l, l.expireAt)
-		case l.deadline.After(now):
-			e.schedule(l, l.deadline) // renewed since
+			e.schedule(l, l.expireAt.time())
+		case l.deadline.time().After(now):
+			e.schedule(l, l.deadline.time()) // renewed since
 		default:
 			lapsing = append(lapsing, l)
 		}
@@ -52,10 +52,10 @@ func (e *leases) expire(now time.Time) (toDelete []reapItem) {
 func (e *leases) expireLocked(l *lease, now time.Time) {
 	l.expired, l.held = true, false
 	l.beat.follow(l)
-	l.expireAt = now.Add(e.opts.LeaseGrace)
-	e.schedule(l, l.expireAt)
+	l.expireAt = instantOf(now.Add(e.opts.LeaseGrace))
+	e.schedule(l, l.expireAt.time())
 	e.touch(l.key)
 	e.metrics.leaseExpiries.Inc()
 	e.log.Warn("lease lapsed; set left answers", "set", l.key.String(), "zone", l.key.Zone,
-		"deadline", l.deadline, "delete_at", l.expireAt)
+		"deadline", l.deadline.time(), "delete_at", l.expireAt.time())
 }

@@ -3,7 +3,9 @@ package registry
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -41,7 +43,21 @@ func BenchmarkMemoryPerSet100k(b *testing.B) {
 		}
 		after := heapInuse()
 		b.ReportMetric(float64(after-before)/100000, "heap-B/set")
+		if path := os.Getenv("DNSLB_HEAP_PROFILE"); path != "" { // what holds it: go tool pprof -sample_index=inuse_space
+			writeHeapProfile(b, path)
+		}
 		h.stop()
+	}
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
 	}
 }
 

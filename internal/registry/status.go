@@ -50,11 +50,11 @@ func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
 		if set.State == record.Draining {
 			st.State = "draining"
 		}
-		if l.deadline.After(now) {
-			st.LeaseRemaining = record.Duration(l.deadline.Sub(now).Round(time.Millisecond))
+		if d := l.deadline.time(); d.After(now) {
+			st.LeaseRemaining = record.Duration(d.Sub(now).Round(time.Millisecond))
 		}
 		if l.held {
-			since, until := l.heldAt, r.leases.brake.until
+			since, until := l.heldAt.time(), r.leases.brake.until
 			st.Braked, st.BrakedSince, st.BrakedUntil = true, &since, &until
 		}
 	}
