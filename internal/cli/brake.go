@@ -55,7 +55,7 @@ func printBrake(g *Globals, st record.BrakeStatus) error {
 
 // writeBrake is the brake for people.
 func writeBrake(w io.Writer, st record.BrakeStatus, now time.Time) error {
-	line := fmt.Sprintf("brake %s: %d leases, %d renewing", st.State, st.Leases, st.Renewing)
+	line := fmt.Sprintf("brake %s: %d of %d leases renewing", st.State, st.Renewing, st.Leases)
 	switch {
 	case st.Since != nil && st.Until != nil && st.State == "holding":
 		line += fmt.Sprintf("; holding %d lapsed sets in answers since %s, expiry resumes in %s (dnslb brake release ends it now)",
