@@ -38,6 +38,7 @@ const (
 	brakeMinLeases = 2  // no collapse with fewer leases than this
 	brakeMinRate   = 10 // held sets let go a second past BrakeMax, at least
 	brakeRecheck   = time.Second
+	brakeLetStep   = 100 * time.Millisecond
 )
 
 type brakeState int
@@ -59,7 +60,7 @@ type brake struct {
 	held      []*lease  // oldest lapse first; entries no longer held are skipped
 	let       int       // held sets let go since until
 	rate      float64   // per second, from until
-	recheckAt time.Time // holding: look at the renewals again
+	stepAt    time.Time // holding or letting go: step again
 	reason    string    // of the last release
 	leases    int       // at the last step: leases counted
 	renewing  int       // and of those renewing
@@ -67,27 +68,39 @@ type brake struct {
 
 // next is when the brake must step again; zero when it need not.
 func (b *brake) next() time.Time {
-	switch b.state {
-	case brakeHolding:
-		if b.until.Before(b.recheckAt) {
-			return b.until
-		}
-		return b.recheckAt
-	case brakeLetting:
-		return b.until.Add(time.Duration(float64(b.let) / b.rate * float64(time.Second)))
+	if b.state == brakeHolding || b.state == brakeLetting {
+		return b.stepAt
 	}
 	return time.Time{}
+}
+
+// plan sets when the brake steps next: while holding, every brakeRecheck
+// (renewals may have returned) and at until; while letting go, at the
+// pace of the rate, at most every brakeLetStep.
+func (b *brake) plan(now time.Time) {
+	switch b.state {
+	case brakeHolding:
+		b.stepAt = now.Add(brakeRecheck)
+		if b.until.After(now) && b.until.Before(b.stepAt) {
+			b.stepAt = b.until
+		}
+	case brakeLetting:
+		b.stepAt = now.Add(max(brakeLetStep, time.Duration(float64(time.Second)/b.rate)))
+	}
 }
 
 // brakeStep applies the brake to the leases lapsing now and moves it on.
 // Callers hold e.mu.
 func (e *leases) brakeStep(now time.Time, lapsing []*lease) {
 	b := &e.brake
-	if e.opts.BrakeMax < 0 || len(lapsing) == 0 && b.state == brakeArmed {
+	if e.opts.BrakeMax < 0 {
 		for _, l := range lapsing {
 			e.expireLocked(l, now)
 		}
 		return
+	}
+	if len(lapsing) == 0 && (b.state == brakeArmed || b.state == brakeReleased || now.Before(b.next())) {
+		return // nothing lapsed, and no step due: no census
 	}
 	collapsed := e.census(now)
 	switch {
@@ -101,7 +114,6 @@ func (e *leases) brakeStep(now time.Time, lapsing []*lease) {
 		b.state = brakeArmed
 		e.log.Info("renewals returned: the mass-expiry brake is armed again", "leases", b.leases, "renewing", b.renewing)
 	}
-	b.recheckAt = now.Add(brakeRecheck)
 	alive := map[nameKey]bool{}
 	for _, l := range lapsing {
 		if (b.state == brakeHolding || b.state == brakeLetting) && !e.nameAlive(l, now, alive) {
@@ -114,6 +126,7 @@ func (e *leases) brakeStep(now time.Time, lapsing []*lease) {
 	if b.state == brakeLetting {
 		e.letGo(now)
 	}
+	b.plan(now)
 	e.brakeMetrics()
 }
 
@@ -186,16 +199,14 @@ func (e *leases) startLetting() {
 func (e *leases) letGo(now time.Time) {
 	b := &e.brake
 	allowed := 1 + int(b.rate*now.Sub(b.until).Seconds())
-	for b.let < allowed {
-		held := e.heldNow()
-		if len(held) == 0 {
-			break
-		}
-		b.held = held[1:]
-		e.expireLocked(held[0], now)
+	held := e.heldNow()
+	i := 0
+	for ; i < len(held) && b.let < allowed; i++ {
+		e.expireLocked(held[i], now)
 		b.let++
 	}
-	if len(e.heldNow()) == 0 {
+	b.held = held[i:]
+	if len(b.held) == 0 {
 		b.state, b.reason = brakeReleased, "--brake-max passed"
 		e.log.Warn("mass-expiry brake: every held set expired; the brake stays off until renewals return")
 	}

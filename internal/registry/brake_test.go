@@ -48,6 +48,9 @@ func TestBrakeSparesDeadNeighbours(t *testing.T) {
 	if st, _ := h.status("live"); st.State != "active" || st.Braked {
 		t.Errorf("live set: %+v", st)
 	}
+	if b := h.reg.Brake(); b.State != "off" || b.Held != 0 || testutil.ToFloat64(h.reg.metrics.brake) != 0 {
+		t.Errorf("the brake fired beside a renewing set: %+v", b)
+	}
 }
 
 // fleet registers sets on two names (www: a, b, c; api: x, y), each with a

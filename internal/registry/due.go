@@ -84,12 +84,29 @@ func (e *leases) popDue(now time.Time) (*lease, bool) {
 	return nil, false
 }
 
-// next is when the engine must look again: the earliest due lease or the
-// brake's next step; zero when nothing is pending. The loop arms its timer
-// for it.
-func (e *leases) next() time.Time {
+// arm returns when the loop must run next: the earliest due lease, the
+// brake's next step or other (a drain), whichever comes first; zero when
+// nothing is pending. It records that time in the same critical section,
+// so that a lease scheduled earlier from now on wakes the loop (wakeBy).
+// In manual mode nothing is armed: every schedule pokes.
+func (e *leases) arm(other time.Time, manual bool) time.Time {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	at := e.nextLocked()
+	if !other.IsZero() && (at.IsZero() || other.Before(at)) {
+		at = other
+	}
+	e.armed = 0
+	if !at.IsZero() && !manual {
+		e.armed = at.UnixNano()
+	}
+	return at
+}
+
+// nextLocked is when the engine must look again: the earliest due lease
+// or the brake's next step; zero when nothing is pending. Callers hold
+// e.mu.
+func (e *leases) nextLocked() time.Time {
 	var at time.Time
 	for len(e.due) > 0 && (e.due[0].l.sched != e.due[0].at || e.due[0].l.dropped) {
 		heap.Pop(&e.due) // stale head: would wake the loop for nothing
@@ -101,14 +118,4 @@ func (e *leases) next() time.Time {
 		at = b
 	}
 	return at
-}
-
-// arm records when the loop wakes next (zero: only when woken).
-func (e *leases) arm(at time.Time) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.armed = 0
-	if !at.IsZero() {
-		e.armed = at.UnixNano()
-	}
 }

@@ -38,6 +38,33 @@ func TestLapseLeavesAnswersWithin50ms(t *testing.T) {
 	}
 }
 
+// BenchmarkLapseToLeave measures the time from a lease's deadline to its
+// set leaving the published answers, with the real clock and the loop's
+// own timer (no test ticks); each round waits out a 1 s lease.
+func BenchmarkLapseToLeave(b *testing.B) {
+	h := newHarness(b, func(o *Options) { o.Now = time.Now; o.Manual = false })
+	h.put(wset("z", 10, "127.0.1.9"))
+	ctx := context.Background()
+	var total time.Duration
+	for i := range b.N {
+		id := fmt.Sprintf("l%d", i)
+		addr := fmt.Sprintf("127.0.3.%d", i%250+1)
+		s := leased(id, time.Second)
+		s.Values = []string{addr}
+		h.put(s)
+		deadline := time.Now().Add(time.Second) // no later than the registry's: the figure is an upper bound
+		if _, err := h.reg.Renew(ctx, key(id), nil); err != nil {
+			b.Fatal(err)
+		}
+		h.waitAnswered(addr, false)
+		total += time.Since(deadline)
+		if _, err := h.reg.Apply(ctx, "lb.test", []Change{{Action: Delete, Set: wset(id, 0, "")}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/lapse")
+}
+
 // TestExpiredSetsDeletedInOneTransaction: 1,000 sets whose grace period
 // ends together (50 on each of 20 names, beside one live set per name, so
 // the brake has no reason to hold them) are deleted in one store

@@ -77,10 +77,17 @@ func (l *lease) fresh(now time.Time) bool { return l.deadline.time().Sub(now) > 
 // not expired.
 func (l *lease) counts() bool { return !l.draining && !l.expired }
 
-// put follows one stored set (from the watch, or a load when restart is
-// set): its lease, state and revision. A set written while active starts
-// a new lease; after a (re)start every lease gets RestartGrace on top.
-func (e *leases) put(set *record.Set, now time.Time, restart bool) {
+// putMode says where a set given to put comes from.
+type putMode int
+
+const (
+	putWritten putMode = iota // the watch: the set was written; an active one starts a new lease
+	putRestart                // the first load: every lease starts anew, with RestartGrace
+	putReload                 // a reload after the watch fell behind: leases known keep their state
+)
+
+// put follows one stored set: its lease, state and revision.
+func (e *leases) put(set *record.Set, now time.Time, mode putMode) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	l := e.byKey[set.Key]
@@ -99,11 +106,12 @@ func (e *leases) put(set *record.Set, now time.Time, restart bool) {
 	}
 	l.ttl, l.rev, l.draining = set.Lease.D(), set.Revision, set.State == record.Draining
 	switch {
-	case restart:
+	case mode == putRestart:
 		l.deadline = instantOf(now.Add(l.ttl + e.opts.RestartGrace))
-	case set.State == record.Active && set.Drain == nil:
+	case mode == putReload && !fresh:
+	case mode == putWritten && set.State == record.Active && set.Drain == nil:
 		l.deadline, l.expired, l.held, l.deleting = instantOf(now.Add(l.ttl)), false, false, false
-	case fresh: // draining when first seen: its lease runs from now
+	case fresh: // draining when first seen, or new in a reload: its lease runs from now
 		l.deadline = instantOf(now.Add(l.ttl))
 	}
 	l.beat.follow(l)

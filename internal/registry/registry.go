@@ -213,7 +213,7 @@ func (r *Registry) load(ctx context.Context, dr drains, first bool) (int64, erro
 	for i := range all.sets {
 		set := &all.sets[i]
 		r.pub.apply(store.Event{Kind: store.PutSet, Set: *set})
-		r.leases.put(set, now, first)
+		r.leases.put(set, now, loadMode(first))
 		dr.follow(set)
 		r.checks.sync(ctx, set)
 	}
@@ -221,13 +221,20 @@ func (r *Registry) load(ctx context.Context, dr drains, first bool) (int64, erro
 	return rev, nil
 }
 
-// arm sets timer for the next pass at next (zero: none), telling the lease
-// engine, so that an earlier due time wakes the loop.
+func loadMode(first bool) putMode {
+	if first {
+		return putRestart
+	}
+	return putReload
+}
+
+// arm sets timer for the next pass: the earliest of the lease engine's due
+// times and next (a drain; zero: none).
 func (r *Registry) arm(timer *time.Timer, next time.Time) {
+	next = r.leases.arm(next, r.opts.Manual)
 	if r.opts.Manual {
 		next = time.Time{}
 	}
-	r.leases.arm(next)
 	d := time.Hour
 	if !next.IsZero() {
 		d = max(next.Sub(r.now()), 0)
@@ -284,7 +291,7 @@ func (r *Registry) applyEvent(ctx context.Context, dr drains, ev store.Event) {
 	switch ev.Kind {
 	case store.PutSet:
 		set := ev.Set
-		r.leases.put(&set, r.now(), false)
+		r.leases.put(&set, r.now(), putWritten)
 		dr.follow(&set)
 		r.checks.sync(ctx, &set)
 	case store.DeleteSet:
@@ -303,19 +310,16 @@ func (r *Registry) applyEvent(ctx context.Context, dr drains, ev store.Event) {
 }
 
 // lifecycle expires leases, steps the brake and finishes drains, handing
-// deletions to the reaper; it returns when it must run next (zero: when
-// woken). In Manual mode only Tick (done != nil) runs it.
+// deletions to the reaper; it returns when the next drain is due (zero:
+// none; the lease engine knows its own). In Manual mode only Tick (done !=
+// nil) runs it.
 func (r *Registry) lifecycle(ctx context.Context, dr drains, done chan struct{}) time.Time {
 	if r.opts.Manual && done == nil {
 		return time.Time{}
 	}
 	now := r.now()
 	r.reaper.add(r.leases.expire(now))
-	next := r.finishDrains(dr, now)
-	if l := r.leases.next(); !l.IsZero() && (next.IsZero() || l.Before(next)) {
-		next = l
-	}
-	return next
+	return r.finishDrains(dr, now)
 }
 
 // publish builds a snapshot of what changed since the last one (store
