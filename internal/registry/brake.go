@@ -54,16 +54,16 @@ var brakeStates = [...]string{"off", "holding", "letting-go", "released"}
 
 // brake is the brake's state, owned by the lease engine (under leases.mu).
 type brake struct {
-	state     brakeState
-	since     time.Time // engaged
-	until     time.Time // since + BrakeMax
-	held      []*lease  // oldest lapse first; entries no longer held are skipped
-	let       int       // held sets let go since until
-	rate      float64   // per second, from until
-	stepAt    time.Time // holding or letting go: step again
-	reason    string    // of the last release
-	leases    int       // at the last step: leases counted
-	renewing  int       // and of those renewing
+	state    brakeState
+	since    time.Time // engaged
+	until    time.Time // since + BrakeMax
+	held     []*lease  // oldest lapse first; entries no longer held are skipped
+	let      int       // held sets let go since until
+	rate     float64   // per second, from until
+	stepAt   time.Time // holding or letting go: step again
+	reason   string    // of the last release
+	leases   int       // at the last step: leases counted
+	renewing int       // and of those renewing
 }
 
 // next is when the brake must step again; zero when it need not.
