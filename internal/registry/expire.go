@@ -30,8 +30,8 @@ func (e *leases) expire(now time.Time) (toDelete []reapItem) {
 			break
 		}
 		switch {
-		case l.held || l.deleting:
-			// the brake, or the reaper, has it
+		case l.held || l.deleting || l.draining:
+			// the brake, the reaper, or the drain (which removes it) has it
 		case l.expired && !now.Before(l.expireAt.time()):
 			l.deleting = true
 			toDelete = append(toDelete, reapItem{key: l.key, rev: l.rev})

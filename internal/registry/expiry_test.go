@@ -167,3 +167,31 @@ func (h *harness) waitRev(rev int64) {
 		h.t.Fatalf("waiting for revision %d: %v", rev, err)
 	}
 }
+
+// TestDrainingLeaseDoesNotCutTheDrain: an agent that drains stops
+// renewing; its lapsed lease must not delete the set before safe_at (the
+// drain removes it then), or the agent would exit while clients may still
+// hold its address.
+func TestDrainingLeaseDoesNotCutTheDrain(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.LeaseGrace = 10 * time.Second })
+	ctx := context.Background()
+	h.put(leased("a", 15*time.Second))
+	h.put(wset("b", 10, "127.0.1.2"))
+	h.recordServed(key("a"), h.clock.Now())
+	st, err := h.reg.Drain(ctx, key("a"), 5*time.Second, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for h.clock.Now().Before(st.SafeAt.Add(-time.Second)) {
+		h.clock.advance(time.Second)
+		h.tick()
+		if _, ok := h.status("a"); !ok {
+			t.Fatalf("a deleted %s before safe_at, by its lapsed lease", st.SafeAt.Sub(h.clock.Now()))
+		}
+	}
+	h.clock.advance(time.Second)
+	h.tick()
+	if _, ok := h.status("a"); ok {
+		t.Error("a still stored at safe_at")
+	}
+}

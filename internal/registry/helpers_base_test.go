@@ -1,6 +1,10 @@
 package registry
 
-import "github.com/dnslb/dnslb/internal/record"
+import (
+	"time"
+
+	"github.com/dnslb/dnslb/internal/record"
+)
 
 // hasState reports whether the registry holds runtime state for k.
 func (h *harness) hasState(k record.Key) bool {
@@ -12,3 +16,6 @@ func (h *harness) hasState(k record.Key) bool {
 	h.reg.checks.mu.Unlock()
 	return leased || checked || h.reg.pub.servedOf(k) != nil
 }
+
+// recordServed notes that k was put in an answer at t.
+func (h *harness) recordServed(k record.Key, t time.Time) { h.reg.pub.servedOf(k).Record(t) }
