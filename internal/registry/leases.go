@@ -114,6 +114,9 @@ func (e *leases) put(set *record.Set, now time.Time, mode putMode) {
 	case fresh: // draining when first seen, or new in a reload: its lease runs from now
 		l.deadline = instantOf(now.Add(l.ttl))
 	}
+	if l.draining {
+		l.held = false // the drain takes it out of answers, and removes it
+	}
 	l.beat.follow(l)
 	e.schedule(l, l.deadline.time())
 }

@@ -19,7 +19,7 @@ type reaper struct {
 	idle     *sync.Cond // signalled when the queue is empty and nothing is being reaped
 	working  bool
 	queue    []reapItem
-	inflight map[record.Key]bool // drains queued or being finished
+	inflight map[record.Key]bool // drains queued, being finished, or finished but not yet seen on the watch
 	wake     chan struct{}
 }
 
@@ -75,14 +75,26 @@ func (q *reaper) take() []reapItem {
 	return items
 }
 
-func (q *reaper) done(items []reapItem) {
+// done ends a round: drains not finished may be queued again; finished
+// ones stay busy until the watch brings their change (settled).
+func (q *reaper) done(items []reapItem, finished map[record.Key]bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, it := range items {
-		delete(q.inflight, it.key)
+		if !finished[it.key] {
+			delete(q.inflight, it.key)
+		}
 	}
 	q.working = false
 	q.idle.Broadcast()
+}
+
+// settled records that the watch brought a change of k: a drain finished
+// for it is no longer busy.
+func (q *reaper) settled(k record.Key) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.inflight, k)
 }
 
 // stop drops what is queued, releasing Tick's waiters, at shutdown.
@@ -106,21 +118,23 @@ func (r *Registry) runReaper(ctx context.Context) {
 		if len(items) == 0 {
 			continue
 		}
-		if err := r.reap(ctx, items); err != nil && ctx.Err() == nil {
+		finished, err := r.reap(ctx, items)
+		if err != nil && ctx.Err() == nil {
 			r.log.Error("deleting expired sets and finishing drains failed; will retry", "sets", len(items), "err", err)
 			select {
 			case <-time.After(reapRetry):
 			case <-ctx.Done():
 			}
 		}
-		r.reaper.done(items)
+		r.reaper.done(items, finished)
 		r.leases.poke() // drains not finished are looked at again
 	}
 }
 
-// reap applies items in one transaction. A set that changed since it was
-// queued (registered again, renewed, drained anew) is left alone.
-func (r *Registry) reap(ctx context.Context, items []reapItem) error {
+// reap applies items in one transaction, and returns the drains it
+// finished. A set that changed since it was queued (registered again,
+// renewed, drained anew) is left alone.
+func (r *Registry) reap(ctx context.Context, items []reapItem) (map[record.Key]bool, error) {
 	applied := make([]bool, len(items))
 	_, err := r.store.Update(ctx, func(tx store.Tx) error {
 		clear(applied)
@@ -134,11 +148,12 @@ func (r *Registry) reap(ctx context.Context, items []reapItem) error {
 		return nil
 	})
 	now := r.now()
-	expired := 0
+	expired, finished := 0, map[record.Key]bool{}
 	for i, it := range items {
 		done := err == nil && applied[i]
 		switch {
 		case it.drain && done:
+			finished[it.key] = true
 			r.drainDone(it)
 		case !it.drain:
 			r.leases.reaped(it.key, done, now)
@@ -152,7 +167,7 @@ func (r *Registry) reap(ctx context.Context, items []reapItem) error {
 		r.metrics.leaseDeletes.Add(float64(expired))
 		r.log.Info("expired sets deleted", "sets", expired)
 	}
-	return err
+	return finished, err
 }
 
 // reapOne deletes or keeps one set inside tx; ok says it did.

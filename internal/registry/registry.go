@@ -214,6 +214,7 @@ func (r *Registry) load(ctx context.Context, dr drains, first bool) (int64, erro
 		set := &all.sets[i]
 		r.pub.apply(store.Event{Kind: store.PutSet, Set: *set})
 		r.leases.put(set, now, loadMode(first))
+		r.reaper.settled(set.Key) // the watch may have skipped a finished drain's change
 		dr.follow(set)
 		r.checks.sync(ctx, set)
 	}
@@ -290,11 +291,13 @@ func (r *Registry) applyEvent(ctx context.Context, dr drains, ev store.Event) {
 	r.pub.apply(ev)
 	switch ev.Kind {
 	case store.PutSet:
+		r.reaper.settled(ev.Set.Key)
 		set := ev.Set
 		r.leases.put(&set, r.now(), putWritten)
 		dr.follow(&set)
 		r.checks.sync(ctx, &set)
 	case store.DeleteSet:
+		r.reaper.settled(ev.Set.Key)
 		delete(dr, ev.Set.Key)
 		r.forget(ev.Set.Key)
 	case store.DeleteZone:
@@ -302,6 +305,7 @@ func (r *Registry) applyEvent(ctx context.Context, dr drains, ev store.Event) {
 		for k := range dr {
 			if k.Zone == zone {
 				delete(dr, k)
+				r.reaper.settled(k)
 			}
 		}
 		r.leases.dropZone(zone)
