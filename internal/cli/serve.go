@@ -40,6 +40,7 @@ type ServeCmd struct {
 	LeaseGrace   time.Duration `default:"1m" help:"How long a set whose lease lapsed stays (out of answers) before it is deleted."`
 	RestartGrace time.Duration `default:"15s" help:"Extra time every lease gets when the server starts, so a restart expires no one."`
 	BrakeMax     time.Duration `default:"2m" help:"Mass-expiry brake: when renewals across the whole server stop, keep lapsed leases in answers at most this long (0: no brake)."`
+	BrakeShare   *float64      `hidden:"" help:"Gone: the brake is server-wide now (see --brake-max); accepted and ignored, with a warning."`
 	DrainMargin  time.Duration `default:"5s" help:"Safety margin added to the TTL before a drained set is removed."`
 	Shutdown     time.Duration `default:"5s" help:"How long in-flight requests get to finish at shutdown."`
 	Pprof        bool          `help:"Serve Go profiles at /debug/pprof/ on the API address (for profiling; keep the API on loopback)."`
@@ -52,6 +53,9 @@ func (c *ServeCmd) Run(g *Globals) error {
 	log := c.logger(g)
 	if err := c.validate(); err != nil { // before anything is written
 		return err
+	}
+	if c.BrakeShare != nil {
+		log.Warn("--brake-share is ignored: the mass-expiry brake now engages only when renewals across the whole server stop, never for one name; --brake-max bounds it")
 	}
 	st, err := c.openStore(log)
 	if err != nil {
