@@ -11,7 +11,7 @@ import (
 // with 10,000 leases that walk took 0.36 ms warm (BenchmarkTick10kLeases)
 // and ~2 ms of a busy core in perf, all of it time the DNS loops waited on
 // a one-core server. The registry loop sleeps until the earliest entry
-// (leases.next), so a lapse changes answers at once, not at the next tick.
+// (leases.arm), so a lapse changes answers at once, not at the next tick.
 // Renewals do not touch the schedule; a set popped at a deadline that has
 // moved since goes back in at the new one.
 //
