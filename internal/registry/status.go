@@ -17,6 +17,7 @@ func (r *Registry) Statuses(sets []record.Set) []record.Status {
 	now := r.now()
 	out := make([]record.Status, len(sets))
 	r.leases.mu.Lock()
+	r.leases.applyQueuedLocked(now) // heartbeats received count, though no pass ran since
 	r.checks.mu.Lock()
 	for i := range sets {
 		out[i] = r.statusOf(&sets[i], now)
