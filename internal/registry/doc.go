@@ -16,7 +16,7 @@
 //     the lease of every leased set, the heap of when each is due, the
 //     agents' reported health, heartbeat tokens, and the mass-expiry
 //     brake. The loop sleeps until the earliest due lease (no fixed tick),
-//     so a lapse leaves answers within a millisecond or so.
+//     so a lapse leaves answers within about 10 ms.
 //   - the health checks (checks.go): one checker per set with a check.
 //   - the reaper (reap.go): expired sets and finished drains, deleted off
 //     the loop, everything due in one store transaction.
