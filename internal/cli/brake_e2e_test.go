@@ -3,6 +3,8 @@ package cli_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -60,5 +62,57 @@ func TestDeadNeighboursLeaveAnswers(t *testing.T) {
 	}
 	if out := s.run(t, "brake", "status"); !strings.HasPrefix(out, "brake off: 1 of 1 leases renewing") {
 		t.Errorf("brake status: %q", out)
+	}
+}
+
+// TestBrakeHoldsWhenRenewalsStop is the case the brake is for, over a real
+// server: every renewal stops at once (the server's network broke, or
+// heartbeats are blocked). The lapsed sets stay in answers, visibly (brake
+// status, record ls, /readyz, the metric), until --brake-max; then they
+// expire.
+func TestBrakeHoldsWhenRenewalsStop(t *testing.T) {
+	s := startServer(t, "127.0.0.37", t.TempDir(), "--zone", "lb.test", "--brake-max", "3s")
+	for i, id := range []string{"a", "b", "c"} {
+		s.run(t, "record", "set", "lb.test", "www", "A", "--set-id", id, "--weight", "10", "--ttl", "1",
+			"--lease", "2s", "--value", fmt.Sprintf("127.0.1.%d", i+1))
+	}
+	brake := func() (st struct {
+		State string `json:"state"`
+		Held  int    `json:"held"`
+	}) {
+		if err := json.Unmarshal([]byte(s.run(t, "brake", "status", "--json")), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	eventually(t, 10*time.Second, "the brake to engage", func() bool { return brake().State == "holding" })
+	engaged := time.Now()
+	if got := s.answers(t, 60); len(got) != 3 {
+		t.Errorf("answers while the brake holds: %v; want all three sets", got)
+	}
+	if table := s.run(t, "record", "ls", "lb.test"); !strings.Contains(table, "brake holds it") {
+		t.Errorf("record ls while the brake holds:\n%s", table)
+	}
+	if out := s.run(t, "brake"); !strings.Contains(out, "holding 3 lapsed sets") {
+		t.Errorf("dnslb brake: %q", out)
+	}
+	if !strings.Contains(string(scrape(t, s)), "dnslb_lease_brake_engaged 1") {
+		t.Error("/metrics lacks dnslb_lease_brake_engaged 1")
+	}
+	resp, err := http.Get("http://" + s.api + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"state": "holding"`) {
+		t.Errorf("/readyz while the brake holds: %d %s", resp.StatusCode, body)
+	}
+	eventually(t, 10*time.Second, "--brake-max to pass", func() bool { return brake().State == "released" })
+	if held := time.Since(engaged); held < 2500*time.Millisecond {
+		t.Errorf("the brake let go %s after engaging; --brake-max is 3s", held)
+	}
+	if r := s.query(t, "www.lb.test.", dns.TypeA, "udp"); len(r.Answer) != 0 {
+		t.Errorf("expired sets still answered past --brake-max: %v", r.Answer)
 	}
 }

@@ -102,15 +102,15 @@ func (e *leases) brakeStep(now time.Time, lapsing []*lease) {
 	if len(lapsing) == 0 && (b.state == brakeArmed || b.state == brakeReleased || now.Before(b.next())) {
 		return // nothing lapsed, and no step due: no census
 	}
-	collapsed := e.census(now)
+	collapsed, back := e.census(now)
 	switch {
 	case b.state == brakeArmed && collapsed && len(lapsing) > 0:
 		e.engage(now)
-	case (b.state == brakeHolding || b.state == brakeLetting) && !collapsed:
+	case (b.state == brakeHolding || b.state == brakeLetting) && back:
 		e.recovered(now)
 	case b.state == brakeHolding && !now.Before(b.until):
 		e.startLetting()
-	case b.state == brakeReleased && !collapsed:
+	case b.state == brakeReleased && back:
 		b.state = brakeArmed
 		e.log.Info("renewals returned: the mass-expiry brake is armed again", "leases", b.leases, "renewing", b.renewing)
 	}
@@ -130,9 +130,12 @@ func (e *leases) brakeStep(now time.Time, lapsing []*lease) {
 	e.brakeMetrics()
 }
 
-// census counts the leases and those renewing, and reports a collapse.
-// It walks every lease: it runs only when leases lapse or the brake is on.
-func (e *leases) census(now time.Time) (collapsed bool) {
+// census counts the leases and those renewing, and reports a collapse,
+// or renewals back (more than one in brakeFloor renewing: leases merely
+// expiring, so that fewer than brakeMinLeases are left, are no sign of
+// recovery). It walks every lease: it runs only when leases lapse or the
+// brake is on.
+func (e *leases) census(now time.Time) (collapsed, back bool) {
 	total, renewing := 0, 0
 	for _, l := range e.byKey {
 		if !l.counts() {
@@ -144,7 +147,7 @@ func (e *leases) census(now time.Time) (collapsed bool) {
 		}
 	}
 	e.brake.leases, e.brake.renewing = total, renewing
-	return total >= brakeMinLeases && renewing*brakeFloor <= total
+	return total >= brakeMinLeases && renewing*brakeFloor <= total, renewing > 0 && renewing*brakeFloor > total
 }
 
 // nameAlive reports whether a set of l's name renews: proof that the
