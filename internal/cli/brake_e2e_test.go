@@ -85,7 +85,10 @@ func TestBrakeHoldsWhenRenewalsStop(t *testing.T) {
 		}
 		return st
 	}
-	eventually(t, 10*time.Second, "the brake to engage", func() bool { return brake().State == "holding" })
+	eventually(t, 10*time.Second, "the brake to hold all three", func() bool {
+		b := brake()
+		return b.State == "holding" && b.Held == 3
+	})
 	engaged := time.Now()
 	if got := s.answers(t, 60); len(got) != 3 {
 		t.Errorf("answers while the brake holds: %v; want all three sets", got)
