@@ -2,11 +2,13 @@ package api
 
 import (
 	"net/http"
-
-	"github.com/dnslb/dnslb/internal/record"
 )
 
-// The mass-expiry brake: its state, and an operator's release.
+// The mass-expiry brake: its state, and an operator's release. While it
+// holds, /readyz stays ready and says so in its body: the server answers
+// from the best state it has (fail static), and taking it out of service
+// would take every answer away for a fault in the fleet's reachability,
+// not in this server's answers.
 
 func (s *Server) brakeRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /v1/brake", s.brakeStatus)
@@ -30,12 +32,4 @@ func (s *Server) releaseBrake(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Warn("mass-expiry brake released through the API", "remote", r.RemoteAddr)
 	writeJSON(w, http.StatusOK, st)
-}
-
-// brakeOn reports the brake when it holds sets in answers, for /readyz.
-// The server stays ready: it answers from the best state it has (fail
-// static), and taking it out of service would take every answer away
-// for a fault in the fleet's reachability, not in this server's answers.
-func brakeOn(st record.BrakeStatus) bool {
-	return st.State == "holding" || st.State == "letting-go"
 }

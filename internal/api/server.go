@@ -174,8 +174,8 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 		status, code = "shutting down", http.StatusServiceUnavailable
 	}
 	body := map[string]any{"status": status}
-	if b := s.cfg.Registry.Brake(); brakeOn(b) {
-		body["brake"] = b // ready all the same: see brakeOn
+	if b, on := s.cfg.Registry.BrakeOn(); on {
+		body["brake"] = b // ready all the same: see brake.go
 	}
 	writeJSON(w, code, body)
 }

@@ -248,11 +248,17 @@ func (e *leases) release(now time.Time) record.BrakeStatus {
 	return e.brakeStatusLocked(now)
 }
 
-// brakeStatus reports the brake.
-func (e *leases) brakeStatus(now time.Time) record.BrakeStatus {
+// brakeStatus reports the brake; with onlyOn, it counts the leases (a
+// walk of all of them) only when the brake is on, and ok says whether it
+// is.
+func (e *leases) brakeStatus(now time.Time, onlyOn bool) (st record.BrakeStatus, on bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.brakeStatusLocked(now)
+	on = e.brake.state == brakeHolding || e.brake.state == brakeLetting
+	if onlyOn && !on {
+		return record.BrakeStatus{}, false
+	}
+	return e.brakeStatusLocked(now), on
 }
 
 func (e *leases) brakeStatusLocked(now time.Time) record.BrakeStatus {

@@ -87,7 +87,15 @@ func (r *Registry) healthOf(set *record.Set, l *lease) (string, *time.Time, stri
 }
 
 // Brake reports the mass-expiry brake.
-func (r *Registry) Brake() record.BrakeStatus { return r.leases.brakeStatus(r.now()) }
+func (r *Registry) Brake() record.BrakeStatus {
+	st, _ := r.leases.brakeStatus(r.now(), false)
+	return st
+}
+
+// BrakeOn reports the brake and true while it keeps lapsed leases in
+// answers (holding or letting go); otherwise it returns at once, without
+// counting the leases (for /readyz).
+func (r *Registry) BrakeOn() (record.BrakeStatus, bool) { return r.leases.brakeStatus(r.now(), true) }
 
 // ReleaseBrake releases the mass-expiry brake: every set it holds expires
 // now, and it stays off until renewals return. It returns once answers
