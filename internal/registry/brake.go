@@ -248,9 +248,8 @@ func (e *leases) release(now time.Time) record.BrakeStatus {
 	return e.brakeStatusLocked(now)
 }
 
-// brakeStatus reports the brake; with onlyOn, it counts the leases (a
-// walk of all of them) only when the brake is on, and ok says whether it
-// is.
+// brakeStatus reports the brake, and whether it is on (holding or letting
+// go); with onlyOn it counts the leases (a walk of all of them) only then.
 func (e *leases) brakeStatus(now time.Time, onlyOn bool) (st record.BrakeStatus, on bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
