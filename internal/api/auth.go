@@ -47,6 +47,8 @@ var routeAccess = map[string]access{
 	"POST /v1/zones/{zone}/rrsets/{name}/{type}/drain":  ownSet,
 	"GET /v1/zones/{zone}/rrsets/{name}/{type}/drain":   readOrOwn,
 	"POST /v1/zones/{zone}/rrsets/{name}/{type}/health": adminOnly,
+	"GET /v1/brake":                                     readable,
+	"POST /v1/brake/release":                            adminOnly,
 }
 
 func accessOf(r *http.Request, pattern string) access {

@@ -67,7 +67,7 @@ func newAuthEnv(t testing.TB, edit func(*api.Config)) *authEnv {
 		t.Fatal(err)
 	}
 	e := &authEnv{clock: &clock{now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}, logs: &syncBuf{}}
-	e.reg = registry.New(st, registry.Options{Now: e.clock.Now, Tick: time.Hour, LeaseGrace: time.Hour})
+	e.reg = registry.New(st, registry.Options{Now: e.clock.Now, Manual: true, LeaseGrace: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.reg.Run(ctx) }()

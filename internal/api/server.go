@@ -138,6 +138,7 @@ func (s *Server) routes() {
 		"GET /healthz":                                      s.healthz,
 		"GET /readyz":                                       s.readyz,
 	}
+	s.brakeRoutes(routes)
 	for pattern, h := range routes {
 		s.mux.Handle(pattern, s.authorized(pattern, h))
 	}
@@ -303,7 +304,7 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	body, code := map[string]string{"status": "ready"}, http.StatusOK
+	body, code := map[string]any{"status": "ready"}, http.StatusOK
 	select {
 	case <-s.cfg.Registry.Ready():
 	default:
@@ -319,6 +320,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.lameduck.Load() {
 		body["status"], code = "shutting down", http.StatusServiceUnavailable
+	}
+	if b, on := s.cfg.Registry.BrakeOn(); on {
+		body["brake"] = b // ready all the same: see brake.go
 	}
 	writeJSON(w, code, body)
 }

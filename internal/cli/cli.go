@@ -56,6 +56,7 @@ type root struct {
 	Zone    ZoneCmd    `cmd:"" help:"Create, list and delete zones."`
 	Record  RecordCmd  `cmd:"" help:"Set, list and remove record sets."`
 	Agent   AgentCmd   `cmd:"" help:"Run on an instance: register it, keep it alive, drain it on shutdown."`
+	Brake   BrakeCmd   `cmd:"" help:"Show or release the mass-expiry brake."`
 	Backup  BackupCmd  `cmd:"" help:"Copy a running server's data, consistently, to a file."`
 	Restore RestoreCmd `cmd:"" help:"Replace a stopped server's data file with a backup (the old file is kept aside)."`
 	Token   TokenCmd   `cmd:"" help:"Make API tokens for serve --tokens."`

@@ -294,7 +294,7 @@ func TestServeRefusesTakenPortAndBadDataDir(t *testing.T) {
 func TestServeBadFlagsWriteNothing(t *testing.T) {
 	for _, tc := range []struct{ flag, value, want string }{
 		{"--heartbeat", "bogus", "--heartbeat"},
-		{"--brake-share", "2", "--brake-share"},
+		{"--brake-max", "-1s", "--brake-max -1s: allowed 0 or more"},
 		{"--lease-grace", "-1s", "--lease-grace -1s: allowed 0 or more"},
 		{"--shutdown", "-2s", "--shutdown -2s: allowed 0 or more"},
 		{"--rrl-rate", "0", "--rrl-rate 0: allowed 1 to 1000000"},

@@ -39,7 +39,8 @@ type ServeCmd struct {
 
 	LeaseGrace   time.Duration `default:"1m" help:"How long a set whose lease lapsed stays (out of answers) before it is deleted."`
 	RestartGrace time.Duration `default:"15s" help:"Extra time every lease gets when the server starts, so a restart expires no one."`
-	BrakeShare   float64       `default:"0.5" help:"Mass-expiry brake: pause expiry for a name when more than this share of its leases lapse together."`
+	BrakeMax     time.Duration `default:"2m" help:"Mass-expiry brake: when renewals across the whole server stop, keep lapsed leases in answers at most this long (0: no brake)."`
+	BrakeShare   *float64      `hidden:"" help:"Gone: the brake is server-wide now (see --brake-max); accepted and ignored, with a warning."`
 	DrainMargin  time.Duration `default:"5s" help:"Safety margin added to the TTL before a drained set is removed."`
 	Shutdown     time.Duration `default:"5s" help:"How long in-flight requests get to finish at shutdown."`
 	Pprof        bool          `help:"Serve Go profiles at /debug/pprof/ on the API address: to admin tokens, or without --tokens to loopback clients only."`
@@ -63,6 +64,9 @@ func (c *ServeCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if c.BrakeShare != nil {
+		log.Warn("--brake-share is ignored: the mass-expiry brake now engages only when renewals across the whole server stop, never for one name; --brake-max bounds it")
+	}
 	st, err := c.openStore(log)
 	if err != nil {
 		return err
@@ -71,7 +75,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg := registry.New(st, registry.Options{Logger: log.With("part", "registry"), Registerer: metrics,
-		LeaseGrace: c.LeaseGrace, RestartGrace: c.RestartGrace, BrakeShare: c.BrakeShare, DrainMargin: c.DrainMargin,
+		LeaseGrace: c.LeaseGrace, RestartGrace: c.RestartGrace, BrakeMax: c.brakeMax(), DrainMargin: c.DrainMargin,
 		MetricsPerSet: c.MetricsPerSet})
 	hbs := c.heartbeatHandler(reg, log, metrics)
 	dnsCfg := dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics, Shutdown: c.Shutdown}
@@ -197,10 +201,7 @@ func (c *ServeCmd) lameduck(egCtx context.Context) {
 }
 
 func (c *ServeCmd) validate() error {
-	switch {
-	case c.BrakeShare <= 0 || c.BrakeShare > 1:
-		return fmt.Errorf("--brake-share %v: allowed above 0 and at most 1", c.BrakeShare)
-	case c.Heartbeat != "dns" && c.Heartbeat != "off" && !validHostPort(c.Heartbeat):
+	if c.Heartbeat != "dns" && c.Heartbeat != "off" && !validHostPort(c.Heartbeat) {
 		return fmt.Errorf("--heartbeat %q: allowed dns, off, or HOST:PORT", c.Heartbeat)
 	}
 	if _, err := c.rrl(); err != nil {
@@ -210,12 +211,21 @@ func (c *ServeCmd) validate() error {
 		flag string
 		v    time.Duration
 	}{{"--lease-grace", c.LeaseGrace}, {"--restart-grace", c.RestartGrace}, {"--drain-margin", c.DrainMargin},
-		{"--lameduck", c.Lameduck}, {"--shutdown", c.Shutdown}} {
+		{"--lameduck", c.Lameduck}, {"--shutdown", c.Shutdown}, {"--brake-max", c.BrakeMax}} {
 		if d.v < 0 {
 			return fmt.Errorf("%s %s: allowed 0 or more", d.flag, d.v)
 		}
 	}
 	return nil
+}
+
+// brakeMax is --brake-max for the registry, where below 0 turns the brake
+// off (0 there means the default).
+func (c *ServeCmd) brakeMax() time.Duration {
+	if c.BrakeMax == 0 {
+		return -1
+	}
+	return c.BrakeMax
 }
 
 func validHostPort(s string) bool {

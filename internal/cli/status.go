@@ -56,8 +56,11 @@ func stateText(state record.State, st record.Status, now time.Time) string {
 		}
 		return "draining (safe)"
 	}
+	if st.Braked && st.BrakedUntil != nil && st.BrakedUntil.After(now) {
+		return fmt.Sprintf("%s (lease lapsed; brake holds it %s more)", state, st.BrakedUntil.Sub(now).Round(time.Second))
+	}
 	if st.Braked {
-		return string(state) + " (brake)"
+		return string(state) + " (lease lapsed; brake letting go)"
 	}
 	return string(state)
 }

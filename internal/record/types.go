@@ -203,7 +203,7 @@ type Status struct {
 	Health      string     `json:"health"` // up, down or unknown
 	HealthSince *time.Time `json:"health_since,omitempty"`
 	HealthError string     `json:"health_error,omitempty"`
-	Eligible    bool       `json:"eligible"` // active, lease alive, healthy
+	Eligible    bool       `json:"eligible"` // in answers when chosen: active, lease alive or braked, healthy
 	// Share is the set's part of its name's answers under the rules now:
 	// 0 when it is draining, expired or left out for ineligible sets; when
 	// FailOpen, the share it gets while the name fails open.
@@ -224,7 +224,10 @@ type Status struct {
 	LastServed *time.Time `json:"last_served,omitempty"`
 	Served     uint64     `json:"served"` // answers since the server started
 	SafeAt     *time.Time `json:"safe_at,omitempty"`
-	Braked     bool       `json:"braked,omitempty"`
+	// Braked: the mass-expiry brake keeps this lapsed set in answers.
+	Braked      bool       `json:"braked,omitempty"`
+	BrakedSince *time.Time `json:"braked_since,omitempty"` // held since
+	BrakedUntil *time.Time `json:"braked_until,omitempty"` // expiry resumes at (--brake-max)
 }
 
 // LeaseStatus answers a renewal.

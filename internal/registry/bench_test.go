@@ -37,9 +37,7 @@ func (h *harness) answered(addr string) bool {
 func (h *harness) waitAnswered(addr string, want bool) {
 	deadline := time.After(30 * time.Second)
 	for {
-		h.reg.mu.Lock()
-		c := h.reg.pubC
-		h.reg.mu.Unlock()
+		c := h.reg.pub.published()
 		if h.answered(addr) == want {
 			return
 		}

@@ -232,7 +232,7 @@ func groupTTL(sets []record.Set, set *record.Set) uint32 {
 
 // retime gives the other weighted sets of set's group set's TTL. Their
 // Updated stays: it is when the set itself was last written, and a
-// rewrite is not its owner's write (see retimedOnly).
+// rewrite is not its owner's write (see rewrittenOnly).
 func (n *nodes) retime(sets []record.Set, set *record.Set) {
 	for i := range sets {
 		s := &sets[i]
@@ -243,16 +243,17 @@ func (n *nodes) retime(sets []record.Set, set *record.Set) {
 	}
 }
 
-// retimedOnly reports whether cur is prev given its group's new TTL by a
-// write to another set of the group (see nodes.retime), and nothing else.
-// Such a write is not a registration: it renews no lease and brings back
-// no set whose lease lapsed.
-func retimedOnly(prev, cur *record.Set) bool {
-	if prev.TTL == cur.TTL || !prev.Updated.Equal(cur.Updated) || !prev.Created.Equal(cur.Created) {
+// rewrittenOnly reports whether cur is prev rewritten by the server, not by
+// its owner: given its group's new TTL (nodes.retime), or its
+// agent-reported health recorded (reports), and nothing else. Such a write
+// keeps Created and Updated; it renews no lease and brings back no set
+// whose lease lapsed.
+func rewrittenOnly(prev, cur *record.Set) bool {
+	if !prev.Updated.Equal(cur.Updated) || !prev.Created.Equal(cur.Created) {
 		return false
 	}
 	p := *prev
-	p.TTL, p.Revision, p.Updated, p.Created = cur.TTL, cur.Revision, cur.Updated, cur.Created
+	p.TTL, p.AgentHealth, p.Revision, p.Updated, p.Created = cur.TTL, cur.AgentHealth, cur.Revision, cur.Updated, cur.Created
 	return reflect.DeepEqual(&p, cur)
 }
 

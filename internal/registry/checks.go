@@ -2,108 +2,130 @@ package registry
 
 import (
 	"context"
+	"log/slog"
 	"reflect"
+	"sync"
+	"time"
 
 	"github.com/dnslb/dnslb/internal/health"
 	"github.com/dnslb/dnslb/internal/record"
 )
 
-// runningCheck is one server-side health checker, owned by the registry
-// loop.
+// checks supervises the server-side health checkers, one per set with a
+// check, and owns their verdicts. The registry loop starts and stops
+// them; each checker reports on its own goroutine.
+type checks struct {
+	mu      sync.Mutex
+	byKey   map[record.Key]*runningCheck
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *metrics
+	touch   func(record.Key) uint64
+}
+
+// runningCheck is one server-side health checker and its verdict.
 type runningCheck struct {
 	cfg     record.Check
 	checker *health.Checker
 	cancel  context.CancelFunc
 	done    chan struct{}
+	health  health.Status
+	since   time.Time
+	lastErr string // last probe error while down
 }
 
-// syncCheck starts, restarts or stops the checker of set to match its
+func newChecks(log *slog.Logger, now func() time.Time, m *metrics, touch func(record.Key) uint64) *checks {
+	return &checks{byKey: map[record.Key]*runningCheck{}, log: log, now: now, metrics: m, touch: touch}
+}
+
+// sync starts, restarts or stops the checker of set to match its
 // configuration. It runs on the registry loop.
-func (r *Registry) syncCheck(ctx context.Context, set *record.Set) {
-	r.live.mu.Lock()
-	s := r.live.get(set.Key)
-	old := s.check
-	r.live.mu.Unlock()
+func (c *checks) sync(ctx context.Context, set *record.Set) {
+	c.mu.Lock()
+	old := c.byKey[set.Key]
+	c.mu.Unlock()
 	if old != nil && set.Check != nil && reflect.DeepEqual(old.cfg, *set.Check) {
 		return
 	}
-	r.stopCheck(set.Key)
-	if set.Check == nil {
+	if old == nil && set.Check == nil {
 		return
 	}
-	r.startCheck(ctx, set.Key, *set.Check)
+	c.stop(set.Key)
+	if set.Check != nil {
+		c.start(ctx, set.Key, *set.Check)
+	}
 }
 
-func (r *Registry) startCheck(ctx context.Context, key record.Key, cfg record.Check) {
-	log := r.log.With("set", key.String(), "zone", key.Zone) // the checker adds "check"
-	c, err := health.NewChecker(cfg, health.CheckerOptions{
-		Logger: log, Now: r.now,
-		OnChange: func(res health.Result) { r.healthChanged(key, res) },
+func (c *checks) start(ctx context.Context, key record.Key, cfg record.Check) {
+	log := c.log.With("set", key.String(), "zone", key.Zone) // the checker adds "check"
+	hc, err := health.NewChecker(cfg, health.CheckerOptions{
+		Logger: log, Now: c.now,
+		OnChange: func(res health.Result) { c.changed(key, res) },
 	})
 	if err != nil {
 		log.Error("health check not started", "err", err)
 		return
 	}
 	cctx, cancel := context.WithCancel(ctx)
-	rc := &runningCheck{cfg: cfg, checker: c, cancel: cancel, done: make(chan struct{})}
-	r.live.mu.Lock()
-	s := r.live.get(key)
-	s.check = rc
-	s.health, s.since = c.Status().Status, r.now()
-	r.live.touch(key)
-	r.live.mu.Unlock()
+	rc := &runningCheck{cfg: cfg, checker: hc, cancel: cancel, done: make(chan struct{}),
+		health: hc.Status().Status, since: c.now()}
+	c.mu.Lock()
+	c.byKey[key] = rc
+	c.mu.Unlock()
+	c.touch(key)
 	go func() {
 		defer close(rc.done)
-		c.Run(cctx)
+		hc.Run(cctx)
 	}()
 }
 
-// stopCheck stops the checker of key, if any, and waits for it.
-func (r *Registry) stopCheck(key record.Key) {
-	r.live.mu.Lock()
-	s := r.live.sets[key]
-	var rc *runningCheck
-	if s != nil {
-		rc, s.check = s.check, nil
-		s.health = health.Unknown
-	}
-	r.live.mu.Unlock()
+// stop stops the checker of key, if any, and waits for it.
+func (c *checks) stop(key record.Key) {
+	c.mu.Lock()
+	rc := c.byKey[key]
+	delete(c.byKey, key)
+	c.mu.Unlock()
 	if rc != nil {
 		rc.cancel()
 		<-rc.done
 	}
 }
 
-// stopAllChecks stops every checker; the loop calls it on its way out.
-func (r *Registry) stopAllChecks() {
-	r.live.mu.Lock()
-	keys := make([]record.Key, 0, len(r.live.sets))
-	for k, s := range r.live.sets {
-		if s.check != nil {
+// stopWhere stops every checker whose key matches; nil matches all.
+func (c *checks) stopWhere(match func(record.Key) bool) {
+	c.mu.Lock()
+	var keys []record.Key
+	for k := range c.byKey {
+		if match == nil || match(k) {
 			keys = append(keys, k)
 		}
 	}
-	r.live.mu.Unlock()
+	c.mu.Unlock()
 	for _, k := range keys {
-		r.stopCheck(k)
+		c.stop(k)
 	}
 }
 
-// healthChanged records a checker's new status and republishes. It runs on
-// the checker's goroutine.
-func (r *Registry) healthChanged(key record.Key, res health.Result) {
-	r.live.mu.Lock()
-	s := r.live.sets[key]
-	if s == nil || s.check == nil {
-		r.live.mu.Unlock()
+// changed records a checker's new status and republishes. It runs on the
+// checker's goroutine.
+func (c *checks) changed(key record.Key, res health.Result) {
+	c.mu.Lock()
+	rc := c.byKey[key]
+	if rc == nil {
+		c.mu.Unlock()
 		return
 	}
-	s.health, s.since, s.lastErr = res.Status, res.Since, ""
+	rc.health, rc.since, rc.lastErr = res.Status, res.Since, ""
 	if res.Err != nil {
-		s.lastErr = res.Err.Error()
+		rc.lastErr = res.Err.Error()
 	}
-	r.live.touch(key)
-	r.live.mu.Unlock()
-	r.metrics.healthTransitions.WithLabelValues(res.Status.String()).Inc()
-	r.kick() // the checker logs the transition, once
+	c.mu.Unlock()
+	c.touch(key)
+	c.metrics.healthTransitions.WithLabelValues(res.Status.String()).Inc() // the checker logs the transition, once
+}
+
+// downLocked reports a set whose checker says down. Callers hold c.mu.
+func (c *checks) downLocked(k record.Key) bool {
+	rc := c.byKey[k]
+	return rc != nil && rc.health == health.Down
 }

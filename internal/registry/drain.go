@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/dnslb/dnslb/internal/record"
@@ -51,10 +50,8 @@ func (r *Registry) Drain(ctx context.Context, k record.Key, margin time.Duration
 // servedOf returns the served counters of key, empty ones if the registry
 // has none (it creates no state for a set it does not know).
 func (r *Registry) servedOf(key record.Key) *zone.Served {
-	r.live.mu.Lock()
-	defer r.live.mu.Unlock()
-	if s := r.live.sets[key]; s != nil {
-		return s.served
+	if s := r.pub.servedOf(key); s != nil {
+		return s
 	}
 	return new(zone.Served)
 }
@@ -160,49 +157,35 @@ func safeAt(set *record.Set) time.Time {
 	return limit
 }
 
-// finishDrains completes the drains whose safe_at has passed. It runs on
-// the registry loop.
-func (r *Registry) finishDrains(ctx context.Context, st *state, now time.Time) {
-	inProgress := 0
-	for k := range st.drains {
-		set := st.sets[k]
-		if now.Before(safeAt(&set)) {
-			inProgress++
+// finishDrains hands the drains whose safe_at has passed to the reaper,
+// and returns when the next one is due (zero: none). It runs on the
+// registry loop.
+func (r *Registry) finishDrains(dr drains, now time.Time) (next time.Time) {
+	var ready []reapItem
+	for k, set := range dr {
+		if r.reaper.busy(k) {
 			continue
 		}
-		if err := r.finishDrain(ctx, set); err != nil {
-			r.log.Error("finishing a drain failed; will retry", "set", set.Key.String(), "err", err)
-			inProgress++
+		if at := safeAt(&set); now.Before(at) {
+			if next.IsZero() || at.Before(next) {
+				next = at
+			}
+			continue
 		}
+		ready = append(ready, reapItem{key: k, rev: set.Revision, drain: true, keep: set.Drain.Keep})
 	}
-	r.metrics.drains.Set(float64(inProgress))
+	r.metrics.drains.Set(float64(len(dr)))
+	r.reaper.add(ready)
+	return next
 }
 
-func (r *Registry) finishDrain(ctx context.Context, set record.Set) error {
-	deleted := false
-	_, err := r.store.Update(ctx, func(tx store.Tx) error {
-		cur, err := tx.Set(set.Key)
-		if err != nil || cur.Revision != set.Revision {
-			return err
-		}
-		if !cur.Drain.Keep {
-			deleted = true
-			return r.deleteKeepingName(tx, cur)
-		}
-		cur.State, cur.Weight, cur.Drain, cur.Updated = record.Active, 0, nil, r.now()
-		return tx.PutSet(cur)
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
+// drainDone records a drain the reaper finished.
+func (r *Registry) drainDone(it reapItem) {
+	if !it.keep {
+		r.forget(it.key) // at once, not when the watch brings the deletion: see forget
 	}
-	if err == nil && deleted {
-		r.forget(set.Key) // at once, not when the watch brings the deletion: see forget
-	}
-	if err == nil {
-		r.log.Info("drain complete", "set", set.Key.String(), "zone", set.Zone, "kept_at_weight_0", set.Drain.Keep)
-		r.metrics.drainsDone.Inc()
-	}
-	return err
+	r.log.Info("drain complete", "set", it.key.String(), "zone", it.key.Zone, "kept_at_weight_0", it.keep)
+	r.metrics.drainsDone.Inc()
 }
 
 // deleteKeepingName deletes set; when it was the last set of its name, the

@@ -14,7 +14,8 @@ type metrics struct {
 	healthTransitions *prometheus.CounterVec
 	drains            prometheus.Gauge
 	drainsDone        prometheus.Counter
-	brake             *prometheus.GaugeVec
+	brake             prometheus.Gauge
+	brakeHeld         prometheus.Gauge
 	beatsShed         prometheus.Counter
 }
 
@@ -30,13 +31,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "dnslb_drains_in_progress", Help: "Record sets draining: out of new answers, waiting until no client can hold them."}),
 		drainsDone: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "dnslb_drains_completed_total", Help: "Drains completed (set removed or kept at weight 0)."}),
-		brake: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "dnslb_lease_brake_engaged", Help: "1 while the mass-expiry brake holds the leases of a name."}, []string{"zone", "name", "type"}),
+		brake: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dnslb_lease_brake_engaged", Help: "1 while the mass-expiry brake is on: renewals across the whole server stopped, and lapsed leases stay in answers (until --brake-max)."}),
+		brakeHeld: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dnslb_lease_brake_held", Help: "Record sets whose lease lapsed that the mass-expiry brake keeps in answers."}),
 		beatsShed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "dnslb_heartbeats_shed_total", Help: "Heartbeats refused because renewals queued faster than they were applied (the agents renew over HTTP instead)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.leaseExpiries, m.leaseDeletes, m.healthTransitions, m.drains, m.drainsDone, m.brake, m.beatsShed)
+		reg.MustRegister(m.leaseExpiries, m.leaseDeletes, m.healthTransitions, m.drains, m.drainsDone, m.brake, m.brakeHeld, m.beatsShed)
 	}
 	return m
 }
@@ -46,17 +49,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 // Prometheus cost per answer. By default it sums them per name and type
 // (dnslb_dns_name_answers_total): one series per set is a line per set in
 // every scrape, 100,000 lines at 100,000 sets. With perSet it also exports
-// dnslb_dns_answers_total per set. It holds the registry's lock only to
+// dnslb_dns_answers_total per set. It holds the publisher's lock only to
 // copy the counters' addresses, never while it writes series.
 type servedCollector struct {
-	live     *live
+	pub      *publisher
 	perSet   bool
 	setDesc  *prometheus.Desc
 	nameDesc *prometheus.Desc
 }
 
-func newServedCollector(l *live, perSet bool) *servedCollector {
-	return &servedCollector{live: l, perSet: perSet,
+func newServedCollector(p *publisher, perSet bool) *servedCollector {
+	return &servedCollector{pub: p, perSet: perSet,
 		setDesc: prometheus.NewDesc("dnslb_dns_answers_total",
 			"Answers that held a record set, since the server started (serve --metrics-per-set).", []string{"zone", "name", "type", "set_id"}, nil),
 		nameDesc: prometheus.NewDesc("dnslb_dns_name_answers_total",
@@ -80,11 +83,11 @@ type servedOf struct {
 // counters copies the addresses of the counters under the lock; the
 // counters themselves are atomic and read later.
 func (c *servedCollector) counters() []servedOf {
-	c.live.mu.Lock()
-	defer c.live.mu.Unlock()
-	out := make([]servedOf, 0, len(c.live.sets))
-	for k, s := range c.live.sets {
-		out = append(out, servedOf{k, s.served})
+	c.pub.servedMu.RLock()
+	defer c.pub.servedMu.RUnlock()
+	out := make([]servedOf, 0, len(c.pub.served))
+	for k, s := range c.pub.served {
+		out = append(out, servedOf{k, s})
 	}
 	return out
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,20 +21,19 @@ type Options struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: metrics are kept but not exported
 	Now        func() time.Time      // the clock; time.Now when nil
-	// Tick is how often leases and drains are looked at (default 250ms).
-	Tick time.Duration
+	// Manual: leases and drains are looked at only when Tick is called
+	// (tests with a fake clock). Otherwise the loop wakes when the
+	// earliest lease or drain is due.
+	Manual bool
 	// LeaseGrace is how long a set whose lease lapsed stays in the store,
 	// out of answers, before it is deleted (default 1m).
 	LeaseGrace time.Duration
 	// RestartGrace is added to every lease when the registry starts, so a
 	// server restart does not expire everyone (default 15s).
 	RestartGrace time.Duration
-	// BrakeShare and BrakeMin: when more than BrakeShare of the leased
-	// sets of a name (and at least BrakeMin of them) would lapse within one
-	// renewal window (a third of the lease), expiry pauses for that name
-	// (defaults 0.5 and 2).
-	BrakeShare float64
-	BrakeMin   int
+	// BrakeMax bounds the mass-expiry brake (see brake.go): past it, held
+	// sets expire, rate-limited (default 2m; below 0 the brake is off).
+	BrakeMax time.Duration
 	// DrainMargin is added to the TTL when computing safe_at (default 5s).
 	DrainMargin time.Duration
 	// VisibleWait bounds how long a write, once committed, waits for DNS
@@ -58,86 +56,93 @@ func (o Options) withDefaults() Options {
 			*d = v
 		}
 	}
-	def(&o.Tick, 250*time.Millisecond)
 	def(&o.LeaseGrace, time.Minute)
 	def(&o.RestartGrace, 15*time.Second)
+	def(&o.BrakeMax, 2*time.Minute)
 	def(&o.DrainMargin, 5*time.Second)
 	def(&o.VisibleWait, DefaultVisibleWait)
-	if o.BrakeShare == 0 {
-		o.BrakeShare = 0.5
-	}
-	if o.BrakeMin == 0 {
-		o.BrakeMin = 2
-	}
 	return o
 }
 
-// Registry validates and applies changes, keeps leases, health and drains,
-// and publishes the snapshot the DNS server answers from. New starts
-// nothing; Run follows the store and runs the lifecycle.
+// Registry validates and applies changes, and publishes the snapshot the
+// DNS server answers from. It is the meeting point of units that each own
+// their state: the publisher (watch → snapshot, answer counters), the
+// lease engine (leases, due times, the brake, heartbeats, reported
+// health), the health checks, the reaper (deletions off the loop), the
+// writer of reported health (reported.go) and the sampler of observed
+// shares (observed.go). New starts nothing; Run follows the store and
+// runs them.
 type Registry struct {
 	store    store.Store
 	opts     Options
 	log      *slog.Logger
 	now      func() time.Time
 	metrics  *metrics
-	snap     atomic.Pointer[zone.Snapshot]
-	live     *live
-	beats    beats          // heartbeat tokens, readable without live.mu
-	reports  *reports       // agent-reported health transitions on their way to the store
-	observed *observer      // served counts of the last minute, for observed shares
-	brakes   map[group]bool // guarded by live.mu
+	pub      *publisher
+	leases   *leases
+	checks   *checks
+	reaper   *reaper
+	reports  *reports  // agent-reported health transitions on their way to the store
+	observed *observer // served counts of the last minute, for observed shares
+	hooks    zone.Hooks
 
-	kickC chan struct{}      // republish: live state changed
-	tickC chan chan struct{} // run the lifecycle now (tests)
-
-	mu     sync.Mutex    // guards pubRev, pubGen, pubC
-	pubRev int64         // store revision of the newest snapshot
-	pubGen uint64        // live generation of the newest snapshot
-	pubC   chan struct{} // closed and replaced on each publish
-	ready  chan struct{} // closed after the first snapshot
-	once   sync.Once
+	tickC    chan chan struct{} // run the lifecycle now (Tick)
+	lastPass time.Time          // of the lifecycle; the loop's alone
+	deleting chan []string      // zones the first load found being deleted (resumeDeletes)
 }
+
+// passGap is the shortest time between two lifecycle passes woken by the
+// timer: with 10,000 leases a deadline falls due every millisecond or so,
+// and one pass every 10 ms handles them all at a fraction of the wake-ups,
+// well within the 50 ms a lapse may take to leave answers.
+const passGap = 10 * time.Millisecond
 
 // New returns a Registry over st.
 func New(st store.Store, opts Options) *Registry {
 	opts = opts.withDefaults()
+	m := newMetrics(opts.Registerer)
+	pub := newPublisher()
+	touch := func(k record.Key) { pub.touch(k) }
+	reports := newReports(opts.Logger)
 	r := &Registry{
-		store: st, opts: opts, log: opts.Logger, now: opts.Now,
-		metrics: newMetrics(opts.Registerer),
-		live:    newLive(), beats: newBeats(), brakes: map[group]bool{}, reports: newReports(opts.Logger),
-		observed: newObserver(),
-		kickC:    make(chan struct{}, 1), tickC: make(chan chan struct{}),
-		pubC: make(chan struct{}), ready: make(chan struct{}),
+		store: st, opts: opts, log: opts.Logger, now: opts.Now, metrics: m, pub: pub,
+		leases: newLeases(opts, m, touch, reports),
+		checks: newChecks(opts.Logger, opts.Now, m, pub.touch),
+		reaper: newReaper(), tickC: make(chan chan struct{}),
+		reports: reports, observed: newObserver(), deleting: make(chan []string, 1),
 	}
+	r.hooks = zone.Hooks{Eligible: r.eligible, Gone: r.gone, Served: pub.servedHook}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(newServedCollector(r.live, opts.MetricsPerSet))
+		opts.Registerer.MustRegister(newServedCollector(pub, opts.MetricsPerSet))
 	}
 	return r
 }
 
 // Load returns the current snapshot (nil before Run has loaded the store).
 // It is what the DNS server calls for every query.
-func (r *Registry) Load() *zone.Snapshot { return r.snap.Load() }
+func (r *Registry) Load() *zone.Snapshot { return r.pub.snap.Load() }
 
 // Ready is closed once the first snapshot is published.
-func (r *Registry) Ready() <-chan struct{} { return r.ready }
+func (r *Registry) Ready() <-chan struct{} { return r.pub.ready }
 
 // Run loads the store, publishes a snapshot, and keeps it current from the
 // store's watch, from health checks and from the lease and drain clock
 // until ctx ends. A watch that falls too far behind reloads.
 func (r *Registry) Run(ctx context.Context) error {
-	defer r.stopAllChecks()
-	beatCtx, stopBeats := context.WithCancel(ctx)
-	beatsDone := make(chan struct{})
-	defer func() { stopBeats(); <-beatsDone }()
-	go func() { defer close(beatsDone); r.applyBeats(beatCtx) }()
-	reportsDone := make(chan struct{})
-	defer func() { stopBeats(); <-reportsDone }()
-	go func() { defer close(reportsDone); r.reports.run(beatCtx, r.store) }()
-	observedDone := make(chan struct{})
-	defer func() { stopBeats(); <-observedDone }()
-	go func() { defer close(observedDone); r.observed.run(beatCtx, r.Load) }()
+	defer r.checks.stopWhere(nil)
+	helpers, stopHelpers := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { stopHelpers(); wg.Wait() }()
+	for _, run := range []func(context.Context){
+		r.leases.applyBeats,
+		r.runReaper,
+		func(ctx context.Context) { r.reports.run(ctx, r.store) },
+		func(ctx context.Context) { r.observed.run(ctx, r.Load) },
+		r.runResumeDeletes,
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); run(helpers) }()
+	}
 	first := true
 	for {
 		err := r.follow(ctx, first)
@@ -152,9 +157,9 @@ func (r *Registry) Run(ctx context.Context) error {
 	}
 }
 
-// Tick runs the lifecycle (lease expiry, drain completion) once now, on the
-// registry loop, and returns when it is done. Tests call it with a fake
-// clock; in production a ticker does.
+// Tick runs the lifecycle (lease expiry, the brake, drain completion) once
+// now, on the registry loop, and returns when it is done, including the
+// deletions it started off the loop. Tests call it with a fake clock.
 func (r *Registry) Tick(ctx context.Context) error {
 	done := make(chan struct{})
 	select {
@@ -164,53 +169,118 @@ func (r *Registry) Tick(ctx context.Context) error {
 	}
 	select {
 	case <-done:
+		r.reaper.wait()
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// follow loads the whole state once, then applies watch events, health
-// changes and ticks to it.
+// follow loads the whole state once, then applies watch events, touches,
+// and lifecycle passes to it.
 func (r *Registry) follow(ctx context.Context, first bool) error {
-	st := newState()
-	rev, err := r.store.View(ctx, st.load)
+	dr := drains{}
+	rev, err := r.load(ctx, dr, first)
 	if err != nil {
-		return fmt.Errorf("load store: %w", err)
+		return err
 	}
-	st.feed()
-	r.startLive(ctx, st, first)
-	r.publish(st, rev)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events := r.store.Watch(wctx, rev)
-	ticker := time.NewTicker(r.opts.Tick)
-	defer ticker.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
+		next := r.lifecycle(ctx, dr, nil)
+		if r.pub.stale(rev) {
+			r.publish(rev)
+		}
+		r.arm(timer, next)
 		var done chan struct{}
 		select {
 		case ev, ok := <-events:
 			if !ok {
 				return r.watchEnded(ctx)
 			}
-			if rev, err = r.applyEvents(ctx, st, ev, events); err != nil {
+			if rev, err = r.applyEvents(ctx, dr, ev, events); err != nil {
 				return err
 			}
-		case <-r.kickC:
-		case <-ticker.C:
-			r.lifecycle(ctx, st)
+			continue // published by the next pass
+		case <-r.pub.kick:
+		case <-r.leases.wake:
+		case <-timer.C:
 		case done = <-r.tickC:
-			r.lifecycle(ctx, st)
+			r.lifecycle(ctx, dr, done)
 		case <-ctx.Done():
 			return nil
 		}
-		if r.stale(rev) {
-			r.publish(st, rev)
-		}
 		if done != nil {
+			if r.pub.stale(rev) {
+				r.publish(rev)
+			}
 			close(done)
 		}
 	}
+}
+
+// load reads the whole store and hands it to every unit.
+func (r *Registry) load(ctx context.Context, dr drains, first bool) (int64, error) {
+	var all loaded
+	rev, err := r.store.View(ctx, all.load)
+	if err != nil {
+		return 0, fmt.Errorf("load store: %w", err)
+	}
+	keep := make(map[record.Key]bool, len(all.sets))
+	for i := range all.sets {
+		keep[all.sets[i].Key] = true
+	}
+	r.pub.reset(keep)
+	r.leases.retain(keep)
+	r.checks.stopWhere(func(k record.Key) bool { return !keep[k] })
+	var deleting []string
+	for _, z := range all.zones {
+		r.pub.apply(store.Event{Kind: store.PutZone, Zone: z})
+		if z.Deleting {
+			deleting = append(deleting, z.Name)
+		}
+	}
+	if first && len(deleting) > 0 {
+		r.deleting <- deleting // buffered: the first load sends once
+	}
+	now := r.now()
+	for i := range all.sets {
+		set := &all.sets[i]
+		r.pub.apply(store.Event{Kind: store.PutSet, Set: *set})
+		if first { // what the previous process served may be cached until now + TTL
+			r.pub.servedOf(set.Key).Assume(now.Add(time.Duration(set.TTL)*time.Second), set.TTL)
+		}
+		r.leases.put(set, now, loadMode(first))
+		r.reaper.settled(set.Key) // the watch may have skipped a finished drain's change
+		dr.follow(set)
+		r.checks.sync(ctx, set)
+	}
+	r.publish(rev)
+	return rev, nil
+}
+
+func loadMode(first bool) putMode {
+	if first {
+		return putRestart
+	}
+	return putReload
+}
+
+// arm sets timer for the next pass: the earliest of the lease engine's due
+// times and next (a drain; zero: none).
+func (r *Registry) arm(timer *time.Timer, next time.Time) {
+	next = r.leases.arm(next, r.opts.Manual)
+	if r.opts.Manual {
+		next = time.Time{}
+	}
+	d := time.Hour
+	if !next.IsZero() {
+		d = max(next.Sub(r.now()), r.lastPass.Add(passGap).Sub(r.now()), 0)
+	}
+	timer.Reset(d)
 }
 
 func (r *Registry) watchEnded(ctx context.Context) error {
@@ -225,14 +295,13 @@ func (r *Registry) watchEnded(ctx context.Context) error {
 // (an event marked Last): the snapshot never holds half of one, and a
 // revision is never taken as published while some of its events are still
 // in the channel.
-func (r *Registry) applyEvents(ctx context.Context, st *state, ev store.Event, events <-chan store.Event) (int64, error) {
+func (r *Registry) applyEvents(ctx context.Context, dr drains, ev store.Event, events <-chan store.Event) (int64, error) {
 	for {
 		if ev.Err != nil {
 			return 0, ev.Err
 		}
-		prev, had := st.sets[ev.Set.Key]
-		rev := st.apply(ev)
-		r.eventLive(ctx, st, ev, had && retimedOnly(&prev, &ev.Set))
+		r.applyEvent(ctx, dr, ev)
+		rev := ev.Rev
 		var (
 			next store.Event
 			ok   bool
@@ -257,189 +326,108 @@ func (r *Registry) applyEvents(ctx context.Context, st *state, ev store.Event, e
 	}
 }
 
-// lifecycle expires leases and finishes drains.
-func (r *Registry) lifecycle(ctx context.Context, st *state) {
-	r.applyQueued() // heartbeats first: a set renewed by one has not lapsed
-	now := r.now()
-	if del := r.expireLeases(st, now); len(del) > 0 {
-		r.deleteExpired(ctx, del)
-	}
-	r.finishDrains(ctx, st, now)
-}
-
-// startLive sets up runtime state for a freshly loaded store: leases get a
-// grace window after a (re)start, checks start, and every set counts as
-// served until now + TTL (drains must wait for what the previous process
-// served). After a reload, sets gone
-// from the store while the watch was behind are forgotten.
-func (r *Registry) startLive(ctx context.Context, st *state, first bool) {
-	now := r.now()
-	r.live.mu.Lock()
-	var gone []record.Key
-	for k := range r.live.sets {
-		if _, ok := st.sets[k]; !ok {
-			gone = append(gone, k)
+// applyEvent hands one store event to every unit that follows the store.
+// A put renews the set's lease unless it is not its owner's write: the
+// group's new TTL given to it, or its agent-reported health recorded
+// (rewrittenOnly).
+func (r *Registry) applyEvent(ctx context.Context, dr drains, ev store.Event) {
+	mode := putWritten
+	if ev.Kind == store.PutSet {
+		if prev, ok := r.pub.builder.Set(ev.Set.Key); ok && rewrittenOnly(&prev, &ev.Set) {
+			mode = putRewritten
 		}
 	}
-	r.live.mu.Unlock()
-	for _, k := range gone {
-		r.forget(k)
-	}
-	r.live.mu.Lock()
-	for k, set := range st.sets {
-		s := r.live.get(k)
-		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
-		restoreReported(s, &set)
-		s.beat.follow(s)
-		if first { // what the previous process served may be cached until now + TTL
-			s.served.Assume(now.Add(time.Duration(set.TTL)*time.Second), set.TTL)
-		}
-		if set.Lease > 0 && (first || s.deadline.IsZero()) {
-			s.deadline = now.Add(set.Lease.D() + r.opts.RestartGrace)
-		}
-		if set.Lease > 0 {
-			r.live.schedule(s, s.deadline)
-		}
-	}
-	r.live.mu.Unlock()
-	for _, set := range st.sets {
-		r.syncCheck(ctx, &set)
-	}
-}
-
-// eventLive keeps runtime state in step with one store event. A put
-// renews the set's lease unless it only gave the set its group's new TTL
-// (retimed).
-func (r *Registry) eventLive(ctx context.Context, st *state, ev store.Event, retimed bool) {
+	r.pub.apply(ev)
 	switch ev.Kind {
 	case store.PutSet:
+		r.reaper.settled(ev.Set.Key)
 		set := ev.Set
-		r.live.mu.Lock()
-		s := r.live.get(set.Key)
-		s.known, s.lease, s.draining = true, set.Lease, set.State == record.Draining
-		if set.Lease > 0 && set.State == record.Active && set.Drain == nil && !retimed {
-			s.deadline, s.expired, s.braked = r.now().Add(set.Lease.D()), false, false
-		}
-		s.beat.follow(s)
-		if set.Lease > 0 {
-			if s.deadline.IsZero() { // draining when first seen: its lease runs from now
-				s.deadline = r.now().Add(set.Lease.D())
-			}
-			r.live.schedule(s, s.deadline)
-		}
-		r.live.mu.Unlock()
-		r.syncCheck(ctx, &set)
+		r.leases.put(&set, r.now(), mode)
+		dr.follow(&set)
+		r.checks.sync(ctx, &set)
 	case store.DeleteSet:
+		r.reaper.settled(ev.Set.Key)
+		delete(dr, ev.Set.Key)
 		r.forget(ev.Set.Key)
 	case store.DeleteZone:
-		for k := range r.keysOfZone(ev.Zone.Name) {
-			r.forget(k)
+		zone := ev.Zone.Name
+		for k := range dr {
+			if k.Zone == zone {
+				delete(dr, k)
+				r.reaper.settled(k)
+			}
 		}
+		r.leases.dropZone(zone)
+		r.checks.stopWhere(func(k record.Key) bool { return k.Zone == zone })
 	}
 }
 
-func (r *Registry) keysOfZone(zone string) map[record.Key]bool {
-	r.live.mu.Lock()
-	defer r.live.mu.Unlock()
-	keys := map[record.Key]bool{}
-	for k := range r.live.sets {
-		if k.Zone == zone {
-			keys[k] = true
-		}
+// lifecycle expires leases, steps the brake and finishes drains, handing
+// deletions to the reaper; it returns when the next drain is due (zero:
+// none; the lease engine knows its own). In Manual mode only Tick (done !=
+// nil) runs it.
+func (r *Registry) lifecycle(ctx context.Context, dr drains, done chan struct{}) time.Time {
+	if r.opts.Manual && done == nil {
+		return time.Time{}
 	}
-	return keys
-}
-
-// forget drops the runtime state of k, whose set is gone from the store.
-// The lifecycle calls it right after its own deletions as well as on the
-// watch event: renewals read the live state, and must not find a set
-// deleted a moment ago.
-func (r *Registry) forget(k record.Key) {
-	r.stopCheck(k)
-	r.live.mu.Lock()
-	if s := r.live.sets[k]; s != nil {
-		r.beats.drop(s)
-		s.forgotten = true
-	}
-	delete(r.live.sets, k)
-	r.live.gen++
-	r.live.mu.Unlock()
-}
-
-// kick asks the loop to republish; it never blocks.
-func (r *Registry) kick() {
-	select {
-	case r.kickC <- struct{}{}:
-	default:
-	}
-}
-
-// stale reports whether the published snapshot is behind store revision
-// rev or the live state, so that ticks with no change build nothing.
-func (r *Registry) stale(rev int64) bool {
-	r.live.mu.Lock()
-	gen := r.live.gen
-	r.live.mu.Unlock()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.pubRev != rev || r.pubGen != gen
+	now := r.now()
+	r.lastPass = now
+	r.reaper.add(r.leases.expire(now))
+	return r.finishDrains(dr, now)
 }
 
 // publish builds a snapshot of what changed since the last one (store
-// events already fed to st's builder, and the sets touched in live) and
-// swaps it in.
-func (r *Registry) publish(st *state, rev int64) {
-	r.live.mu.Lock()
-	gen := r.live.gen
-	for k := range r.live.dirty {
-		st.builder.Touch(k)
-	}
-	clear(r.live.dirty)
-	snap := st.builder.Snapshot(rev, zone.Hooks{Eligible: r.live.eligible, Gone: r.live.gone, Served: r.live.servedOf})
-	r.live.mu.Unlock()
-	r.snap.Store(snap)
-	r.mu.Lock()
-	r.pubRev, r.pubGen = rev, gen
-	close(r.pubC)
-	r.pubC = make(chan struct{})
-	r.mu.Unlock()
-	r.once.Do(func() { close(r.ready) })
+// events fed to the builder, and the sets touched) and swaps it in. The
+// lease engine and the checks are locked for the build, so that every
+// set's eligibility is read at one moment.
+func (r *Registry) publish(rev int64) {
+	gen := r.pub.takeDirty()
+	r.leases.mu.Lock()
+	r.checks.mu.Lock()
+	snap := r.pub.builder.Snapshot(rev, r.hooks)
+	r.checks.mu.Unlock()
+	r.leases.mu.Unlock()
+	r.pub.swap(snap, rev, gen)
 }
 
-// waitPublished blocks until the snapshot includes store revision rev.
+// waitPublished blocks until the snapshot includes store revision rev, at
+// most Options.VisibleWait: then a *NotVisibleError says the write is
+// committed all the same.
 func (r *Registry) waitPublished(ctx context.Context, rev int64) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.VisibleWait)
 	defer cancel()
-	return atRevision(r.waitFor(ctx, func() bool { return r.pubRev >= rev }), rev)
+	return atRevision(r.pub.waitRev(ctx, rev), rev)
 }
 
-// publishLive asks for a snapshot with live generation gen and waits for it.
-func (r *Registry) publishLive(ctx context.Context, gen uint64) error {
+// publishTouched asks for a snapshot that includes every touch so far
+// (renewals, the brake's release) and waits for it, at most
+// Options.VisibleWait.
+func (r *Registry) publishTouched(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.VisibleWait)
 	defer cancel()
-	r.kick()
-	return r.waitFor(ctx, func() bool { return r.pubGen >= gen })
+	return r.pub.waitGen(ctx, r.pub.touchNone())
 }
 
-func (r *Registry) waitFor(ctx context.Context, done func() bool) error {
-	for {
-		r.mu.Lock()
-		ok, c := done(), r.pubC
-		r.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-c:
-		case <-ctx.Done():
-			return &NotVisibleError{Err: context.Cause(ctx)}
-		}
+// eligible implements the answer rule "active, lease alive, healthy" for
+// set. It runs in publish, with the lease engine and checks locked.
+func (r *Registry) eligible(set *record.Set) bool {
+	if set.State != record.Active {
+		return false
 	}
+	switch set.Force {
+	case record.ForceUp:
+		return true
+	case record.ForceDown:
+		return false
+	}
+	if set.Lease > 0 && r.leases.reportedDown(set.Key) {
+		return false
+	}
+	return set.Check == nil || !r.checks.downLocked(set.Key)
 }
 
-// touch records that k's eligibility changed: the generation advances and
-// k's name is rebuilt in the next snapshot. Callers hold l.mu.
-func (l *live) touch(k record.Key) {
-	l.gen++
-	l.dirty[k] = true
+// gone reports a set whose lease lapsed (and no brake holds it): it is out
+// of answers altogether, even when failing open. It runs in publish.
+func (r *Registry) gone(set *record.Set) bool {
+	return set.Lease > 0 && r.leases.gone(set.Key)
 }

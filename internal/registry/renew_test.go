@@ -59,7 +59,7 @@ func TestBeat(t *testing.T) {
 	// lands a few milliseconds later).
 	beat := func(tok [16]byte, reported, healthy bool) (time.Duration, bool, bool) {
 		lease, draining, ok := h.reg.Beat(tok, reported, healthy)
-		h.reg.applyQueued()
+		h.reg.leases.applyQueued(h.clock.Now())
 		return lease, draining, ok
 	}
 	var unknown [16]byte
@@ -151,12 +151,12 @@ func TestBeatWakesOnlyForChanges(t *testing.T) {
 		t.Fatal("beat refused")
 	}
 	time.Sleep(20 * time.Millisecond) // were applyBeats woken, it would have emptied the queue by now
-	if n := len(h.reg.beats.queue); n != 1 {
+	if n := len(h.reg.leases.beats.queue); n != 1 {
 		t.Fatalf("a plain renewal: %d queued, want 1 (waiting for the tick)", n)
 	}
 	h.tick() // applies it before looking for lapses
-	if st, _ := h.status("a"); st.LeaseRemaining.D() != 15*time.Second || len(h.reg.beats.queue) != 0 {
-		t.Fatalf("after the tick: %+v, %d queued", st, len(h.reg.beats.queue))
+	if st, _ := h.status("a"); st.LeaseRemaining.D() != 15*time.Second || len(h.reg.leases.beats.queue) != 0 {
+		t.Fatalf("after the tick: %+v, %d queued", st, len(h.reg.leases.beats.queue))
 	}
 	// Health: down, then up, each in answers without a tick.
 	h.reg.Beat(tok, true, false)
@@ -183,7 +183,7 @@ func TestBeatDoesNotWaitForTheRegistry(t *testing.T) {
 	}
 	tok, _ := heartbeatToken(st.Heartbeat.Token)
 	h.clock.advance(10 * time.Second)
-	h.reg.live.mu.Lock()
+	h.reg.leases.mu.Lock()
 	done := make(chan bool)
 	go func() { _, _, ok := h.reg.Beat(tok, false, false); done <- ok }()
 	select {
@@ -194,8 +194,8 @@ func TestBeatDoesNotWaitForTheRegistry(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("Beat waited for the registry's lock")
 	}
-	h.reg.live.mu.Unlock()
-	h.reg.applyQueued()
+	h.reg.leases.mu.Unlock()
+	h.reg.leases.applyQueued(h.clock.Now())
 	if st, _ := h.status("a"); st.LeaseRemaining.D() != 15*time.Second {
 		t.Errorf("lease after the queued beat landed: %+v", st)
 	}
@@ -208,14 +208,14 @@ func TestBeatShedsWhenTheQueueIsFull(t *testing.T) {
 	h.put(leased("a", 15*time.Second))
 	st, _ := h.reg.Renew(context.Background(), key("a"), nil)
 	tok, _ := heartbeatToken(st.Heartbeat.Token)
-	h.reg.live.mu.Lock() // applyBeats cannot empty the queue meanwhile
+	h.reg.leases.mu.Lock() // applyBeats cannot empty the queue meanwhile
 	refused := 0
 	for range beatQueue + 10 {
 		if _, _, ok := h.reg.Beat(tok, false, false); !ok {
 			refused++
 		}
 	}
-	h.reg.live.mu.Unlock()
+	h.reg.leases.mu.Unlock()
 	if refused < 10 {
 		t.Errorf("%d of %d beats refused past a queue of %d", refused, beatQueue+10, beatQueue)
 	}
@@ -239,8 +239,8 @@ func TestBeatAllocatesNothing(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(1000, func() {
 		h.reg.Beat(tok, true, true)
-		if len(h.reg.beats.queue) > beatQueue/2 {
-			h.reg.applyQueued()
+		if len(h.reg.leases.beats.queue) > beatQueue/2 {
+			h.reg.leases.applyQueued(h.clock.Now())
 		}
 	}); n != 0 {
 		t.Errorf("Beat allocates %.1f times", n)

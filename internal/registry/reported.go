@@ -10,13 +10,15 @@ import (
 	"github.com/dnslb/dnslb/internal/store"
 )
 
-// Agent-reported health lives in memory (live), like renewals: a report
-// comes with every renewal. Its transitions, though, are written to the
-// store (record.Set.AgentHealth), so that a restarted server keeps a set
-// that reported down out of answers instead of forgetting the report.
-// Transitions are noted under live.mu, on the renewal and heartbeat paths,
-// and written by reports.run, off that lock; a burst for one set is one
-// write of its last value.
+// Agent-reported health lives in memory (the lease engine), like renewals:
+// a report comes with every renewal. Its transitions, though, are written
+// to the store (record.Set.AgentHealth), so that a restarted server keeps a
+// set that reported down out of answers instead of forgetting the report.
+// Transitions are noted under leases.mu, on the renewal and heartbeat
+// paths, and written by reports.run, off that lock; a burst for one set is
+// one write of its last value. That write keeps Created and Updated, so the
+// watch does not take it for a registration (rewrittenOnly): it renews no
+// lease and brings back no lapsed set.
 
 // reports queues agent-reported health transitions for the store. Its
 // state is guarded by mu; run owns the writing.
@@ -118,12 +120,14 @@ func healthText(healthy bool) string {
 	return "down"
 }
 
-// restoreReported takes the stored report of set into s, the set's live
-// state, when s has none yet (after a restart). Callers hold live.mu.
-func restoreReported(s *setLive, set *record.Set) {
-	if s.reported != nil || set.AgentHealth == "" {
+// restoreReported takes the stored report of set into l, the set's lease,
+// when l has none yet (after a restart). Callers hold leases.mu.
+func restoreReported(l *lease, set *record.Set) {
+	if l.reported >= 0 || set.AgentHealth == "" {
 		return
 	}
-	v := set.AgentHealth == "up"
-	s.reported = &v
+	l.reported = 0
+	if set.AgentHealth == "up" {
+		l.reported = 1
+	}
 }

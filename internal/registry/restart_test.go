@@ -49,7 +49,7 @@ func TestRestartKeepsAgentReportedHealth(t *testing.T) {
 	}
 
 	h.stop()
-	h.start(Options{Now: h.clock.Now, Tick: time.Hour})
+	h.start(Options{Now: h.clock.Now, Manual: true})
 	if st, _ := h.status("a"); st.Eligible || st.Health != "down (agent)" {
 		t.Errorf("a reported down, after a restart: %+v", st)
 	}
@@ -77,7 +77,7 @@ func TestLeaseColumnsAfterRestart(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.RestartGrace = 15 * time.Second })
 	h.put(leased("a", 15*time.Second))
 	h.stop()
-	h.start(Options{Now: h.clock.Now, Tick: time.Hour, RestartGrace: 15 * time.Second})
+	h.start(Options{Now: h.clock.Now, Manual: true, RestartGrace: 15 * time.Second})
 	for _, step := range []struct {
 		advance          time.Duration
 		remaining, grace time.Duration

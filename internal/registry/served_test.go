@@ -39,7 +39,7 @@ func TestDrainHoldsTheLargestTTLServed(t *testing.T) {
 	}
 
 	h.stop()
-	h.start(Options{Now: h.clock.Now, Tick: time.Hour})
+	h.start(Options{Now: h.clock.Now, Manual: true})
 	if st, err = h.reg.DrainStatus(ctx, key("a")); err != nil || !st.SafeAt.Equal(want) {
 		t.Fatalf("after a restart: safe_at %v (%v), want %v", st.SafeAt, err, want)
 	}
@@ -98,7 +98,7 @@ func TestDrainAfterRestartWaitsForAnswersServedBefore(t *testing.T) {
 	ctx := context.Background()
 	h.put(wset("a", 10, "127.0.1.1")) // TTL 60
 	h.stop()
-	h.start(Options{Now: h.clock.Now, Tick: time.Hour})
+	h.start(Options{Now: h.clock.Now, Manual: true})
 	restart := h.clock.Now()
 	h.clock.advance(10 * time.Second)
 	st, err := h.reg.Drain(ctx, key("a"), 5*time.Second, false)
@@ -111,7 +111,7 @@ func TestDrainAfterRestartWaitsForAnswersServedBefore(t *testing.T) {
 	// Long after the restart, a set not served since is safe at once.
 	h.put(wset("b", 10, "127.0.1.2"))
 	h.stop()
-	h.start(Options{Now: h.clock.Now, Tick: time.Hour})
+	h.start(Options{Now: h.clock.Now, Manual: true})
 	h.clock.advance(66 * time.Second)
 	if st, err = h.reg.Drain(ctx, key("b"), 5*time.Second, false); err != nil || st.SafeAt.After(h.clock.Now()) {
 		t.Errorf("drain 66 s after the restart: safe_at %v (%v), want at once (now %v)", st.SafeAt, err, h.clock.Now())

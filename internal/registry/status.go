@@ -10,19 +10,29 @@ import (
 	"github.com/dnslb/dnslb/internal/zone"
 )
 
-// Statuses returns the status of each set, in order.
+// Statuses returns the status of each set, in order. It reads what the
+// units hold and creates nothing: a set deleted since it was listed gets
+// the status of a set the server knows nothing about.
 func (r *Registry) Statuses(sets []record.Set) []record.Status {
 	now := r.now()
 	out := make([]record.Status, len(sets))
-	served := make([]*zone.Served, len(sets))
-	r.live.mu.Lock()
+	r.leases.mu.Lock()
+	r.leases.applyQueuedLocked(now) // heartbeats received count, though no pass ran since
+	r.checks.mu.Lock()
 	for i := range sets {
 		out[i] = r.statusOf(&sets[i], now)
-		if s := r.live.sets[sets[i].Key]; s != nil {
-			served[i] = s.served
+	}
+	r.checks.mu.Unlock()
+	r.leases.mu.Unlock()
+	served := make([]*zone.Served, len(sets))
+	for i := range sets {
+		if served[i] = r.pub.servedOf(sets[i].Key); served[i] != nil {
+			if last := served[i].Last(); !last.IsZero() {
+				out[i].LastServed = &last
+			}
+			out[i].Served = served[i].Count()
 		}
 	}
-	r.live.mu.Unlock()
 	r.shares(sets, served, out)
 	return out
 }
@@ -31,7 +41,7 @@ func (r *Registry) Statuses(sets []record.Set) []record.Status {
 // snapshot DNS answers from, and its observed share of the last minute:
 // its answers over those of its name's sets in answers now and of the
 // listed ones out of them (draining, expired). served are the sets'
-// answer counters, by index.
+// answer counters, by index (nil: none).
 func (r *Registry) shares(sets []record.Set, served []*zone.Served, out []record.Status) {
 	snap := r.Load()
 	if snap == nil {
@@ -60,6 +70,14 @@ func (r *Registry) shares(sets []record.Set, served []*zone.Served, out []record
 	}
 }
 
+// group is one name and type: the sets whose shares add up.
+type group struct {
+	zone, name string
+	typ        record.Type
+}
+
+func groupOf(k record.Key) group { return group{k.Zone, k.Name, k.Type} }
+
 // groupShares are the shares of the sets of one name and type.
 type groupShares struct {
 	now      map[record.Key]float64 // of the sets in answers, under the rules now
@@ -78,18 +96,31 @@ func (r *Registry) groupShares(snap *zone.Snapshot, k record.Key) *groupShares {
 	return gs
 }
 
-// statusOf builds the Status of set. Callers hold r.live.mu.
+// statusOf builds the Status of set but for its answer counts. Callers
+// hold r.leases.mu and r.checks.mu.
 func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
-	s := r.live.get(set.Key)
-	st := record.Status{State: leaseState(set.State == record.Draining, set.Lease, s), Eligible: r.live.eligible(set) && !r.live.gone(set), Braked: s.braked}
-	st.Health, st.HealthSince, st.HealthError = healthOf(set, s)
-	if set.Lease > 0 && !s.deadline.IsZero() && s.deadline.After(now) {
-		st.LeaseRemaining, st.LeaseGrace = leaseLeft(s.deadline.Sub(now), set.Lease.D())
+	st := record.Status{State: "active", Eligible: r.eligible(set) && !r.gone(set)}
+	if set.State == record.Draining {
+		st.State = "draining"
 	}
-	if last := s.served.Last(); !last.IsZero() {
-		st.LastServed = &last
+	var l *lease
+	if set.Lease > 0 {
+		l = r.leases.byKey[set.Key]
 	}
-	st.Served = s.served.Count()
+	if l != nil {
+		st.State = l.state()
+		if set.State == record.Draining {
+			st.State = "draining"
+		}
+		if d := l.deadline.time(); d.After(now) {
+			st.LeaseRemaining, st.LeaseGrace = leaseLeft(d.Sub(now), l.ttl)
+		}
+		if l.held {
+			since, until := l.heldAt.time(), r.leases.brake.until
+			st.Braked, st.BrakedSince, st.BrakedUntil = true, &since, &until
+		}
+	}
+	st.Health, st.HealthSince, st.HealthError = r.healthOf(set, l)
 	if set.Drain != nil {
 		safe := safeAt(set)
 		st.SafeAt = &safe
@@ -109,33 +140,42 @@ func leaseLeft(left, lease time.Duration) (remaining, grace record.Duration) {
 	return record.Duration(left), 0
 }
 
-// leaseState is a set's state: active, draining or expired. Callers hold
-// r.live.mu.
-func leaseState(draining bool, lease record.Duration, s *setLive) string {
-	switch {
-	case draining:
-		return "draining"
-	case lease > 0 && s.expired:
-		return "expired"
-	}
-	return "active"
-}
-
-func healthOf(set *record.Set, s *setLive) (string, *time.Time, string) {
+// healthOf is a set's health as shown. Callers hold r.checks.mu.
+func (r *Registry) healthOf(set *record.Set, l *lease) (string, *time.Time, string) {
+	rc := r.checks.byKey[set.Key]
 	switch {
 	case set.Force == record.ForceUp:
 		return "up (forced)", nil, ""
 	case set.Force == record.ForceDown:
 		return "down (forced)", nil, ""
-	case s.reported != nil && !*s.reported:
+	case l != nil && l.reported == 0:
 		return "down (agent)", nil, ""
-	case set.Check != nil && s.health != health.Unknown:
-		since := s.since
-		return s.health.String(), &since, s.lastErr
-	case s.reported != nil:
+	case set.Check != nil && rc != nil && rc.health != health.Unknown:
+		since := rc.since
+		return rc.health.String(), &since, rc.lastErr
+	case l != nil && l.reported == 1:
 		return "up (agent)", nil, ""
 	}
 	return health.Unknown.String(), nil, ""
+}
+
+// Brake reports the mass-expiry brake.
+func (r *Registry) Brake() record.BrakeStatus {
+	st, _ := r.leases.brakeStatus(r.now(), false)
+	return st
+}
+
+// BrakeOn reports the brake and true while it keeps lapsed leases in
+// answers (holding or letting go); otherwise it returns at once, without
+// counting the leases (for /readyz).
+func (r *Registry) BrakeOn() (record.BrakeStatus, bool) { return r.leases.brakeStatus(r.now(), true) }
+
+// ReleaseBrake releases the mass-expiry brake: every set it holds expires
+// now, and it stays off until renewals return. It returns once answers
+// follow.
+func (r *Registry) ReleaseBrake(ctx context.Context) (record.BrakeStatus, error) {
+	st := r.leases.release(r.now())
+	return st, r.publishTouched(ctx)
 }
 
 // Force sets the operator override of set k's health: ForceUp, ForceDown

@@ -137,3 +137,44 @@ func writableZone(tx store.ReadTx, zone string) (record.Zone, error) {
 func zoneOf(tx store.ReadTx, zone string) (record.Zone, error) {
 	return tx.Zone(zone)
 }
+
+// runResumeDeletes resumes the zone deletions the first load hands it,
+// until ctx ends.
+func (r *Registry) runResumeDeletes(ctx context.Context) {
+	select {
+	case zones := <-r.deleting:
+		r.resumeDeletes(ctx, zones)
+	case <-ctx.Done():
+	}
+}
+
+// resumeDeletes finishes, off the loop, the deletions of zones that the
+// first load found marked Deleting: a deletion cut short by a shutdown
+// goes on when the server starts again, instead of leaving a zone that
+// answers nothing and takes no writes. It runs until the zones are gone or
+// ctx ends (the next start resumes them again).
+func (r *Registry) resumeDeletes(ctx context.Context, zones []string) {
+	for _, zone := range zones {
+		r.log.Info("resuming the deletion of a zone cut short", "zone", zone)
+		if err := r.finishDelete(ctx, zone); err != nil && ctx.Err() == nil {
+			r.log.Error("resuming the deletion of a zone failed; run dnslb zone rm --force again", "zone", zone, "err", err)
+		}
+	}
+}
+
+// finishDelete deletes the sets of zone, which is marked Deleting, chunk
+// by chunk, then the zone. A zone deleted meanwhile (by dnslb zone rm
+// again) is done.
+func (r *Registry) finishDelete(ctx context.Context, zone string) error {
+	for {
+		_, done, err := r.deleteChunk(ctx, zone)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		case done:
+			return nil
+		}
+	}
+}

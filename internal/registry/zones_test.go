@@ -117,9 +117,9 @@ func TestScrapeDoesNotHoldTheLock(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); cols.answersCollector(t).Collect(ch) }()
 	<-ch // Collect now waits to send the next series
-	locked := h.reg.live.mu.TryLock()
+	locked := h.reg.pub.servedMu.TryLock()
 	if locked {
-		h.reg.live.mu.Unlock()
+		h.reg.pub.servedMu.Unlock()
 	}
 	for {
 		select {
@@ -159,5 +159,48 @@ func TestAnswersPerNameByDefault(t *testing.T) {
 				t.Errorf("promlint: %v %v", problems, err)
 			}
 		})
+	}
+}
+
+// TestDeletingZoneResumedAtStart: a zone deletion cut short by a shutdown
+// (the zone marked Deleting, some sets left) is finished when the server
+// starts again, without anyone running zone rm again.
+func TestDeletingZoneResumedAtStart(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	for i := range 3 {
+		s := wset("a", 10, "127.0.1.1")
+		s.Name = fmt.Sprintf("n%d", i)
+		h.put(s)
+	}
+	if err := h.reg.EnsureZone(ctx, "other.test"); err != nil {
+		t.Fatal(err)
+	}
+	h.stop()
+	rev, err := h.store.Update(ctx, func(tx store.Tx) error {
+		z, err := tx.Zone("lb.test.")
+		z.Deleting = true
+		return errors.Join(err, tx.PutZone(z))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	events := h.store.Watch(wctx, rev)
+	h.start(Options{Now: h.clock.Now, Manual: true})
+	for ev := range events {
+		if ev.Err != nil {
+			t.Fatal(ev.Err)
+		}
+		if ev.Kind == store.DeleteZone && ev.Zone.Name == "lb.test." {
+			break
+		}
+	}
+	if _, err := h.reg.Zone(ctx, "lb.test"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("zone lb.test. after a restart that found it being deleted: %v", err)
+	}
+	if _, err := h.reg.Zone(ctx, "other.test"); err != nil {
+		t.Errorf("the other zone: %v", err)
 	}
 }

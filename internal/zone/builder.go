@@ -109,6 +109,18 @@ func (b *Builder) PutSet(s record.Set) {
 	b.dirty(s.Zone, s.Name)
 }
 
+// Set returns the record set with key k as last put, and whether there is
+// one (the registry reads what a write changed from it, keeping no copy of
+// its own).
+func (b *Builder) Set(k record.Key) (record.Set, bool) {
+	src := b.zones[k.Zone]
+	if src == nil {
+		return record.Set{}, false
+	}
+	s, ok := src.names[k.Name][k]
+	return s, ok
+}
+
 // DeleteSet removes a record set.
 func (b *Builder) DeleteSet(k record.Key) {
 	src := b.zones[k.Zone]
