@@ -38,7 +38,7 @@ type ServeCmd struct {
 	Lameduck  time.Duration `default:"0s" help:"On SIGTERM, keep answering this long while /readyz reports not ready."`
 
 	LeaseGrace   time.Duration `default:"1m" help:"How long a set whose lease lapsed stays (out of answers) before it is deleted."`
-	RestartGrace time.Duration `default:"15s" help:"Extra time every lease gets when the server starts, so a restart expires no one."`
+	RestartGrace time.Duration `default:"0s" help:"Extra time every lease gets when the server starts. None by default: agents renew every third of their lease, so a set nobody renews leaves answers within one lease of a restart."`
 	BrakeMax     time.Duration `default:"2m" help:"Mass-expiry brake: when renewals across the whole server stop, keep lapsed leases in answers at most this long (0: no brake)."`
 	BrakeShare   *float64      `hidden:"" help:"Gone: the brake is server-wide now (see --brake-max); accepted and ignored, with a warning."`
 	DrainMargin  time.Duration `default:"5s" help:"Safety margin added to the TTL before a drained set is removed."`

@@ -28,8 +28,10 @@ type Options struct {
 	// LeaseGrace is how long a set whose lease lapsed stays in the store,
 	// out of answers, before it is deleted (default 1m).
 	LeaseGrace time.Duration
-	// RestartGrace is added to every lease when the registry starts, so a
-	// server restart does not expire everyone (default 15s).
+	// RestartGrace is added to every lease when the registry starts
+	// (default none). Leases restart from the start: a live agent renews
+	// within a third of its lease, so one lease after a restart only the
+	// sets nobody renews are gone.
 	RestartGrace time.Duration
 	// BrakeMax bounds the mass-expiry brake (see brake.go): past it, held
 	// sets expire, rate-limited (default 2m; below 0 the brake is off).
@@ -57,7 +59,6 @@ func (o Options) withDefaults() Options {
 		}
 	}
 	def(&o.LeaseGrace, time.Minute)
-	def(&o.RestartGrace, 15*time.Second)
 	def(&o.BrakeMax, 2*time.Minute)
 	def(&o.DrainMargin, 5*time.Second)
 	def(&o.VisibleWait, DefaultVisibleWait)
