@@ -28,6 +28,9 @@ func FuzzAnswer(f *testing.F) {
 		if resp == nil {
 			return
 		}
+		if len(resp) > len(req) {
+			t.Fatalf("answer of %d bytes to a request of %d: a reflector's gain", len(resp), len(req))
+		}
 		a, err := ParseAnswer(resp)
 		if err != nil {
 			t.Fatalf("answer %x to %x does not parse: %v", resp, req, err)

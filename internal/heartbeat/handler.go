@@ -53,13 +53,15 @@ func NewHandler(cfg Config) *Handler {
 // Answer answers the datagram req into out (which needs AnswerSize bytes
 // of capacity). ours is false for a datagram that is not a heartbeat (a
 // DNS query, on a shared port); resp is nil for a heartbeat not worth an
-// answer (malformed).
+// answer (malformed), and for one shorter than the answer would be: an
+// answer is never larger than its request, so a spoofed source gains
+// nothing by sending heartbeats.
 func (h *Handler) Answer(req, out []byte) (resp []byte, ours bool) {
 	if !IsHeartbeat(req) {
 		return nil, false
 	}
 	a, answer := h.handle(req)
-	if !answer {
+	if !answer || len(req) < AnswerSize {
 		return nil, true
 	}
 	return a.Append(out[:0]), true

@@ -143,6 +143,24 @@ func TestServerEndsWhenItsSocketFails(t *testing.T) {
 	}
 }
 
+// An answer is never larger than its request: a short datagram with the
+// magic and an unknown version (8 bytes) gets no 20-byte answer, so
+// heartbeats amplify nothing; a whole request of an unknown version still
+// learns that its version is not served.
+func TestAnswerNeverLargerThanRequest(t *testing.T) {
+	h := NewHandler(Config{Renew: (&leases{}).renew})
+	out := make([]byte, 0, AnswerSize)
+	if resp, ours := h.Answer([]byte("dlhb\x09\x00\x00\x00"), out); !ours || resp != nil {
+		t.Errorf("8-byte datagram of version 9: answer %x (ours %v), want none", resp, ours)
+	}
+	v9 := Request{Nonce: 7}.Append(nil)
+	v9[4] = 9
+	resp, _ := h.Answer(v9, out)
+	if a, err := ParseAnswer(resp); err != nil || a.Status != StatusBadVersion || len(resp) > len(v9) {
+		t.Errorf("32-byte request of version 9: %x (%+v, %v), want a bad-version answer of at most 32 bytes", resp, a, err)
+	}
+}
+
 // TestServerOverUDP: real datagrams on loopback, through the client; bad
 // datagrams neither stop the server nor get an answer.
 func TestServerOverUDP(t *testing.T) {
