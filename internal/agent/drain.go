@@ -189,6 +189,7 @@ func (a *Agent) deregister() error {
 	case err == nil:
 		a.log.Info("deregistered")
 	case client.IsCode(err, client.CodeNotFound):
+		a.log.Info("deregistered", "already_gone", true) // the server ended the drain itself
 		return nil
 	}
 	return err

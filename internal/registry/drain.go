@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/dnslb/dnslb/internal/record"
@@ -42,9 +43,25 @@ func (r *Registry) Drain(ctx context.Context, k record.Key, margin time.Duration
 		return record.DrainStatus{}, err
 	}
 	if err := r.recordLastServed(ctx, key); err != nil {
+		return finishedIfGone(key, now, margin, keep, err)
+	}
+	st, err := r.DrainStatus(ctx, key)
+	if err != nil {
+		return finishedIfGone(key, now, margin, keep, err)
+	}
+	return st, nil
+}
+
+// finishedIfGone is the answer of a drain whose set is gone by the time
+// the drain reads it back: a set never served is safe at once, and the
+// reaper may remove it between the drain's own steps. That drain is done,
+// not "not found" (which told an agent there was nothing to drain). Other
+// errors are returned as they are.
+func finishedIfGone(key record.Key, started time.Time, margin time.Duration, keep bool, err error) (record.DrainStatus, error) {
+	if !errors.Is(err, store.ErrNotFound) {
 		return record.DrainStatus{}, err
 	}
-	return r.DrainStatus(ctx, key)
+	return record.DrainStatus{Key: key, Started: started, SafeAt: started, Margin: record.Duration(margin), Keep: keep, Done: true}, nil
 }
 
 // servedOf returns the served counters of key, empty ones if the registry
