@@ -24,20 +24,21 @@ func (r *Registry) syncCheck(ctx context.Context, set *record.Set) {
 	s := r.live.get(set.Key)
 	old := s.check
 	r.live.mu.Unlock()
-	if old != nil && set.Check != nil && reflect.DeepEqual(old.cfg, *set.Check) {
+	want := set.ServerCheck() // with the set's addresses: a change of values restarts it
+	if old != nil && want != nil && reflect.DeepEqual(old.cfg, *want) {
 		return
 	}
 	r.stopCheck(set.Key)
-	if set.Check == nil {
+	if want == nil {
 		return
 	}
-	r.startCheck(ctx, set.Key, *set.Check)
+	r.startCheck(ctx, set.Key, *want)
 }
 
 func (r *Registry) startCheck(ctx context.Context, key record.Key, cfg record.Check) {
 	log := r.log.With("set", key.String(), "zone", key.Zone) // the checker adds "check"
 	c, err := health.NewChecker(cfg, health.CheckerOptions{
-		Logger: log, Now: r.now,
+		Logger: log, Now: r.now, Rules: &r.opts.Checks,
 		OnChange: func(res health.Result) { r.healthChanged(key, res) },
 	})
 	if err != nil {

@@ -44,6 +44,10 @@ type Options struct {
 	VisibleWait time.Duration
 	// MetricsPerSet exports answers per record set, not only per name.
 	MetricsPerSet bool
+	// Checks say where server-side health checks may connect, on writes
+	// and when probing (serve --check-allow); zero: the sets' own
+	// addresses only.
+	Checks record.CheckRules
 }
 
 func (o Options) withDefaults() Options {
