@@ -73,7 +73,9 @@ func startServerAt(t *testing.T, dnsAddr, apiAddr, data string, args ...string) 
 func tryServerAt(t *testing.T, dnsAddr, apiAddr, data string, args ...string) (*server, error) {
 	t.Helper()
 	// Tests query far faster than a resolver: loopback is exempt from RRL.
-	args = append([]string{"serve", "--dns", dnsAddr, "--api", apiAddr, "--data", data, "--rrl-exempt", "127.0.0.0/8"}, args...)
+	// Their backends are on loopback, which checks reach only if allowed.
+	args = append([]string{"serve", "--dns", dnsAddr, "--api", apiAddr, "--data", data, "--rrl-exempt", "127.0.0.0/8",
+		"--check-allow", "127.0.0.0/8"}, args...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "DNSLB_TEST_MAIN=1")
 	pipe, err := cmd.StderrPipe()
