@@ -112,8 +112,7 @@ func TestCheckTargetsRestricted(t *testing.T) {
 
 // TestCheckAllowList: with serve --check-allow 127.0.0.0/8, loopback
 // targets are accepted and probed, the shorthand probes every value of the
-// set, and a redirect to an address outside the list fails the check with
-// the reason.
+// set.
 func TestCheckAllowList(t *testing.T) {
 	e := newAuthEnvWith(t, allowLoopback, nil)
 	ctx := context.Background()
@@ -147,15 +146,22 @@ func TestCheckAllowList(t *testing.T) {
 	healthy = true
 	mu <- struct{}{}
 	waitSet(t, ops, "own", func(v client.SetView) bool { return v.Status.Health == "up" })
+}
 
+// TestCheckRedirectElsewhere: a backend the operator allowed redirects its
+// check to the metadata service; the redirect is not followed and the
+// check fails, saying why.
+func TestCheckRedirectElsewhere(t *testing.T) {
+	e := newAuthEnvWith(t, allowLoopback, nil)
+	ops := e.as("ops")
 	redirect := startBackend(t, "127.0.0.32", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
 	})
 	target := redirect.URL + "/health"
-	if _, err := ops.PutSet(ctx, "lb.test", checked("redir", target, "", "10.0.0.9")); err != nil {
+	if _, err := ops.PutSet(context.Background(), "lb.test", checked("redir", target, "", "10.0.0.9")); err != nil {
 		t.Fatalf("check of an allowed address: %v", err)
 	}
-	v = waitSet(t, ops, "redir", func(v client.SetView) bool { return v.Status.Health == "down" })
+	v := waitSet(t, ops, "redir", func(v client.SetView) bool { return v.Status.Health == "down" })
 	want := target + ": status 302: redirect to http://169.254.169.254/latest/meta-data/: 169.254.169.254: " +
 		"not an address this check may reach (the set's own addresses, or serve --check-allow)"
 	if v.Status.HealthError != want {
