@@ -54,6 +54,13 @@ func (b *syncBuf) String() string              { b.mu.Lock(); defer b.mu.Unlock(
 // on a fake clock, with zone lb.test.
 func newAuthEnv(t testing.TB, edit func(*api.Config)) *authEnv {
 	t.Helper()
+	return newAuthEnvWith(t, nil, edit)
+}
+
+// newAuthEnvWith is newAuthEnv with the registry's options edited by regEdit
+// (when not nil).
+func newAuthEnvWith(t testing.TB, regEdit func(*registry.Options), edit func(*api.Config)) *authEnv {
+	t.Helper()
 	text := tokensFile
 	for _, n := range []string{"ops", "pool", "one", "ro"} {
 		text = strings.Replace(text, "%"+n, auth.Hash(n), 1)
@@ -67,7 +74,11 @@ func newAuthEnv(t testing.TB, edit func(*api.Config)) *authEnv {
 		t.Fatal(err)
 	}
 	e := &authEnv{clock: &clock{now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}, logs: &syncBuf{}}
-	e.reg = registry.New(st, registry.Options{Now: e.clock.Now, Manual: true, LeaseGrace: time.Hour})
+	opts := registry.Options{Now: e.clock.Now, Manual: true, LeaseGrace: time.Hour}
+	if regEdit != nil {
+		regEdit(&opts)
+	}
+	e.reg = registry.New(st, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.reg.Run(ctx) }()

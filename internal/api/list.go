@@ -40,16 +40,20 @@ func (s *Server) listSets(w http.ResponseWriter, r *http.Request) {
 	statuses := s.cfg.Registry.Statuses(page.Sets)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_ = writePage(w, page.Sets, statuses, next) // the client has gone if this fails
+	_ = writePage(w, page.Sets, statuses, next, hidesCheckDetails(r)) // the client has gone if this fails
 }
 
-// writePage writes {"rrsets": [...], "next": "..."} a set at a time.
-func writePage(w http.ResponseWriter, sets []record.Set, statuses []record.Status, next string) error {
+// writePage writes {"rrsets": [...], "next": "..."} a set at a time,
+// without check details when hide is set (hideCheckDetails).
+func writePage(w http.ResponseWriter, sets []record.Set, statuses []record.Status, next string, hide bool) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	bw.WriteString("{\n  \"rrsets\": [")
 	for i := range sets {
 		set := sets[i]
 		set.OwnerHash = "" // never shown
+		if hide {
+			hideCheckDetails(&set, &statuses[i])
+		}
 		b, err := json.MarshalIndent(client.SetView{Set: set, Status: statuses[i]}, "    ", "  ")
 		if err != nil {
 			return err

@@ -73,7 +73,9 @@ func startServerAt(t *testing.T, dnsAddr, apiAddr, data string, args ...string) 
 func tryServerAt(t *testing.T, dnsAddr, apiAddr, data string, args ...string) (*server, error) {
 	t.Helper()
 	// Tests query far faster than a resolver: loopback is exempt from RRL.
-	args = append([]string{"serve", "--dns", dnsAddr, "--api", apiAddr, "--data", data, "--rrl-exempt", "127.0.0.0/8"}, args...)
+	// Their backends are on loopback, which checks reach only if allowed.
+	args = append([]string{"serve", "--dns", dnsAddr, "--api", apiAddr, "--data", data, "--rrl-exempt", "127.0.0.0/8",
+		"--check-allow", "127.0.0.0/8"}, args...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "DNSLB_TEST_MAIN=1")
 	pipe, err := cmd.StderrPipe()
@@ -302,6 +304,7 @@ func TestServeBadFlagsWriteNothing(t *testing.T) {
 		{"--rrl-window", "100ms", "--rrl-window 100ms: allowed 1s to 1m0s"},
 		{"--rrl-exempt", "10.0.0.0/8,bogus", `--rrl-exempt 10.0.0.0/8,bogus: "bogus": not an address or CIDR prefix (e.g. 192.0.2.0/24 or 2001:db8::/56)`},
 		{"--tcp-max-queries", "-1", "--tcp-max-queries -1: allowed 0 (no limit) or more"},
+		{"--check-allow", "10.0.0.0/33", `--check-allow 10.0.0.0/33: "10.0.0.0/33": not an address or CIDR prefix (e.g. 192.0.2.0/24 or 2001:db8::/56)`},
 		{"--rrl", "maybe", "--rrl"},
 	} {
 		data := filepath.Join(t.TempDir(), "data")

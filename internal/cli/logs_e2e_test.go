@@ -19,7 +19,7 @@ var jsonServingLine = regexp.MustCompile(`"msg":"dnslb serving","dns":"([^"]+)",
 // startJSONServer runs `dnslb serve --log-format json` on ip.
 func startJSONServer(t *testing.T, ip, data string, args ...string) *server {
 	t.Helper()
-	args = append([]string{"serve", "--dns", ip + ":0", "--api", ip + ":0", "--data", data, "--log-format", "json"}, args...)
+	args = append([]string{"serve", "--dns", ip + ":0", "--api", ip + ":0", "--data", data, "--log-format", "json", "--check-allow", "127.0.0.0/8"}, args...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "DNSLB_TEST_MAIN=1")
 	pipe, err := cmd.StderrPipe()

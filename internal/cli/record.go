@@ -35,7 +35,7 @@ type RecordSetCmd struct {
 
 // checkFlags configure a server-side health check.
 type checkFlags struct {
-	Check          string        `help:"Health check: http://HOST:PORT/PATH, https://HOST:PORT/PATH or tcp://HOST:PORT."`
+	Check          string        `help:"Health check: http://HOST:PORT/PATH, https://HOST:PORT/PATH or tcp://HOST:PORT; without HOST (http://:8080/health) it probes each value of the set. HOST must be one of them unless allowed by serve --check-allow."`
 	CheckInterval  time.Duration `help:"Time between probes (default 10s)."`
 	CheckTimeout   time.Duration `help:"Probe timeout (default 2s, or the interval when shorter)."`
 	Rise           int           `help:"Passing probes in a row that make the set healthy (default 2)."`

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,7 +48,8 @@ type ServeCmd struct {
 	LogLevel     string        `enum:"debug,info,warn,error" default:"info" help:"Log level: debug, info, warn, error."`
 	LogFormat    string        `enum:"text,json" default:"text" help:"Log format: text or json."`
 
-	MetricsPerSet bool `name:"metrics-per-set" help:"Export answers per record set on /metrics (a series per set); by default they are summed per name."`
+	MetricsPerSet bool     `name:"metrics-per-set" help:"Export answers per record set on /metrics (a series per set); by default they are summed per name."`
+	CheckAllow    []string `name:"check-allow" sep:"," placeholder:"CIDR" help:"Addresses server-side health checks may probe besides each set's own (never loopback, link-local or metadata ones), as CIDR prefixes or addresses."`
 
 	apiListener net.Listener // tests: served instead of binding --api
 	dnsLimits   `embed:""`   // rrl.go
@@ -76,7 +78,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg := registry.New(st, registry.Options{Logger: log.With("part", "registry"), Registerer: metrics,
 		LeaseGrace: c.LeaseGrace, RestartGrace: c.RestartGrace, BrakeMax: c.brakeMax(), DrainMargin: c.DrainMargin,
-		MetricsPerSet: c.MetricsPerSet})
+		MetricsPerSet: c.MetricsPerSet, Checks: c.checkRules()})
 	hbs := c.heartbeatHandler(reg, log, metrics)
 	dnsCfg := dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics, Shutdown: c.Shutdown}
 	dnsCfg.RRL, _ = c.rrl() // checked by validate
@@ -207,6 +209,9 @@ func (c *ServeCmd) validate() error {
 	if _, err := c.rrl(); err != nil {
 		return err
 	}
+	if _, err := dnsserver.ParsePrefixes(c.CheckAllow); err != nil {
+		return fmt.Errorf("--check-allow %s: %w", strings.Join(c.CheckAllow, ","), err)
+	}
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
@@ -226,6 +231,13 @@ func (c *ServeCmd) brakeMax() time.Duration {
 		return -1
 	}
 	return c.BrakeMax
+}
+
+// checkRules are the rules of server-side check targets of the flags,
+// checked by validate.
+func (c *ServeCmd) checkRules() record.CheckRules {
+	allow, _ := dnsserver.ParsePrefixes(c.CheckAllow)
+	return record.CheckRules{Allow: allow}
 }
 
 func validHostPort(s string) bool {

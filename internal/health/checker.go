@@ -34,6 +34,10 @@ type CheckerOptions struct {
 	// OnChange is called from the checker goroutine, only when the status
 	// changes. It must not call Step.
 	OnChange func(Result)
+	// Rules, when not nil, make the check a server-side one
+	// (NewServerProber): it reaches only the addresses they allow. Nil
+	// for agent-side checks, which probe their own instance.
+	Rules *record.CheckRules
 }
 
 // withDefaults fills the nil fields of o.
@@ -76,7 +80,7 @@ func NewChecker(c record.Check, opts CheckerOptions) (*Checker, error) {
 	if err := checkNormalized(c); err != nil {
 		return nil, err
 	}
-	probe, err := NewProber(c)
+	probe, err := newProber(c, opts.Rules)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +95,15 @@ func NewChecker(c record.Check, opts CheckerOptions) (*Checker, error) {
 		hyst: NewHysteresis(c.Rise, c.Fall, initial, now),
 		last: Result{Status: initial, Since: now},
 	}, nil
+}
+
+// newProber is the server-side prober of c under rules, or without rules
+// the agent-side one.
+func newProber(c record.Check, rules *record.CheckRules) (Prober, error) {
+	if rules != nil {
+		return NewServerProber(c, *rules)
+	}
+	return NewProber(c)
 }
 
 // checkNormalized rejects the zero values that record.Check.Normalize

@@ -12,4 +12,8 @@
 // A new check starts Up (healthy until its first results arrive, as in
 // Route 53) unless record.Check.StartUnhealthy is set, in which case it starts
 // Down.
+//
+// Server-side checks (NewServerProber, CheckerOptions.Rules) connect only to
+// the addresses record.CheckRules allow for their set, checked on the address
+// dialed; agent-side ones probe their own instance and are not restricted.
 package health

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 
@@ -19,7 +20,12 @@ const maxHeaderBytes = 64 << 10
 
 // httpProbe returns the probe of an http:// or https:// check.
 func httpProbe(c record.Check) Prober {
-	client := newHTTPClient(c.VerifyTLS)
+	return httpGet(c, newHTTPClient(c.VerifyTLS, nil), nil)
+}
+
+// httpGet returns a probe that GETs c.Target with client; checkResp, when
+// not nil, may fail an answer that the status alone would pass.
+func httpGet(c record.Check, client *http.Client, checkResp func(*http.Response) error) Prober {
 	match := []byte(c.Match)
 	return func(ctx context.Context, log *slog.Logger) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Target, nil)
@@ -36,6 +42,11 @@ func httpProbe(c record.Check) Prober {
 		if resp.StatusCode < 200 || resp.StatusCode > 399 {
 			return fmt.Errorf("status %d", resp.StatusCode)
 		}
+		if checkResp != nil {
+			if err := checkResp(resp); err != nil {
+				return err
+			}
+		}
 		return matchBody(resp.Body, match)
 	}
 }
@@ -43,10 +54,12 @@ func httpProbe(c record.Check) Prober {
 // newHTTPClient returns a client for one check. It ignores proxy settings
 // (the target itself is probed), keeps no idle connections (every probe
 // connects afresh, and no goroutines outlive a probe) and never follows a
-// redirect (a 3xx answer passes as it is).
-func newHTTPClient(verifyTLS bool) *http.Client {
+// redirect (a 3xx answer passes as it is). dial, when not nil, makes its
+// connections.
+func newHTTPClient(verifyTLS bool, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
+			DialContext:            dial,
 			DisableKeepAlives:      true,
 			MaxResponseHeaderBytes: maxHeaderBytes,
 			// Off by default, as in Route 53: backends often serve

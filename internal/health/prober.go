@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -44,7 +45,7 @@ func NewProber(c record.Check) (Prober, error) {
 	case "http", "https":
 		return withTimeout(httpProbe(c), c.Target, timeout), nil
 	case "tcp":
-		return withTimeout(tcpProbe(u.Host), c.Target, timeout), nil
+		return withTimeout(tcpProbe(u.Host, &net.Dialer{}), c.Target, timeout), nil
 	}
 	return nil, fmt.Errorf("health: check %q: scheme %q is not supported; allowed http, https, tcp, exec:", c.Target, u.Scheme)
 }

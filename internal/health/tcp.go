@@ -7,10 +7,9 @@ import (
 )
 
 // tcpProbe returns the probe of a tcp:// check: a connect to addr
-// (HOST:PORT), closed at once.
-func tcpProbe(addr string) Prober {
+// (HOST:PORT) with d, closed at once.
+func tcpProbe(addr string, d *net.Dialer) Prober {
 	return func(ctx context.Context, log *slog.Logger) error {
-		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -30,6 +31,11 @@ type Check struct {
 	// StartUnhealthy makes a new set unhealthy until its first results;
 	// by default it is healthy until then (Route 53).
 	StartUnhealthy bool `json:"start_unhealthy,omitempty"`
+	// Addrs are the addresses of the set the check belongs to, for the
+	// server's prober (Set.ServerCheck): what a target without host
+	// (http://:PORT/PATH) probes, and what any target may reach without an
+	// operator's allow-list (CheckRules). Never stored or sent.
+	Addrs []netip.Addr `json:"-"`
 }
 
 // Check defaults and limits.

@@ -81,8 +81,14 @@ func (z *Zone) Validate() error {
 
 // Normalize checks a record set given by a client for zone (canonical) and
 // puts it in canonical form: absolute lower-case name, upper-case type,
-// canonical values, state active when unset.
+// canonical values, state active when unset. Its check may probe the set's
+// own addresses only (NormalizeFor with the zero CheckRules).
 func (s *Set) Normalize(zone string) error {
+	return s.NormalizeFor(zone, CheckRules{})
+}
+
+// normalize is Normalize without the rules of check targets.
+func (s *Set) normalize(zone string) error {
 	s.Zone = zone
 	var err error
 	if s.Name, err = Canonical("name", s.Name, zone); err != nil {

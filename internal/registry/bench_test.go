@@ -54,7 +54,7 @@ func (h *harness) waitAnswered(addr string, want bool) {
 // a 100ms check interval and fall 1 (expect about half an interval plus a
 // probe).
 func BenchmarkHealthFailToRemoval(b *testing.B) {
-	h := newHarness(b, func(o *Options) { o.Now = time.Now })
+	h := newHarness(b, func(o *Options) { o.Now, o.Checks = time.Now, allowLoopback })
 	be := newBackend(b, "127.0.0.23")
 	s := wset("a", 10, "127.0.0.23")
 	s.Check = &record.Check{Target: be.srv.URL + "/health", Interval: record.Duration(100 * time.Millisecond),

@@ -108,7 +108,7 @@ func (r *Registry) applyOne(nodes *nodes, z *record.Zone, c Change, i int) error
 	if c.Action != Create && c.Action != Upsert {
 		return record.Errorf("action", "%q is not an action; allowed: CREATE, UPSERT, DELETE", c.Action)
 	}
-	if err := set.Normalize(z.Name); err != nil {
+	if err := set.NormalizeFor(z.Name, r.opts.Checks); err != nil {
 		return err
 	}
 	if err := checkNotHidden(tx, z.Name, set.Name); err != nil {

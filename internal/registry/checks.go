@@ -21,6 +21,7 @@ type checks struct {
 	now     func() time.Time
 	metrics *metrics
 	touch   func(record.Key) uint64
+	rules   *record.CheckRules // where probes may connect (Options.Checks)
 }
 
 // runningCheck is one server-side health checker and its verdict.
@@ -34,8 +35,8 @@ type runningCheck struct {
 	lastErr string // last probe error while down
 }
 
-func newChecks(log *slog.Logger, now func() time.Time, m *metrics, touch func(record.Key) uint64) *checks {
-	return &checks{byKey: map[record.Key]*runningCheck{}, log: log, now: now, metrics: m, touch: touch}
+func newChecks(log *slog.Logger, now func() time.Time, m *metrics, touch func(record.Key) uint64, rules *record.CheckRules) *checks {
+	return &checks{byKey: map[record.Key]*runningCheck{}, log: log, now: now, metrics: m, touch: touch, rules: rules}
 }
 
 // sync starts, restarts or stops the checker of set to match its
@@ -44,22 +45,23 @@ func (c *checks) sync(ctx context.Context, set *record.Set) {
 	c.mu.Lock()
 	old := c.byKey[set.Key]
 	c.mu.Unlock()
-	if old != nil && set.Check != nil && reflect.DeepEqual(old.cfg, *set.Check) {
+	want := set.ServerCheck() // with the set's addresses: a change of values restarts it
+	if old != nil && want != nil && reflect.DeepEqual(old.cfg, *want) {
 		return
 	}
-	if old == nil && set.Check == nil {
+	if old == nil && want == nil {
 		return
 	}
 	c.stop(set.Key)
-	if set.Check != nil {
-		c.start(ctx, set.Key, *set.Check)
+	if want != nil {
+		c.start(ctx, set.Key, *want)
 	}
 }
 
 func (c *checks) start(ctx context.Context, key record.Key, cfg record.Check) {
 	log := c.log.With("set", key.String(), "zone", key.Zone) // the checker adds "check"
 	hc, err := health.NewChecker(cfg, health.CheckerOptions{
-		Logger: log, Now: c.now,
+		Logger: log, Now: c.now, Rules: c.rules,
 		OnChange: func(res health.Result) { c.changed(key, res) },
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -309,8 +310,12 @@ func (h *harness) waitStatus(id string, ok func(record.Status) bool) record.Stat
 	}
 }
 
+// allowLoopback is serve --check-allow 127.0.0.0/8: the backends of the
+// tests are on loopback, which a set's values alone do not allow.
+var allowLoopback = record.CheckRules{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+
 func TestServerSideHealthCheck(t *testing.T) {
-	h := newHarness(t, func(o *Options) { o.Now = time.Now })
+	h := newHarness(t, func(o *Options) { o.Now, o.Checks = time.Now, allowLoopback })
 	b := newBackend(t, "127.0.0.21")
 	s := wset("a", 10, "127.0.0.21")
 	s.Check = &record.Check{Target: b.srv.URL + "/health", Interval: record.Duration(100 * time.Millisecond),

@@ -44,6 +44,10 @@ type Options struct {
 	VisibleWait time.Duration
 	// MetricsPerSet exports answers per record set, not only per name.
 	MetricsPerSet bool
+	// Checks say where server-side health checks may connect, on writes
+	// and when probing (serve --check-allow); zero: the sets' own
+	// addresses only.
+	Checks record.CheckRules
 }
 
 func (o Options) withDefaults() Options {
@@ -108,7 +112,7 @@ func New(st store.Store, opts Options) *Registry {
 	r := &Registry{
 		store: st, opts: opts, log: opts.Logger, now: opts.Now, metrics: m, pub: pub,
 		leases: newLeases(opts, m, touch, reports),
-		checks: newChecks(opts.Logger, opts.Now, m, pub.touch),
+		checks: newChecks(opts.Logger, opts.Now, m, pub.touch, &opts.Checks),
 		reaper: newReaper(), tickC: make(chan chan struct{}),
 		reports: reports, observed: newObserver(), deleting: make(chan []string, 1),
 	}
