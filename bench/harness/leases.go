@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dnslb/dnslb/internal/api/client"
@@ -152,7 +153,7 @@ many of the sets the server lists as expired, and deletes the sets (unless
 	}
 	if hr, ok := r.(*udpRenewer); ok && *udpTick > 0 {
 		rep.UDPTick = udpTick.String()
-		if err := renewPaced(ctx, hr.addr, hr.tokens, *every, *duration, *udpTick, &rep); err != nil {
+		if err := renewPaced(ctx, hr.addr, hr.creds, *every, *duration, *udpTick, &rep); err != nil {
 			return err
 		}
 	} else {
@@ -239,14 +240,15 @@ func (h httpRenewer) worker() (func(context.Context, renewJob) error, func()) {
 
 // udpRenewer renews by heartbeat, one UDP socket per worker.
 type udpRenewer struct {
-	addr   string
-	tokens []heartbeat.Token // by key index
+	addr     string
+	creds    []heartbeat.Credentials // by key index; the floor as handed out
+	counters []atomic.Uint64         // by key index: counters taken so far
 }
 
 // newUDPRenewer renews every key once over HTTP, from workers goroutines,
 // to collect the heartbeat tokens and the port.
 func newUDPRenewer(ctx context.Context, c *client.Client, api, zone string, keys []leaseKey, workers int) (*udpRenewer, error) {
-	u := &udpRenewer{tokens: make([]heartbeat.Token, len(keys))}
+	u := &udpRenewer{creds: make([]heartbeat.Credentials, len(keys)), counters: make([]atomic.Uint64, len(keys))}
 	ports, hosts := make([]int, len(keys)), make([]string, len(keys))
 	idx := make(chan int)
 	errs := make(chan error, workers)
@@ -259,7 +261,7 @@ func newUDPRenewer(ctx context.Context, c *client.Client, api, zone string, keys
 					err = errors.New("the server offers no heartbeats (serve --heartbeat off?); use --via http")
 				}
 				if err == nil {
-					u.tokens[i], err = heartbeat.ParseToken(st.Heartbeat.Token)
+					u.creds[i], err = credentialsOf(st.Heartbeat)
 					ports[i], hosts[i] = st.Heartbeat.Port, st.Heartbeat.Host
 				}
 				if err != nil {
@@ -304,7 +306,9 @@ func (u *udpRenewer) worker() (func(context.Context, renewJob) error, func()) {
 		return func(context.Context, renewJob) error { return err }, func() {}
 	}
 	return func(ctx context.Context, j renewJob) error {
-		a, err := hb.Beat(ctx, u.tokens[j.i], heartbeat.Unreported)
+		c := u.creds[j.i] // every try takes a counter: take as many as Beat may use
+		c.Counter += u.counters[j.i].Add(uint64(hb.Tries)) - uint64(hb.Tries)
+		a, err := hb.Beat(ctx, &c, heartbeat.Unreported)
 		if err == nil && a.Status != heartbeat.StatusOK {
 			err = fmt.Errorf("heartbeat: %s", a.Status)
 		}
@@ -487,4 +491,17 @@ func printLeases(w io.Writer, rep leasesReport, prefix string) error {
 	}
 	_, err := fmt.Fprintf(w, "target achieved rate >= %.0f%% of %.0f/s: %s\n", 100*rep.MinShare, rep.TargetRate, verdict)
 	return err
+}
+
+// credentialsOf reads the heartbeat credentials of a renewal.
+func credentialsOf(hb *record.Heartbeat) (heartbeat.Credentials, error) {
+	tok, err := heartbeat.ParseToken(hb.Token)
+	if err != nil {
+		return heartbeat.Credentials{}, err
+	}
+	key, err := heartbeat.ParseKey(hb.Key)
+	if err != nil {
+		return heartbeat.Credentials{}, err
+	}
+	return heartbeat.Credentials{Token: tok, Key: key, Counter: hb.Counter}, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"net"
 	"sync"
@@ -19,7 +20,7 @@ import (
 // harness costs its core an order of magnitude less than one goroutine
 // and socket per worker, which matters when it shares that core with
 // dnsperf (bench/leases.sh).
-func renewPaced(ctx context.Context, addr string, tokens []heartbeat.Token, every, duration, tick time.Duration, rep *leasesReport) error {
+func renewPaced(ctx context.Context, addr string, creds []heartbeat.Credentials, every, duration, tick time.Duration, rep *leasesReport) error {
 	dst, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return err
@@ -31,7 +32,13 @@ func renewPaced(ctx context.Context, addr string, tokens []heartbeat.Token, ever
 	defer conn.Close()
 	pc := ipv4.NewPacketConn(conn)
 
-	n := len(tokens)
+	n := len(creds)
+	// Heartbeat number i carries counter base+1+i, above every set's floor
+	// and growing per set; an answer's counter tells which it was.
+	var base uint64
+	for _, c := range creds {
+		base = max(base, c.Counter)
+	}
 	total := int(int64(n) * int64(duration) / int64(every))
 	sent := make([]time.Time, total) // by nonce
 	var mu sync.Mutex                // guards sent, latency, errors below
@@ -57,14 +64,14 @@ func renewPaced(ctx context.Context, addr string, tokens []heartbeat.Token, ever
 			}
 			mu.Lock()
 			for _, m := range msgs[:k] {
-				a, err := heartbeat.ParseAnswer(m.Buffers[0][:m.N])
+				i, a, err := parsePaced(m.Buffers[0][:m.N], creds, base)
 				switch {
-				case err != nil || a.Nonce >= uint64(total) || sent[a.Nonce].IsZero():
+				case err != nil || i >= uint64(total) || sent[i].IsZero():
 					errs["stray answer"]++
 				case a.Status != heartbeat.StatusOK:
 					errs["heartbeat: "+a.Status.String()]++
 				default:
-					latency = append(latency, now.Sub(sent[a.Nonce]))
+					latency = append(latency, now.Sub(sent[i]))
 				}
 			}
 			mu.Unlock()
@@ -96,7 +103,8 @@ func renewPaced(ctx context.Context, addr string, tokens []heartbeat.Token, ever
 			if i == cap(bufs) {
 				break // more than a batch came due: the rest go with the next tick
 			}
-			bufs = append(bufs, heartbeat.Request{Nonce: uint64(next), Token: tokens[next%n]}.Append(nil))
+			c := &creds[next%n]
+			bufs = append(bufs, heartbeat.Request{Counter: base + 1 + uint64(next), Token: c.Token}.Append(nil, &c.Key))
 			out = append(out, ipv4.Message{Buffers: [][]byte{bufs[i]}, Addr: dst})
 			sent[next] = now
 			lag = append(lag, now.Sub(due))
@@ -135,4 +143,17 @@ func countErrs(errs map[string]int) (n int) {
 		n += c
 	}
 	return n
+}
+
+// parsePaced reads an answer to heartbeat number i (see renewPaced).
+func parsePaced(b []byte, creds []heartbeat.Credentials, base uint64) (i uint64, a heartbeat.Answer, err error) {
+	if len(b) != heartbeat.AnswerSize {
+		return 0, a, errors.New("not an answer")
+	}
+	i = binary.BigEndian.Uint64(b[8:16]) - base - 1
+	if i >= 1<<62 {
+		return i, a, errors.New("not ours")
+	}
+	a, err = heartbeat.ParseAnswer(b, &creds[i%uint64(len(creds))].Key)
+	return i, a, err
 }

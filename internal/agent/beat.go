@@ -12,9 +12,9 @@ import (
 )
 
 // beats is the agent's UDP renewal path (package heartbeat). An HTTP
-// renewal hands out a token and a port; renewals then go as heartbeats
-// until one fails, when the agent renews over HTTP again (and gets a fresh
-// token: the usual case is a restarted server). Heartbeats that go
+// renewal hands out a key id, a key, a counter floor and a port; renewals
+// then go as signed heartbeats until one fails, when the agent renews over
+// HTTP again (and gets a new floor: the usual case is a restarted server). Heartbeats that go
 // unanswered while HTTP works (a firewall dropping UDP) cost every renewal
 // the heartbeat timeout: after pauseAfter of those in a row the agent
 // renews over HTTP only for a while, a minute at first, doubling up to
@@ -22,11 +22,11 @@ import (
 type beats struct {
 	client *heartbeat.Client
 	addr   string
-	token  heartbeat.Token
-	server *client.Client // the API server that handed out token
-	failed bool           // the last heartbeat went unanswered; counted once HTTP works
-	silent int            // heartbeats unanswered while HTTP worked, in a row
-	pause  time.Time      // no heartbeats before this
+	creds  heartbeat.Credentials // creds.Token zero: renew over HTTP
+	server *client.Client        // the API server that handed out token
+	failed bool                  // the last heartbeat went unanswered; counted once HTTP works
+	silent int                   // heartbeats unanswered while HTTP worked, in a row
+	pause  time.Time             // no heartbeats before this
 }
 
 const (
@@ -38,15 +38,15 @@ const (
 // beat renews by heartbeat; false means: renew over HTTP.
 func (a *Agent) beat(ctx context.Context, healthy bool) bool {
 	b := &a.beats
-	if b.client == nil || b.token.IsZero() || time.Now().Before(b.pause) {
+	if b.client == nil || b.creds.Token.IsZero() || time.Now().Before(b.pause) {
 		return false
 	}
-	ans, err := b.client.Beat(ctx, b.token, heartbeat.HealthOf(healthy))
+	ans, err := b.client.Beat(ctx, &b.creds, heartbeat.HealthOf(healthy))
 	if err == nil && ans.Status == heartbeat.StatusOK {
 		b.silent = 0
 		return true
 	}
-	b.token = heartbeat.Token{}
+	b.creds.Token = heartbeat.Token{}
 	if err != nil {
 		b.failed = true
 		a.log.Warn("heartbeat unanswered; renewing over HTTP", "err", err)
@@ -80,16 +80,17 @@ func (a *Agent) afterHTTP(ok bool) {
 }
 
 // learn takes the heartbeat path offered by the server that answered an
-// HTTP renewal (by): the token is good at that server only.
+// HTTP renewal (by): its counter floor holds at that server only.
 func (a *Agent) learn(hb *record.Heartbeat, by *client.Client) {
 	b := &a.beats
 	if a.cfg.HTTPOnly || hb == nil || hb.Port <= 0 {
-		b.token = heartbeat.Token{}
+		b.creds.Token = heartbeat.Token{}
 		return
 	}
-	tok, err := heartbeat.ParseToken(hb.Token)
+	creds, err := credentialsOf(hb)
 	if err != nil {
-		a.log.Warn("the server offered a heartbeat token that does not parse; renewing over HTTP", "err", err)
+		b.creds.Token = heartbeat.Token{}
+		a.log.Warn("the server offered heartbeat credentials that do not parse; renewing over HTTP", "err", err)
 		return
 	}
 	host := hb.Host
@@ -111,7 +112,23 @@ func (a *Agent) learn(hb *record.Heartbeat, by *client.Client) {
 		b.client, b.addr = c, addr
 		a.log.Info("renewing by UDP heartbeat", "to", addr)
 	}
-	b.token, b.server = tok, by
+	if creds.Token == b.creds.Token && creds.Key == b.creds.Key {
+		creds.Counter = max(creds.Counter, b.creds.Counter) // never count down
+	}
+	b.creds, b.server = creds, by
+}
+
+// credentialsOf reads the heartbeat credentials of a renewal.
+func credentialsOf(hb *record.Heartbeat) (heartbeat.Credentials, error) {
+	tok, err := heartbeat.ParseToken(hb.Token)
+	if err != nil {
+		return heartbeat.Credentials{}, err
+	}
+	key, err := heartbeat.ParseKey(hb.Key)
+	if err != nil {
+		return heartbeat.Credentials{}, err
+	}
+	return heartbeat.Credentials{Token: tok, Key: key, Counter: hb.Counter}, nil
 }
 
 // closeBeats closes the heartbeat socket.

@@ -105,7 +105,7 @@ func (s *Server) storedSet(r *http.Request, zone string, set record.Set, rev int
 	if err != nil || len(sets) != 1 {
 		return client.SetResult{Revision: rev, Pending: p}
 	}
-	sets[0].OwnerHash = "" // never shown
+	sets[0].OwnerHash, sets[0].BeatKey = "", "" // never shown
 	return client.SetResult{Revision: rev, RRSet: sets[0], Pending: p}
 }
 

@@ -50,7 +50,7 @@ func writePage(w http.ResponseWriter, sets []record.Set, statuses []record.Statu
 	bw.WriteString("{\n  \"rrsets\": [")
 	for i := range sets {
 		set := sets[i]
-		set.OwnerHash = "" // never shown
+		set.OwnerHash, set.BeatKey = "", "" // never shown
 		if hide {
 			hideCheckDetails(&set, &statuses[i])
 		}

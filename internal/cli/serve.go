@@ -128,9 +128,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 // heartbeatHandler answers lease heartbeats by renewing in reg.
 func (c *ServeCmd) heartbeatHandler(reg *registry.Registry, log *slog.Logger, metrics prometheus.Registerer) *heartbeat.Handler {
 	return heartbeat.NewHandler(heartbeat.Config{Logger: log.With("part", "heartbeat"), Registerer: metrics,
-		Renew: func(tok heartbeat.Token, h heartbeat.Health) (time.Duration, bool, bool) {
-			return reg.Beat(tok, h != heartbeat.Unreported, h == heartbeat.Up)
-		}})
+		Renew: reg.Beat})
 }
 
 // run starts the registry, seeds zones, serves, and shuts down in order:

@@ -8,11 +8,33 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// RenewFunc renews the lease named by tok and records the reported health.
-// ok is false when tok names no leased set here. It runs on the DNS
-// server's loops when heartbeats share the DNS port, so it must neither
-// block nor allocate.
-type RenewFunc func(tok Token, health Health) (lease time.Duration, draining, ok bool)
+// Verdict is what a RenewFunc made of a heartbeat.
+type Verdict uint8
+
+// Verdicts. Only Renewed and RenewOverHTTP are answered: the others are
+// not proven to come from the key's holder, or replay one that was.
+const (
+	Renewed       Verdict = iota // the lease was renewed
+	RenewOverHTTP                // authentic, but renew over HTTP first (no counter floor here, no lease, or shed)
+	NoKey                        // no key with that id here
+	BadMAC                       // the MAC is not the key's
+	Replay                       // the counter is not greater than one accepted before
+	failed        Verdict = 255  // the RenewFunc panicked
+)
+
+// Result is a RenewFunc's answer.
+type Result struct {
+	Verdict  Verdict
+	Key      *Key // the set's key, which signs the answer (Renewed, RenewOverHTTP)
+	Lease    time.Duration
+	Draining bool
+}
+
+// RenewFunc looks up the key named by q.Token, verifies q (Request.Verify)
+// and its counter, and renews the lease with the reported health. It runs
+// on the DNS server's loops when heartbeats share the DNS port, so it must
+// neither block nor allocate.
+type RenewFunc func(q Request) Result
 
 // Config configures a Handler.
 type Config struct {
@@ -29,7 +51,7 @@ type Handler struct {
 	log   *slog.Logger
 	// counters by result, resolved once so that a heartbeat costs no
 	// label lookup
-	ok, unknown, badVersion, malformed, failed prometheus.Counter
+	ok, unknown, noKey, badMAC, replay, badVersion, malformed, failed prometheus.Counter
 }
 
 // NewHandler returns a Handler for cfg.
@@ -39,62 +61,79 @@ func NewHandler(cfg Config) *Handler {
 	}
 	beats := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "dnslb_heartbeats_total",
-		Help: "Lease heartbeats received over UDP, by result: ok, unknown_token, bad_version, malformed (not answered), error.",
+		Help: "Lease heartbeats received over UDP, by result: ok, renew_http (authentic; told to renew over HTTP); not answered: unknown_token, bad_mac, replay, bad_version, malformed, error.",
 	}, []string{"result"})
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(beats)
 	}
 	return &Handler{renew: cfg.Renew, log: cfg.Logger,
-		ok: beats.WithLabelValues("ok"), unknown: beats.WithLabelValues("unknown_token"),
-		badVersion: beats.WithLabelValues("bad_version"), malformed: beats.WithLabelValues("malformed"),
-		failed: beats.WithLabelValues("error")}
+		ok: beats.WithLabelValues("ok"), unknown: beats.WithLabelValues("renew_http"),
+		noKey: beats.WithLabelValues("unknown_token"), badMAC: beats.WithLabelValues("bad_mac"),
+		replay: beats.WithLabelValues("replay"), badVersion: beats.WithLabelValues("bad_version"),
+		malformed: beats.WithLabelValues("malformed"), failed: beats.WithLabelValues("error")}
 }
 
 // Answer answers the datagram req into out (which needs AnswerSize bytes
 // of capacity). ours is false for a datagram that is not a heartbeat (a
-// DNS query, on a shared port); resp is nil for a heartbeat not worth an
-// answer (malformed), and for one shorter than the answer would be: an
-// answer is never larger than its request, so a spoofed source gains
-// nothing by sending heartbeats.
+// DNS query, on a shared port); resp is nil for a heartbeat not answered
+// (malformed, unauthenticated or replayed), and for one shorter than the
+// answer would be: an answer is never larger than its request, so a
+// spoofed source gains nothing by sending heartbeats.
 func (h *Handler) Answer(req, out []byte) (resp []byte, ours bool) {
 	if !IsHeartbeat(req) {
 		return nil, false
 	}
-	a, answer := h.handle(req)
-	if !answer || len(req) < AnswerSize {
+	a, key := h.handle(req)
+	if key == nil || len(req) < AnswerSize {
 		return nil, true
 	}
-	return a.Append(out[:0]), true
+	return a.Append(out[:0], key), true
 }
 
-// handle answers one heartbeat; answer is false for one not worth an
-// answer.
-func (h *Handler) handle(b []byte) (a Answer, answer bool) {
+// handle answers one heartbeat; key, which signs the answer, is nil for
+// one not answered.
+func (h *Handler) handle(b []byte) (a Answer, key *Key) {
 	q, err := ParseRequest(b)
-	a.Nonce = q.Nonce
 	switch {
 	case errors.Is(err, ErrVersion):
 		h.badVersion.Inc()
-		a.Status = StatusBadVersion
-		return a, true
+		return a, nil
 	case err != nil:
 		h.malformed.Inc()
-		return a, false
+		return a, nil
 	}
+	a.Counter = q.Counter
+	res := h.renewSafely(q)
+	switch res.Verdict {
+	case Renewed:
+		h.ok.Inc()
+		a.Lease, a.Draining = res.Lease, res.Draining
+	case RenewOverHTTP:
+		h.unknown.Inc()
+		a.Status = StatusUnknown
+	case NoKey:
+		h.noKey.Inc()
+	case BadMAC:
+		h.badMAC.Inc()
+	case Replay:
+		h.replay.Inc()
+	}
+	return a, res.Key
+}
+
+// renewSafely calls renew; one that panics counts as an error, and the
+// heartbeat goes unanswered (the agent renews over HTTP).
+func (h *Handler) renewSafely(q Request) (res Result) {
 	defer func() {
 		if v := recover(); v != nil {
 			h.failed.Inc()
 			h.log.Error("heartbeat renewal panicked", "panic", v)
-			a.Status, answer = StatusServerError, true
+			res = Result{Verdict: failed}
 		}
 	}()
-	lease, draining, ok := h.renew(q.Token, q.Health)
-	if !ok {
-		h.unknown.Inc()
-		a.Status = StatusUnknown
-		return a, true
+	res = h.renew(q)
+	if res.Verdict > RenewOverHTTP {
+		res.Key = nil
 	}
-	h.ok.Inc()
-	a.Lease, a.Draining = lease, draining
-	return a, true
+	return res
 }

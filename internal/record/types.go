@@ -173,6 +173,10 @@ type Set struct {
 	// that registered the set with a register token; that caller proves
 	// with it that the set is its own. The API never shows it.
 	OwnerHash string `json:"owner_hash,omitempty"`
+	// BeatKey is the set's heartbeat key in hex (package heartbeat), made
+	// once when a leased set is registered and handed out by renewals
+	// only. The API never shows it.
+	BeatKey string `json:"beat_key,omitempty"`
 	// Lease, when set, is how long the set stays eligible without a renewal.
 	Lease Duration `json:"lease,omitempty"`
 	// Check is an optional server-side health check.
@@ -245,9 +249,13 @@ type LeaseStatus struct {
 // to Host:Port, or to Port on the API's host when Host is empty (the server
 // listens on every address).
 type Heartbeat struct {
-	Token string `json:"token"`
-	Host  string `json:"host,omitempty"`
-	Port  int    `json:"port"`
+	Token string `json:"token"` // the key id
+	// Key signs heartbeats (HMAC); it is never sent in one. Counter is
+	// the floor: every heartbeat carries a greater counter than the last.
+	Key     string `json:"key"`
+	Counter uint64 `json:"counter"`
+	Host    string `json:"host,omitempty"`
+	Port    int    `json:"port"`
 }
 
 // DrainStatus tells how far a drain is: the set left new answers at Started;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/dnslb/dnslb/internal/heartbeat"
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/store"
 )
@@ -28,10 +29,29 @@ func (c *Change) guardPut(old *record.Set, err error, set *record.Set) error {
 	if old != nil && set.OwnerHash == "" {
 		set.OwnerHash = old.OwnerHash
 	}
-	if c.Guard == nil {
-		return nil
+	if c.Guard != nil {
+		if err := c.Guard(old, set); err != nil {
+			return err
+		}
 	}
-	return c.Guard(old, set)
+	giveBeatKey(old, set)
+	return nil
+}
+
+// giveBeatKey gives a leased set its heartbeat key, ignoring any key the
+// caller sent: the stored one while the owner stays the same, a new one
+// for a new set or a new owner (so that the agent of a set taken over
+// cannot beat for its new owner). Keys are written here, with the set,
+// not when renewals hand them out.
+func giveBeatKey(old, set *record.Set) {
+	switch {
+	case set.Lease <= 0:
+		set.BeatKey = ""
+	case old != nil && old.BeatKey != "" && old.OwnerHash == set.OwnerHash:
+		set.BeatKey = old.BeatKey
+	default:
+		set.BeatKey = heartbeat.NewKey().String()
+	}
 }
 
 // guardDelete runs c's guard before the set under key is deleted.

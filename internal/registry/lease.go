@@ -24,12 +24,39 @@ func (r *Registry) Renew(ctx context.Context, k record.Key, healthy *bool) (reco
 	if !rn.known { // not leased here (yet, or any more): the store says why
 		return r.renewUnknown(ctx, key)
 	}
+	if rn.beat == nil { // a set stored without a heartbeat key: give it one, once
+		changed := rn.changed
+		rn = r.renewWithKey(ctx, key, rn)
+		rn.changed = rn.changed || changed
+	}
 	st := record.LeaseStatus{Key: key, Lease: record.Duration(rn.ttl), Remaining: record.Duration(rn.ttl), State: rn.state,
-		Heartbeat: &record.Heartbeat{Token: heartbeat.Token(rn.token).String()}}
+		Heartbeat: rn.beat}
 	if rn.changed {
 		return st, r.publishTouched(ctx)
 	}
 	return st, nil
+}
+
+// renewWithKey stores a heartbeat key for the set k, which has none (it
+// was stored before keys were, or written to the store directly), waits
+// until the engine follows it, and renews again to hand it out. Should
+// that fail, rn stands: the agent renews over HTTP until a renewal works.
+func (r *Registry) renewWithKey(ctx context.Context, k record.Key, rn renewal) renewal {
+	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
+		set, err := tx.Set(k)
+		if err != nil || set.BeatKey != "" || set.Lease <= 0 {
+			return err
+		}
+		set.BeatKey = heartbeat.NewKey().String()
+		return tx.PutSet(set)
+	})
+	if err != nil || r.waitPublished(ctx, rev) != nil {
+		return rn
+	}
+	if again := r.leases.renew(k, nil, r.now()); again.known {
+		return again
+	}
+	return rn
 }
 
 // renewUnknown answers a renewal of a set the lease engine does not

@@ -44,11 +44,12 @@ type lease struct {
 	heldAt   instant // when the brake took it
 	sched    int64   // when the engine looks at it next, unix ns (0: not scheduled); see due
 	beat     *beatEntry
-	reported int8 // health reported with renewals: -1 none, 0 down, 1 up
-	expired  bool // the lease lapsed and the set left answers
-	held     bool // the brake holds this lapsed set in answers
-	deleting bool // handed to the reaper
-	dropped  bool // gone from the store
+	beatKey  string // the stored heartbeat key, hex (the entry's)
+	reported int8   // health reported with renewals: -1 none, 0 down, 1 up
+	expired  bool   // the lease lapsed and the set left answers
+	held     bool   // the brake holds this lapsed set in answers
+	deleting bool   // handed to the reaper
+	dropped  bool   // gone from the store
 }
 
 // instant is a time as unix nanoseconds: 8 bytes where a time.Time takes
@@ -121,6 +122,7 @@ func (e *leases) put(set *record.Set, now time.Time, mode putMode) {
 		l.held = false // the drain takes it out of answers, and removes it
 	}
 	restoreReported(l, set)
+	e.beats.followKey(l, set.BeatKey, e.log)
 	l.beat.follow(l)
 	e.schedule(l, l.deadline.time())
 }
@@ -183,8 +185,8 @@ type renewal struct {
 	ttl      time.Duration
 	draining bool
 	state    string
-	token    [16]byte
-	changed  bool // answers may change: wait for them
+	beat     *record.Heartbeat // nil: the set has no heartbeat key
+	changed  bool              // answers may change: wait for them
 }
 
 // renew moves the lease of k a lease ahead and records the reported
@@ -196,9 +198,12 @@ func (e *leases) renew(k record.Key, healthy *bool, now time.Time) renewal {
 	if l == nil {
 		return renewal{}
 	}
-	tok := e.beats.issue(l)
 	changed := e.renewLocked(l, healthyOf(healthy), now)
-	return renewal{known: true, ttl: l.ttl, draining: l.draining, state: l.state(), token: tok, changed: changed}
+	rn := renewal{known: true, ttl: l.ttl, draining: l.draining, state: l.state(), changed: changed}
+	if b := l.beat; b != nil {
+		rn.beat = &record.Heartbeat{Token: b.token.String(), Key: b.key.String(), Counter: b.arm(now)}
+	}
+	return rn
 }
 
 func healthyOf(h *bool) int8 {

@@ -57,13 +57,12 @@ func TestBeat(t *testing.T) {
 	h.put(wset("b", 10, "127.0.1.2")) // so that the name does not fail open without a
 	// beat is one heartbeat, applied at once (in production a batch
 	// lands a few milliseconds later).
-	beat := func(tok [16]byte, reported, healthy bool) (time.Duration, bool, bool) {
-		lease, draining, ok := h.reg.Beat(tok, reported, healthy)
+	beat := func(tok *beater, reported, healthy bool) (time.Duration, bool, bool) {
+		lease, draining, ok := tok.beat(reported, healthy)
 		h.reg.leases.applyQueued(h.clock.Now())
 		return lease, draining, ok
 	}
-	var unknown [16]byte
-	unknown[0] = 1
+	unknown := &beater{reg: h.reg, cr: heartbeat.Credentials{Token: heartbeat.Token{1}}}
 	if _, _, ok := beat(unknown, false, false); ok {
 		t.Fatal("a token nobody handed out renewed a lease")
 	}
@@ -71,7 +70,7 @@ func TestBeat(t *testing.T) {
 	if err != nil || st.Heartbeat == nil {
 		t.Fatalf("renew: %+v, %v; want a heartbeat token", st, err)
 	}
-	tok, err := heartbeatToken(st.Heartbeat.Token)
+	tok, err := h.beater(st.Heartbeat)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,9 +144,9 @@ func TestBeatWakesOnlyForChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := heartbeatToken(st.Heartbeat.Token)
+	tok, _ := h.beater(st.Heartbeat)
 	h.clock.advance(10 * time.Second)
-	if _, _, ok := h.reg.Beat(tok, false, false); !ok {
+	if _, _, ok := tok.beat(false, false); !ok {
 		t.Fatal("beat refused")
 	}
 	time.Sleep(20 * time.Millisecond) // were applyBeats woken, it would have emptied the queue by now
@@ -159,15 +158,15 @@ func TestBeatWakesOnlyForChanges(t *testing.T) {
 		t.Fatalf("after the tick: %+v, %d queued", st, len(h.reg.leases.beats.queue))
 	}
 	// Health: down, then up, each in answers without a tick.
-	h.reg.Beat(tok, true, false)
+	tok.beat(true, false)
 	h.waitAnswered("127.0.1.1", false)
-	h.reg.Beat(tok, true, true)
+	tok.beat(true, true)
 	h.waitAnswered("127.0.1.1", true)
 	// Lapsed, then back with a heartbeat, without a tick.
 	h.clock.advance(16 * time.Second)
 	h.tick()
 	h.waitAnswered("127.0.1.1", false)
-	h.reg.Beat(tok, false, false)
+	tok.beat(false, false)
 	h.waitAnswered("127.0.1.1", true)
 }
 
@@ -181,11 +180,11 @@ func TestBeatDoesNotWaitForTheRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := heartbeatToken(st.Heartbeat.Token)
+	tok, _ := h.beater(st.Heartbeat)
 	h.clock.advance(10 * time.Second)
 	h.reg.leases.mu.Lock()
 	done := make(chan bool)
-	go func() { _, _, ok := h.reg.Beat(tok, false, false); done <- ok }()
+	go func() { _, _, ok := tok.beat(false, false); done <- ok }()
 	select {
 	case ok := <-done:
 		if !ok {
@@ -207,11 +206,11 @@ func TestBeatShedsWhenTheQueueIsFull(t *testing.T) {
 	h := newHarness(t, nil)
 	h.put(leased("a", 15*time.Second))
 	st, _ := h.reg.Renew(context.Background(), key("a"), nil)
-	tok, _ := heartbeatToken(st.Heartbeat.Token)
+	tok, _ := h.beater(st.Heartbeat)
 	h.reg.leases.mu.Lock() // applyBeats cannot empty the queue meanwhile
 	refused := 0
 	for range beatQueue + 10 {
-		if _, _, ok := h.reg.Beat(tok, false, false); !ok {
+		if _, _, ok := tok.beat(false, false); !ok {
 			refused++
 		}
 	}
@@ -233,12 +232,12 @@ func TestBeatAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := heartbeatToken(st.Heartbeat.Token)
+	tok, err := h.beater(st.Heartbeat)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := testing.AllocsPerRun(1000, func() {
-		h.reg.Beat(tok, true, true)
+		tok.beat(true, true)
 		if len(h.reg.leases.beats.queue) > beatQueue/2 {
 			h.reg.leases.applyQueued(h.clock.Now())
 		}
@@ -247,5 +246,53 @@ func TestBeatAllocatesNothing(t *testing.T) {
 	}
 }
 
-// heartbeatToken reads a token as the API hands it out.
-func heartbeatToken(s string) ([16]byte, error) { return heartbeat.ParseToken(s) }
+// beater sends heartbeats as an agent does, with the credentials one
+// HTTP renewal handed out.
+type beater struct {
+	reg *Registry
+	cr  heartbeat.Credentials
+	buf []byte
+}
+
+// beater reads the credentials of a renewal.
+func (h *harness) beater(hb *record.Heartbeat) (*beater, error) {
+	if hb == nil {
+		return nil, errors.New("no heartbeat credentials")
+	}
+	tok, err := heartbeat.ParseToken(hb.Token)
+	if err != nil {
+		return nil, err
+	}
+	key, err := heartbeat.ParseKey(hb.Key)
+	if err != nil {
+		return nil, err
+	}
+	return &beater{reg: h.reg, cr: heartbeat.Credentials{Token: tok, Key: key, Counter: hb.Counter},
+		buf: make([]byte, 0, heartbeat.RequestSize)}, nil
+}
+
+// datagram signs the next heartbeat.
+func (b *beater) datagram(reported, healthy bool) []byte {
+	health := heartbeat.Unreported
+	if reported {
+		health = heartbeat.HealthOf(healthy)
+	}
+	b.cr.Counter++
+	b.buf = heartbeat.Request{Counter: b.cr.Counter, Token: b.cr.Token, Health: health}.Append(b.buf[:0], &b.cr.Key)
+	return b.buf
+}
+
+// beat sends the next heartbeat; ok says it renewed.
+func (b *beater) beat(reported, healthy bool) (lease time.Duration, draining, ok bool) {
+	res := b.send(b.datagram(reported, healthy))
+	return res.Lease, res.Draining, res.Verdict == heartbeat.Renewed
+}
+
+// send hands a datagram to the registry as the handler does.
+func (b *beater) send(dgram []byte) heartbeat.Result {
+	q, err := heartbeat.ParseRequest(dgram)
+	if err != nil {
+		return heartbeat.Result{Verdict: 255}
+	}
+	return b.reg.Beat(q)
+}
