@@ -68,7 +68,7 @@ func TestHeartbeatsPauseOnlyWhenHTTPWorks(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.renewOrBackoff(ctx) // over HTTP: hands out the token
-	if a.beats.client == nil || a.beats.token.IsZero() {
+	if a.beats.client == nil || a.beats.creds.Token.IsZero() {
 		t.Fatal("no heartbeat path after an HTTP renewal")
 	}
 	a.beats.client.Timeout = 20 * time.Millisecond
@@ -113,10 +113,10 @@ func TestHeartbeatsKeepGoingAcrossARestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.beats.token = heartbeat.Token{1}
+	a.beats.creds.Token = heartbeat.Token{1}
 	ctx := context.Background()
 	for range pauseAfter + 1 {
-		a.beats.token = heartbeat.Token{1}
+		a.beats.creds.Token = heartbeat.Token{1}
 		a.renewOrBackoff(ctx)
 	}
 	if a.beats.silent != 0 || !a.beats.pause.IsZero() {
@@ -140,7 +140,7 @@ func TestHeartbeatsKeepGoingAcrossARestart(t *testing.T) {
 	}
 	// A heartbeat unanswered while HTTP works does count.
 	a.beats.client, _ = heartbeat.Dial(closed)
-	a.beats.token = heartbeat.Token{1}
+	a.beats.creds.Token = heartbeat.Token{1}
 	a.renewOrBackoff(ctx)
 	if a.beats.silent != 1 {
 		t.Errorf("after one heartbeat unanswered while HTTP worked: counted %d, want 1", a.beats.silent)

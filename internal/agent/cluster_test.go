@@ -59,9 +59,9 @@ type node struct {
 func startNode(t *testing.T, reg *registry.Registry) *node {
 	t.Helper()
 	n := &node{}
-	h := heartbeat.NewHandler(heartbeat.Config{Renew: func(tok heartbeat.Token, h heartbeat.Health) (time.Duration, bool, bool) {
+	h := heartbeat.NewHandler(heartbeat.Config{Renew: func(q heartbeat.Request) heartbeat.Result {
 		n.beats.Add(1)
-		return reg.Beat(tok, h != heartbeat.Unreported, h == heartbeat.Up)
+		return reg.Beat(q)
 	}})
 	n.hb = heartbeat.NewServer("127.0.0.1:0", h)
 	if err := n.hb.Listen(); err != nil {

@@ -35,9 +35,10 @@ func sendsTo(a *agentProc, addr string) bool {
 }
 
 // TestAgentRenewsByHeartbeat: the agent renews over UDP once an HTTP
-// renewal offered a token; a restarted server does not know the token, and
-// the agent goes back to HTTP for a new one without its set lapsing; with
-// heartbeats off it renews over HTTP only.
+// renewal offered a key; a restarted server verifies the agent's next
+// heartbeat with the key from the store but has no counter floor for it,
+// so it answers "renew over HTTP", and the agent does, then beats again,
+// without its set lapsing; with heartbeats off it renews over HTTP only.
 func TestAgentRenewsByHeartbeat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end agent test")
@@ -62,15 +63,20 @@ func TestAgentRenewsByHeartbeat(t *testing.T) {
 		t.Fatalf("set after heartbeats: %+v", v)
 	}
 
-	// Restart: the new server hands out new tokens; the old one is refused
-	// and the agent renews over HTTP, then beats again.
+	// Restart: the new server verifies the heartbeat (the key is in the
+	// store) and asks for an HTTP renewal first; then heartbeats work.
 	s.kill(t)
 	s = startServerAt(t, dnsAddr, apiAddr, data, "--zone", "lb.test", "--restart-grace", "0s")
 	restarted := time.Now()
-	eventually(t, 10*time.Second, "old token refused", func() bool { return heartbeats(t, s, "unknown_token") >= 1 })
+	eventually(t, 10*time.Second, "verified, HTTP renewal asked", func() bool { return heartbeats(t, s, "renew_http") >= 1 })
 	eventually(t, 10*time.Second, "heartbeats again", func() bool { return heartbeats(t, s, "ok") >= 2 })
 	if !strings.Contains(a.out.String(), "heartbeat refused; renewing over HTTP") {
 		t.Errorf("agent log does not show the fallback:\n%s", a.out)
+	}
+	for _, r := range []string{"bad_mac", "replay", "unknown_token"} {
+		if n := heartbeats(t, s, r); n != 0 {
+			t.Errorf("%d heartbeats of the agent counted %s", n, r)
+		}
 	}
 	// Without a restart grace, the set is alive a lease (3 s) after the
 	// restart only if the renewals worked.

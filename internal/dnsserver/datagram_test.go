@@ -2,6 +2,7 @@ package dnsserver_test
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -19,12 +20,13 @@ import (
 // DNS queries as before, over the same socket and in the same batches.
 func TestDatagramSharesThePort(t *testing.T) {
 	var beats atomic.Int64
-	h := heartbeat.NewHandler(heartbeat.Config{Renew: func(tok heartbeat.Token, _ heartbeat.Health) (time.Duration, bool, bool) {
-		if tok != (heartbeat.Token{7}) {
-			return 0, false, false
+	key := heartbeat.Key{7}
+	h := heartbeat.NewHandler(heartbeat.Config{Renew: func(q heartbeat.Request) heartbeat.Result {
+		if q.Token != (heartbeat.Token{7}) || !q.Verify(&key) {
+			return heartbeat.Result{Verdict: heartbeat.NoKey}
 		}
 		beats.Add(1)
-		return 15 * time.Second, false, true
+		return heartbeat.Result{Verdict: heartbeat.Renewed, Key: &key, Lease: 15 * time.Second}
 	}})
 	ts := start(t, zone.Build(fixture()), func(c *dnsserver.Config) { c.Datagram = h.Answer })
 
@@ -35,12 +37,13 @@ func TestDatagramSharesThePort(t *testing.T) {
 	}
 	defer c.Close()
 	for range 3 {
-		if a, err := c.Beat(t.Context(), heartbeat.Token{7}, heartbeat.Up); err != nil || a.Status != heartbeat.StatusOK || a.Lease != 15*time.Second {
+		if a, err := c.Beat(t.Context(), &heartbeat.Credentials{Token: heartbeat.Token{7}, Key: key}, heartbeat.Up); err != nil || a.Status != heartbeat.StatusOK || a.Lease != 15*time.Second {
 			t.Fatalf("heartbeat on the DNS port: %+v, %v", a, err)
 		}
 	}
-	if a, err := c.Beat(t.Context(), heartbeat.Token{8}, heartbeat.Unreported); err != nil || a.Status != heartbeat.StatusUnknown {
-		t.Errorf("unknown token: %+v, %v", a, err)
+	c.Timeout, c.Tries = 50*time.Millisecond, 1
+	if a, err := c.Beat(t.Context(), &heartbeat.Credentials{Token: heartbeat.Token{8}, Key: key}, heartbeat.Unreported); !errors.Is(err, heartbeat.ErrNoAnswer) {
+		t.Errorf("unknown token: %+v, %v; want no answer", a, err)
 	}
 	if beats.Load() != 3 {
 		t.Errorf("%d renewals, want 3", beats.Load())
@@ -53,7 +56,7 @@ func TestDatagramSharesThePort(t *testing.T) {
 		t.Fatalf("DNS with heartbeats on: %v", r)
 	}
 	raw := dial(t, "udp", ts.Addr())
-	bad := append(heartbeat.Request{Nonce: 1, Token: heartbeat.Token{7}}.Append(nil), 0) // one byte too long
+	bad := append(heartbeat.Request{Counter: 1, Token: heartbeat.Token{7}}.Append(nil, &key), 0) // one byte too long
 	q, _ := query("www.lb.test.", dns.TypeA).Pack()
 	for _, b := range [][]byte{bad, q} {
 		if _, err := raw.Write(b); err != nil {
@@ -75,8 +78,12 @@ func TestDatagramSharesThePort(t *testing.T) {
 // TestUDPHeartbeatAllocatesNothing: heartbeats on the DNS port cost the
 // loops no allocation, like queries.
 func TestUDPHeartbeatAllocatesNothing(t *testing.T) {
-	h := heartbeat.NewHandler(heartbeat.Config{Renew: func(heartbeat.Token, heartbeat.Health) (time.Duration, bool, bool) {
-		return time.Second, false, true
+	key := heartbeat.Key{1}
+	h := heartbeat.NewHandler(heartbeat.Config{Renew: func(q heartbeat.Request) heartbeat.Result {
+		if !q.Verify(&key) {
+			return heartbeat.Result{Verdict: heartbeat.BadMAC}
+		}
+		return heartbeat.Result{Verdict: heartbeat.Renewed, Key: &key, Lease: time.Second}
 	}})
 	ts := start(t, zone.Build(fixture()), func(c *dnsserver.Config) { c.Datagram = h.Answer })
 	conn, err := net.Dial("udp", ts.Addr())
@@ -84,7 +91,7 @@ func TestUDPHeartbeatAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	req := heartbeat.Request{Nonce: 1, Token: heartbeat.Token{1}, Health: heartbeat.Up}.Append(nil)
+	req := heartbeat.Request{Counter: 1, Token: heartbeat.Token{1}, Health: heartbeat.Up}.Append(nil, &key)
 	buf := make([]byte, 64)
 	rt := func() {
 		if _, err := conn.Write(req); err != nil {
