@@ -14,7 +14,8 @@ import (
 // beats is the agent's UDP renewal path (package heartbeat). An HTTP
 // renewal hands out a key id, a key, a counter floor and a port; renewals
 // then go as signed heartbeats until one fails, when the agent renews over
-// HTTP again (and gets a new floor: the usual case is a restarted server). Heartbeats that go
+// HTTP again (and gets a new floor: the usual case is a restarted server,
+// which knows the key but not the last counter). Heartbeats that go
 // unanswered while HTTP works (a firewall dropping UDP) cost every renewal
 // the heartbeat timeout: after pauseAfter of those in a row the agent
 // renews over HTTP only for a while, a minute at first, doubling up to
@@ -23,7 +24,7 @@ type beats struct {
 	client *heartbeat.Client
 	addr   string
 	creds  heartbeat.Credentials // creds.Token zero: renew over HTTP
-	server *client.Client        // the API server that handed out token
+	server *client.Client        // the API server that handed out creds
 	failed bool                  // the last heartbeat went unanswered; counted once HTTP works
 	silent int                   // heartbeats unanswered while HTTP worked, in a row
 	pause  time.Time             // no heartbeats before this
@@ -112,7 +113,7 @@ func (a *Agent) learn(hb *record.Heartbeat, by *client.Client) {
 		b.client, b.addr = c, addr
 		a.log.Info("renewing by UDP heartbeat", "to", addr)
 	}
-	if creds.Token == b.creds.Token && creds.Key == b.creds.Key {
+	if creds.Key == b.creds.Key {
 		creds.Counter = max(creds.Counter, b.creds.Counter) // never count down
 	}
 	b.creds, b.server = creds, by
