@@ -6,8 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
-	"hash"
-	"sync"
 )
 
 // Key is a set's heartbeat key: it signs heartbeats and their answers.
@@ -45,39 +43,38 @@ func KeyIDOf(key *Key) Token {
 	return Token(t)
 }
 
-// macState is the SHA-256 state one HMAC computation uses, pooled so that
-// a MAC costs no allocation and no lock shared between the DNS loops.
-type macState struct {
-	h   hash.Hash
-	pad [sha256.BlockSize]byte
-	sum [sha256.Size]byte
-}
+// maxSigned is the longest message mac signs: a request's signed part.
+const maxSigned = signedReq
 
-var macStates = sync.Pool{New: func() any { return &macState{h: sha256.New()} }}
-
-// mac sets tag to HMAC-SHA256(key, msg) truncated to MACSize bytes. (HMAC by hand, RFC 2104, because crypto/hmac binds its state to
-// one key: a key of 32 bytes is padded to the block with zeros.)
+// mac sets tag to HMAC-SHA256(key, msg) truncated to MACSize bytes (RFC
+// 2104; a 32-byte key is padded to the block with zeros). It hashes
+// buffers on its own stack with sha256.Sum256, so a MAC costs no
+// allocation, no pooled state and no lock shared between the DNS loops
+// (crypto/hmac binds its state to one key and allocates it). msg is at
+// most maxSigned bytes.
 func mac(key *Key, msg []byte, tag *[MACSize]byte) {
-	s := macStates.Get().(*macState)
-	s.block(key, 0x36)
-	s.h.Write(msg)
-	inner := s.h.Sum(s.sum[:0])
-	s.block(key, 0x5c)
-	s.h.Write(inner)
-	copy(tag[:], s.h.Sum(s.sum[:0]))
-	macStates.Put(s)
+	var inner [sha256.BlockSize + maxSigned]byte
+	pad(inner[:sha256.BlockSize], key, 0x36)
+	n := sha256.BlockSize + copy(inner[sha256.BlockSize:], msg)
+	if n-sha256.BlockSize != len(msg) {
+		panic("heartbeat: mac of an overlong message")
+	}
+	sum := sha256.Sum256(inner[:n])
+	var outer [sha256.BlockSize + sha256.Size]byte
+	pad(outer[:sha256.BlockSize], key, 0x5c)
+	copy(outer[sha256.BlockSize:], sum[:])
+	sum = sha256.Sum256(outer[:])
+	copy(tag[:], sum[:])
 }
 
-// block starts a hash with the key, padded and xored with pad.
-func (s *macState) block(key *Key, pad byte) {
-	s.h.Reset()
-	for i := range s.pad {
-		s.pad[i] = pad
+// pad sets block to the key, zero-padded, xored with p.
+func pad(block []byte, key *Key, p byte) {
+	for i := range block {
+		block[i] = p
 	}
 	for i, k := range key {
-		s.pad[i] ^= k
+		block[i] ^= k
 	}
-	s.h.Write(s.pad[:])
 }
 
 // appendMAC appends the MAC of msg under key to b.
