@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -41,16 +40,6 @@ type limitListener struct {
 	mu    sync.Mutex
 	conns map[*limitConn]struct{}
 	byIP  map[netip.Addr]int
-}
-
-// fdCap bounds limit by the process's open-file limit: the API may use
-// half of the descriptors, the rest stay for DNS, the store and the logs.
-func fdCap(limit int) int {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 0 && uint64(limit) > rl.Cur/2 {
-		return max(int(rl.Cur/2), 1)
-	}
-	return limit
 }
 
 func newLimitListener(ln net.Listener, limit, perIP int) *limitListener {

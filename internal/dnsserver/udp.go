@@ -5,15 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/dnslb/dnslb/internal/sockerr"
 	"net"
 	"net/netip"
-	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sys/unix"
+
+	"github.com/dnslb/dnslb/internal/sockerr"
 )
 
 // UDP is served by our own loops rather than miekg/dns's server: one
@@ -35,13 +34,10 @@ const maxQuery = 4096
 // listenUDP binds n sockets on addr with SO_REUSEPORT, so the kernel
 // spreads clients over them; with port 0 all take the first one's port.
 func listenUDP(addr string, n int) ([]*net.UDPConn, error) {
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-		})
-		return errors.Join(err, serr)
-	}}
+	if !reusePortWorks {
+		n = 1 // one socket; it cannot be shared
+	}
+	lc := net.ListenConfig{Control: reusePort}
 	var conns []*net.UDPConn
 	for range n {
 		pc, err := lc.ListenPacket(context.Background(), "udp", addr)

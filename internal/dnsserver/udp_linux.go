@@ -32,11 +32,14 @@ import (
 // blocking call lets sysmon take its P away, and getting one back costs a
 // thread hand-off.
 
-// mmsghdr is struct mmsghdr of recvmmsg(2) and sendmmsg(2).
+// mmsghdr is struct mmsghdr of recvmmsg(2) and sendmmsg(2): a msghdr and
+// an unsigned int, padded by the compiler as by C to the alignment of the
+// msghdr's pointers (64 bytes on 64-bit, 32 on 32-bit Linux). An explicit
+// pad made it 36 bytes on 386 and arm, and the kernel read every datagram
+// of a batch after the first at the wrong offset (TestMmsghdrLayout).
 type mmsghdr struct {
 	hdr unix.Msghdr
 	len uint32
-	_   [4]byte
 }
 
 // mmsgBatch is a batch of datagrams in the kernel's layout, with their

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	"golang.org/x/sys/unix"
 )
 
 // ErrDamaged marks a data file that is truncated or corrupted: it must be
@@ -112,7 +111,7 @@ func openBolt(path string, o *bolt.Options) (*bolt.DB, error) {
 	})
 	if errors.Is(err, ErrDamaged) && f != nil {
 		// bbolt's mapping keeps the file's lock alive past Close
-		_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		unlockFile(f)
 		f.Close()
 	}
 	return db, err

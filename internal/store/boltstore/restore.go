@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // ErrInUse: a process (a running server) holds the data file.
@@ -56,9 +54,9 @@ func lockIdle(path string) (unlock func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := tryLockFile(f); err != nil {
 		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			return nil, fmt.Errorf("%w: %s is held by another process; stop the dnslb serve using it first", ErrInUse, path)
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
