@@ -97,7 +97,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		extra["GET /debug/pprof/trace"] = http.HandlerFunc(pprof.Trace)
 	}
 	if err := dns.Listen(); err != nil {
-		return err
+		return advisePort(c.DNS, err)
 	}
 	var hb *heartbeat.Server
 	var hbAddr netip.AddrPort
@@ -111,7 +111,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 	default:
 		hb = heartbeat.NewServer(c.Heartbeat, hbs)
 		if err := hb.Listen(); err != nil {
-			return fmt.Errorf("--heartbeat %s: %w", c.Heartbeat, err)
+			return advisePort(c.Heartbeat, fmt.Errorf("--heartbeat %s: %w", c.Heartbeat, err))
 		}
 		hbAddr = hb.Addr()
 	}
@@ -120,7 +120,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 	sec.apply(&apiCfg)
 	apiSrv := api.New(apiCfg)
 	if err := apiSrv.Listen(); err != nil {
-		return err
+		return advisePort(c.API, err)
 	}
 	return c.run(g.ctx, g, log, reg, dns, apiSrv, hb)
 }
