@@ -13,6 +13,7 @@ import (
 
 const (
 	agentUnit   = "deploy/systemd/dnslb-agent.service"
+	serveUnit   = "deploy/systemd/dnslb.service"
 	appDropIn   = "deploy/systemd/dnslb-agent.service.d/app.conf.example"
 	unitDir     = "etc/systemd/system"
 	unitBinary  = "usr/local/bin/dnslb"
@@ -61,7 +62,14 @@ func copySystemUnits(t *testing.T, root string) {
 // fails on any complaint, not only on a non-zero exit.
 func verifyUnit(t *testing.T, root string) {
 	t.Helper()
-	cmd := exec.Command(systemdAnalyze(t), "verify", "--root="+root, "dnslb-agent.service")
+	verifyNamedUnit(t, root, "dnslb-agent.service")
+}
+
+// verifyNamedUnit runs `systemd-analyze verify` on unit in root and fails
+// on any complaint.
+func verifyNamedUnit(t *testing.T, root, unit string) {
+	t.Helper()
+	cmd := exec.Command(systemdAnalyze(t), "verify", "--root="+root, unit)
 	out, err := cmd.CombinedOutput()
 	if err != nil || len(out) != 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
@@ -118,23 +126,39 @@ func TestSystemdAppOrdering(t *testing.T) {
 	}
 }
 
-// TestSystemdUnitSecurity scores the shipped unit offline (systemd ≥ 250).
+// TestSystemdUnitSecurity scores the shipped units offline (systemd ≥ 250).
 func TestSystemdUnitSecurity(t *testing.T) {
+	for _, tc := range []struct{ path, name, stateDir string }{
+		{agentUnit, "dnslb-agent.service", "dnslb-agent"},
+		{serveUnit, "dnslb.service", "dnslb"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if score, out := exposure(t, tc.path, tc.name); score > maxExposure {
+				t.Errorf("exposure %.1f, want at most %.1f:\n%s", score, maxExposure, out)
+			}
+			if !strings.Contains(repoFile(t, tc.path), "\nStateDirectory="+tc.stateDir+"\n") {
+				t.Errorf("unit lacks StateDirectory=%s", tc.stateDir)
+			}
+		})
+	}
+}
+
+// exposure is the overall exposure level `systemd-analyze security` gives
+// the unit file at path (named name), and the whole report.
+func exposure(t *testing.T, path, name string) (float64, []byte) {
+	t.Helper()
 	sa := systemdAnalyze(t)
-	out, err := exec.Command(sa, "security", "--offline=true", filepath.Join("..", "..", agentUnit)).CombinedOutput()
+	out, err := exec.Command(sa, "security", "--offline=true", filepath.Join("..", "..", path)).CombinedOutput()
 	if strings.Contains(string(out), "unrecognized option") {
 		t.Skipf("systemd-analyze security --offline needs systemd 250 or later:\n%s", out)
 	}
-	m := regexp.MustCompile(`Overall exposure level for dnslb-agent\.service: (\d+\.\d+)`).FindSubmatch(out)
+	m := regexp.MustCompile(`Overall exposure level for ` + regexp.QuoteMeta(name) + `: (\d+\.\d+)`).FindSubmatch(out)
 	if err != nil || m == nil {
 		t.Fatalf("systemd-analyze security: %v\n%s", err, out)
 	}
-	if score, _ := strconv.ParseFloat(string(m[1]), 64); score > maxExposure {
-		t.Errorf("exposure %.1f, want at most %.1f:\n%s", score, maxExposure, out)
-	}
-	if !strings.Contains(repoFile(t, agentUnit), "\nStateDirectory=dnslb-agent\n") {
-		t.Error("unit lacks StateDirectory=dnslb-agent")
-	}
+	score, _ := strconv.ParseFloat(string(m[1]), 64)
+	t.Logf("%s: exposure %.1f", name, score)
+	return score, out
 }
 
 // TestSystemdStopTimeout: systemd waits for any drain the agent can start
