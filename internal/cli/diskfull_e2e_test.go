@@ -41,31 +41,6 @@ func startServerOnTmpfs(t *testing.T, ip string, size int, args ...string) (s *s
 	return s, filepath.Join("/proc", fmt.Sprint(s.cmd.Process.Pid), "root", data)
 }
 
-// startServerCmd starts cmd, a `dnslb serve`, and waits until it serves.
-func startServerCmd(t *testing.T, cmd *exec.Cmd) *server {
-	t.Helper()
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	found := make(chan []string, 1)
-	go s.scan(pipe, found)
-	t.Cleanup(func() { s.kill(t) })
-	select {
-	case m := <-found:
-		s.dns, s.api = m[1], m[2]
-	case <-s.exited:
-		t.Fatalf("dnslb serve exited before serving:\n%s", s.stderr)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("dnslb serve did not start:\n%s", s.stderr)
-	}
-	return s
-}
-
 // fill writes a file in dir until the filesystem is full.
 func fill(t *testing.T, dir string) string {
 	t.Helper()

@@ -78,6 +78,25 @@ func tryServerAt(t *testing.T, dnsAddr, apiAddr, data string, args ...string) (*
 		"--check-allow", "127.0.0.0/8"}, args...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "DNSLB_TEST_MAIN=1")
+	return launch(t, cmd, servingLine)
+}
+
+// startServerCmd starts cmd, a `dnslb serve` logging text, and waits until
+// it serves.
+func startServerCmd(t *testing.T, cmd *exec.Cmd) *server {
+	t.Helper()
+	s, err := launch(t, cmd, servingLine)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, s.stderr)
+	}
+	return s
+}
+
+// launch starts cmd, a `dnslb serve`, and waits until it logs line (whose
+// two groups are the DNS and API addresses), or exits; it is killed when
+// the test ends.
+func launch(t *testing.T, cmd *exec.Cmd, line *regexp.Regexp) (*server, error) {
+	t.Helper()
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +106,7 @@ func tryServerAt(t *testing.T, dnsAddr, apiAddr, data string, args ...string) (*
 	}
 	s := &server{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	found := make(chan []string, 1)
-	go s.scan(pipe, found)
+	go s.scan(pipe, line, found)
 	t.Cleanup(func() { s.kill(t) })
 	select {
 	case m := <-found:
@@ -101,12 +120,12 @@ func tryServerAt(t *testing.T, dnsAddr, apiAddr, data string, args ...string) (*
 	}
 }
 
-func (s *server) scan(r io.Reader, found chan<- []string) {
+func (s *server) scan(r io.Reader, serving *regexp.Regexp, found chan<- []string) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
 		s.stderr.Write([]byte(line + "\n"))
-		if m := servingLine.FindStringSubmatch(line); m != nil {
+		if m := serving.FindStringSubmatch(line); m != nil {
 			found <- m
 		}
 	}

@@ -1,9 +1,7 @@
 package cli_test
 
 import (
-	"bufio"
 	"encoding/json"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -22,34 +20,9 @@ func startJSONServer(t *testing.T, ip, data string, args ...string) *server {
 	args = append([]string{"serve", "--dns", ip + ":0", "--api", ip + ":0", "--data", data, "--log-format", "json", "--check-allow", "127.0.0.0/8"}, args...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "DNSLB_TEST_MAIN=1")
-	pipe, err := cmd.StderrPipe()
+	s, err := launch(t, cmd, jsonServingLine)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	found := make(chan []string, 1)
-	go func(r io.Reader) {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			s.stderr.Write([]byte(sc.Text() + "\n"))
-			if m := jsonServingLine.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m
-			}
-		}
-		_ = cmd.Wait()
-		close(s.exited)
-	}(pipe)
-	t.Cleanup(func() { s.kill(t) })
-	select {
-	case m := <-found:
-		s.dns, s.api = m[1], m[2]
-	case <-s.exited:
-		t.Fatalf("dnslb serve exited before serving:\n%s", s.stderr)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("dnslb serve did not start:\n%s", s.stderr)
+		t.Fatalf("%v:\n%s", err, s.stderr)
 	}
 	return s
 }

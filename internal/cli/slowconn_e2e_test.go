@@ -21,26 +21,7 @@ func startServerNofile(t *testing.T, nofile int, args ...string) *server {
 		"serve", "--dns", "127.0.0.1:0", "--api", "127.0.0.1:0", "--data", t.TempDir(), "--zone", "lb.test"}, args...)
 	cmd := exec.Command("/bin/sh", args...)
 	cmd.Env = append(os.Environ(), "DNSLB_TEST_MAIN=1")
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	found := make(chan []string, 1)
-	go s.scan(pipe, found)
-	t.Cleanup(func() { s.kill(t) })
-	select {
-	case m := <-found:
-		s.dns, s.api = m[1], m[2]
-	case <-s.exited:
-		t.Fatalf("dnslb serve exited before serving:\n%s", s.stderr)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("dnslb serve did not start:\n%s", s.stderr)
-	}
-	return s
+	return startServerCmd(t, cmd)
 }
 
 // TestSlowConnectionsDoNotStarveAPIOrDNS: 500 connections from ten
