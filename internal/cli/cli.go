@@ -24,6 +24,7 @@ type Globals struct {
 	Token     string   `help:"API bearer token (from 'dnslb token create'); prefer DNSLB_TOKEN or --token-file, which other users cannot see in ps." env:"DNSLB_TOKEN"`
 	TokenFile string   `name:"token-file" help:"File holding the API bearer token." type:"path"`
 	CA        string   `name:"ca" help:"PEM file of the CA that signs the server's certificate (https --server)." type:"path"`
+	Config    string   `name:"config" type:"path" env:"DNSLB_CONFIG" placeholder:"FILE" help:"YAML file of settings for serve or agent: its keys are their flag names (config.go; see 'dnslb config check')."`
 
 	ctx     context.Context // ends on SIGINT or SIGTERM (but for the agent)
 	signals <-chan os.Signal
@@ -61,9 +62,15 @@ type root struct {
 	Restore RestoreCmd `cmd:"" help:"Replace a stopped server's data file with a backup (the old file is kept aside)."`
 	Token   TokenCmd   `cmd:"" help:"Make API tokens for serve --tokens."`
 	Version VersionCmd `cmd:"" help:"Print the version and the commit it was built from (--json for scripts)."`
+	Config  ConfigCmd  `cmd:"" help:"Check a config file of serve or agent."`
 
 	ShowVersion kong.VersionFlag `name:"version" help:"Print the version and exit."`
+
+	config *configResolver // the --config file, read before kong resolves flags
 }
+
+// BeforeResolve reads the config file (kong calls it once flags are traced).
+func (r *root) BeforeResolve(kctx *kong.Context) error { return r.config.load(kctx) }
 
 const description = `dnslb: load balancing a fleet through DNS, without a load balancer.
 
@@ -96,7 +103,7 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 
 // Main runs the command line args and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) (code int) {
-	var cli root
+	cli := root{config: &configResolver{}}
 	cli.stdout, cli.stderr = stdout, stderr
 	defer func() {
 		if v := recover(); v != nil {
@@ -107,10 +114,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 			code = int(e)
 		}
 	}()
-	parser, err := kong.New(&cli, kong.Name("dnslb"), kong.Description(description),
-		kong.Writers(stdout, stderr), kong.Exit(func(c int) { panic(exit(c)) }),
-		kong.Vars{"version": versionLine(readBuildInfo())}, kong.Help(help),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}))
+	parser, err := newParser(&cli, kong.Exit(func(c int) { panic(exit(c)) }))
 	if err != nil {
 		fmt.Fprintln(stderr, "dnslb:", err)
 		return exitUsage
@@ -119,6 +123,11 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	if err != nil {
 		fmt.Fprintf(stderr, "dnslb: %v\n%s", err, helpHint(err))
 		return exitUsage
+	}
+	if cli.config.file != nil {
+		for _, w := range cli.config.file.warnings {
+			fmt.Fprintln(stderr, "dnslb: warning:", w)
+		}
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -145,6 +154,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		if cmd := kctx.Command(); strings.HasPrefix(cmd, "record ") || strings.HasPrefix(cmd, "zone ") {
 			err = cliError(err) // their flags and arguments are the API's fields
 		}
+		err = annotate(err, kctx, cli.config.file)
 		fmt.Fprintln(stderr, "dnslb:", err)
 		var ec kong.ExitCoder
 		if errors.As(err, &ec) {
@@ -153,6 +163,14 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		return exitError
 	}
 	return exitOK
+}
+
+// newParser is the parser of the command line into cli.
+func newParser(cli *root, opts ...kong.Option) (*kong.Kong, error) {
+	return kong.New(cli, append([]kong.Option{kong.Name("dnslb"), kong.Description(description),
+		kong.Writers(cli.stdout, cli.stderr), kong.Vars{"version": versionLine(readBuildInfo())},
+		kong.Help(help), kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Resolvers(cli.config), kong.PostBuild(addEnvars)}, opts...)...)
 }
 
 // helpHint tells where the usage of the command that failed to parse is.
@@ -178,8 +196,13 @@ func help(opts kong.HelpOptions, ctx *kong.Context) error {
 			hide["server"], hide["json"], hide["token"], hide["token-file"], hide["ca"] = true, true, true, true, true
 		case "agent":
 			hide["json"] = true
-		case "version", "token":
+		case "version", "token", "config":
 			hide["server"], hide["token"], hide["token-file"], hide["ca"] = true, true, true, true
+		}
+		switch strings.Fields(n.Path())[0] {
+		case "serve", "agent", "config":
+		default:
+			hide["config"] = true
 		}
 	}
 	for _, f := range ctx.Model.Flags {
