@@ -24,7 +24,7 @@ type Globals struct {
 	Token     string   `help:"API bearer token (from 'dnslb token create'); prefer DNSLB_TOKEN or --token-file, which other users cannot see in ps." env:"DNSLB_TOKEN"`
 	TokenFile string   `name:"token-file" help:"File holding the API bearer token." type:"path"`
 	CA        string   `name:"ca" help:"PEM file of the CA that signs the server's certificate (https --server)." type:"path"`
-	Config    string   `name:"config" type:"path" env:"DNSLB_CONFIG" placeholder:"FILE" help:"YAML file of settings for serve or agent: its keys are their flag names (config.go; see 'dnslb config check')."`
+	Config    string   `name:"config" type:"path" env:"DNSLB_CONFIG" placeholder:"FILE" help:"YAML file of settings for serve or agent, keyed by their flag names; flags and DNSLB_<FLAG> variables override it (see 'dnslb config check')."`
 
 	ctx     context.Context // ends on SIGINT or SIGTERM (but for the agent)
 	signals <-chan os.Signal
