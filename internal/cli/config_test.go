@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -301,6 +302,40 @@ func parseConfigText(t *testing.T, text string) {
 	for key := range file.settings {
 		if findFlag(configFlags(parser.Model, "serve"), key) == nil {
 			t.Errorf("%q: kept key %q", text, key)
+		}
+	}
+}
+
+// commentedSetting is a line "#key: value" of an example file.
+var commentedSetting = regexp.MustCompile(`^#(([a-z][a-z0-9-]*): .*)$`)
+
+// TestConfigExamples: the example files in deploy/ hold only keys of their
+// command, also the settings they show commented out.
+func TestConfigExamples(t *testing.T) {
+	for file, cmd := range map[string]string{"dnslb.yaml": "serve", "dnslb-agent.yaml": "agent"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "deploy", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		seen := map[string]bool{}
+		for _, line := range strings.Split(string(data), "\n") {
+			if m := commentedSetting.FindStringSubmatch(line); m != nil && !seen[m[2]] {
+				line = m[1] // a setting commented out
+			}
+			if key, _, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, " ") {
+				seen[key] = true
+			}
+			lines = append(lines, line)
+		}
+		cli := &root{config: &configResolver{}}
+		parser, err := newParser(cli)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := parser.Model
+		if _, err := parseConfig(file, []byte(strings.Join(lines, "\n")), cmd, configFlags(m, cmd), otherKeys(m, cmd)); err != nil {
+			t.Errorf("%s, its settings uncommented: %v", file, err)
 		}
 	}
 }
