@@ -339,10 +339,17 @@ func listValue(flag *kong.Flag, v *yaml.Node) (any, error) {
 // checkValue parses value as the command line would parse it for flag,
 // without setting it, and checks it against the flag's allowed values.
 func checkValue(flag *kong.Flag, value any) error {
-	scratch := reflect.New(flag.Target.Type()).Elem()
+	t := flag.Target.Type()
+	scratch := reflect.New(t).Elem()
+	if t.Kind() == reflect.Pointer {
+		scratch.Set(reflect.New(t.Elem()))
+	}
 	scan := kong.Scan().PushTyped(value, kong.FlagValueToken)
 	if err := flag.Mapper.Decode(&kong.DecodeContext{Value: flag.Value, Scan: scan}, scratch); err != nil {
-		return fmt.Errorf("want %s, got %s", want(flag.Target.Type()), shown(value))
+		if plain(t) {
+			return fmt.Errorf("want %s, got %s", want(t), shown(value))
+		}
+		return fmt.Errorf("%s: %w", shown(value), err) // a mapper of its own says why
 	}
 	if flag.Enum == "" {
 		return nil
@@ -377,6 +384,20 @@ func shown(value any) string {
 }
 
 var durationType = reflect.TypeFor[time.Duration]()
+
+// plain reports whether a flag of type t takes a bool, a number, a
+// duration or a string, or a list of them: what want describes fully.
+func plain(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return t.PkgPath() == "" || t == durationType
+	}
+	return false
+}
 
 // want says what a flag of type t takes.
 func want(t reflect.Type) string {
