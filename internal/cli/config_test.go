@@ -272,10 +272,11 @@ func TestConfigSecretWarning(t *testing.T) {
 // TestConfigMalformed: whatever the bytes, parsing returns settings or an
 // error, never panics.
 func TestConfigMalformed(t *testing.T) {
+	model := serveModel(t)
 	for _, text := range []string{"\x00", "{", "[", "a: b: c", "? [a]\n: b", "&a dns: *a", "dns: *nope",
 		"<<: {dns: x}", "!!binary dns: x", "dns: !!int x", "zone: &z [a]\napi-hosts: *z", "\t- x",
 		strings.Repeat("[", 10000), "a: &a [*a]", ": x", "'': x", "null: x", "1: x", "true: x"} {
-		parseConfigText(t, text)
+		parseConfigText(t, model, text)
 	}
 }
 
@@ -283,24 +284,35 @@ func FuzzConfig(f *testing.F) {
 	for _, s := range []string{"dns: 127.0.0.1:53\n", "zone: [a, b]\n", "lameduck: 5s\n", "rrl-rate: x\n", "a: &a [*a]"} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, text string) { parseConfigText(t, text) })
+	cli := &root{config: &configResolver{}}
+	parser, err := newParser(cli)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string) { parseConfigText(t, parser.Model, text) })
+}
+
+// serveModel is the model of the command line.
+func serveModel(t *testing.T) *kong.Application {
+	t.Helper()
+	parser, err := newParser(&root{config: &configResolver{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parser.Model
 }
 
 // parseConfigText parses text as a serve config file and checks that it
 // either fails or holds only keys of serve.
-func parseConfigText(t *testing.T, text string) {
+func parseConfigText(t *testing.T, model *kong.Application, text string) {
 	t.Helper()
-	cli := &root{config: &configResolver{}}
-	parser, err := newParser(cli)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, err := parseConfig("F", []byte(text), "serve", configFlags(parser.Model, "serve"), otherKeys(parser.Model, "serve"))
+	flags := configFlags(model, "serve")
+	file, err := parseConfig("F", []byte(text), "serve", flags, otherKeys(model, "serve"))
 	if err != nil {
 		return
 	}
 	for key := range file.settings {
-		if findFlag(configFlags(parser.Model, "serve"), key) == nil {
+		if findFlag(flags, key) == nil {
 			t.Errorf("%q: kept key %q", text, key)
 		}
 	}
@@ -328,12 +340,7 @@ func TestConfigExamples(t *testing.T) {
 			}
 			lines = append(lines, line)
 		}
-		cli := &root{config: &configResolver{}}
-		parser, err := newParser(cli)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := parser.Model
+		m := serveModel(t)
 		if _, err := parseConfig(file, []byte(strings.Join(lines, "\n")), cmd, configFlags(m, cmd), otherKeys(m, cmd)); err != nil {
 			t.Errorf("%s, its settings uncommented: %v", file, err)
 		}
