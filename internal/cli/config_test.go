@@ -102,7 +102,7 @@ func TestConfigPrecedence(t *testing.T) {
 }
 
 func TestConfigAgentKeys(t *testing.T) {
-	t.Setenv("DNSLB_SERVER", "") // as unset: kong reads the variable even when empty
+	t.Setenv("DNSLB_SERVER", "") // unset below for this test; t.Setenv restores it
 	os.Unsetenv("DNSLB_SERVER")
 	cli, _, err := parseConfigFile(t, "server:\n  - http://127.0.0.1:1\n  - http://127.0.0.1:2\nzone: lb.test\nname: www\n"+
 		"weight: 20\nlease: 1m30s\ncheck-interval: 500ms\nidentity: static\nset-id: a\naddress: 127.0.0.1\ntoken-file: /x\n", "agent")
