@@ -43,6 +43,7 @@ type query struct {
 	flags   uint16
 	edns    bool
 	do      bool
+	nsid    bool // the OPT carries the NSID option
 	udpSize int
 }
 
@@ -122,9 +123,11 @@ func (q *query) parseOPT(b []byte, maxUDP uint16) bool {
 	if len(b) < 11 || b[0] != 0 || binary.BigEndian.Uint16(b[1:]) != dns.TypeOPT || b[6] != 0 {
 		return false
 	}
-	if 11+int(binary.BigEndian.Uint16(b[9:])) != len(b) {
+	rdlen := int(binary.BigEndian.Uint16(b[9:]))
+	if 11+rdlen != len(b) {
 		return false
 	}
+	q.nsid = rdlen > 0 && hasOption(b[11:], dns.EDNS0NSID)
 	q.edns, q.do = true, binary.BigEndian.Uint16(b[7:])&0x8000 != 0
 	q.udpSize = int(min(max(binary.BigEndian.Uint16(b[3:]), dns.MinMsgSize), maxUDP))
 	return true
@@ -134,7 +137,7 @@ func (q *query) parseOPT(b []byte, maxUDP uint16) bool {
 // to leave req to the full handler.
 func (s *Server) fastAnswer(req, out []byte, sc *scratch) []byte {
 	q, ok := sc.parse(req, s.cfg.MaxUDPSize)
-	if !ok {
+	if !ok || q.nsid && s.nsidHex != "" { // NSID: the full handler adds it
 		return nil
 	}
 	snap := s.cfg.Snapshot.Load()
