@@ -13,8 +13,9 @@ import (
 // The fast path answers the common query straight from and into wire
 // bytes, with no allocation: a QUERY with one question of class IN whose
 // name is plain letters, digits, '-' and '_', at most an OPT record of
-// version 0, and an outcome that is one or more record sets at the query
-// name, NODATA, NXDOMAIN or REFUSED, fitting the client's UDP size.
+// version 0 (not asking for the NSID when the server has one), and an
+// outcome that is one or more record sets at the query name, NODATA,
+// NXDOMAIN or REFUSED, fitting the client's UDP size.
 // Anything else returns nil and goes to the full handler (ServeDNS), which
 // answers identically (see the differential and fuzz tests).
 
@@ -43,7 +44,6 @@ type query struct {
 	flags   uint16
 	edns    bool
 	do      bool
-	nsid    bool // the OPT carries the NSID option
 	udpSize int
 }
 
@@ -123,11 +123,9 @@ func (q *query) parseOPT(b []byte, maxUDP uint16) bool {
 	if len(b) < 11 || b[0] != 0 || binary.BigEndian.Uint16(b[1:]) != dns.TypeOPT || b[6] != 0 {
 		return false
 	}
-	rdlen := int(binary.BigEndian.Uint16(b[9:]))
-	if 11+rdlen != len(b) {
+	if 11+int(binary.BigEndian.Uint16(b[9:])) != len(b) {
 		return false
 	}
-	q.nsid = rdlen > 0 && hasOption(b[11:], dns.EDNS0NSID)
 	q.edns, q.do = true, binary.BigEndian.Uint16(b[7:])&0x8000 != 0
 	q.udpSize = int(min(max(binary.BigEndian.Uint16(b[3:]), dns.MinMsgSize), maxUDP))
 	return true
@@ -137,7 +135,7 @@ func (q *query) parseOPT(b []byte, maxUDP uint16) bool {
 // to leave req to the full handler.
 func (s *Server) fastAnswer(req, out []byte, sc *scratch) []byte {
 	q, ok := sc.parse(req, s.cfg.MaxUDPSize)
-	if !ok || q.nsid && s.nsidHex != "" { // NSID: the full handler adds it
+	if !ok || s.nsidHex != "" && q.edns && asksNSIDWire(req[q.qEnd:]) { // the full handler adds it
 		return nil
 	}
 	snap := s.cfg.Snapshot.Load()

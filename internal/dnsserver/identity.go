@@ -91,6 +91,10 @@ func asksNSID(opt *dns.OPT) bool {
 	return false
 }
 
+// asksNSIDWire reports whether opt, a query's OPT record in wire form
+// (checked by parseOPT), carries the NSID option.
+func asksNSIDWire(opt []byte) bool { return hasOption(opt[11:], dns.EDNS0NSID) }
+
 // hasOption reports whether the options of an OPT record's data (code,
 // length, payload, ...) include code. Malformed data has none.
 func hasOption(b []byte, code uint16) bool {
