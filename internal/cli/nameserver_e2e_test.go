@@ -126,3 +126,16 @@ func TestServeBadNameServersWriteNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestServeKeepsExistingZoneNameServers: at a later start, --zone leaves
+// the stored zone as it is and warns when --ns says otherwise.
+func TestServeKeepsExistingZoneNameServers(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, "127.0.0.82", data, "--zone", "lb.test", "--ns", "ns1.lb.test=127.0.0.82")
+	s.stop(t)
+	s = startServer(t, "127.0.0.82", data, "--zone", "lb.test", "--ns", "ns1.lb.test=127.0.0.83")
+	contains(t, "zone ls", s.run(t, "zone", "ls"), "ns1.lb.test.=127.0.0.82")
+	s.stop(t)
+	contains(t, "serve's log", s.stderr.String(), `msg="the zone exists with other name servers than --ns gives; it is left as it is`,
+		`zone=lb.test. stored="ns1.lb.test.=127.0.0.82" flags="ns1.lb.test.=127.0.0.83"`)
+}

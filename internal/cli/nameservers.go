@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/dnslb/dnslb/internal/record"
@@ -56,12 +59,23 @@ func (c *ServeCmd) seedZone(name string, used map[string]bool) (record.Zone, err
 	return z, nil
 }
 
-// ensureZone creates z unless a zone of its name exists (then it is kept
-// as it is: --ns applies to zones serve creates).
-func ensureZone(ctx context.Context, reg *registry.Registry, z record.Zone) error {
+// ensureZone creates z unless a zone of its name exists. That one is kept
+// as it is (--ns applies to zones serve creates); when --ns was given
+// (explicit) and differs from it, a warning says so.
+func ensureZone(ctx context.Context, log *slog.Logger, reg *registry.Registry, z record.Zone, explicit bool) error {
 	_, err := reg.CreateZone(ctx, z)
-	if errors.Is(err, registry.ErrExists) {
-		return nil
+	if !errors.Is(err, registry.ErrExists) {
+		return err
 	}
-	return err
+	if old, err := reg.Zone(ctx, z.Name); err == nil && explicit && !sameNameServers(&old, &z) {
+		log.Warn("the zone exists with other name servers than --ns gives; it is left as it is (--ns applies to zones serve creates; to change them: dnslb zone rm, then dnslb zone create with --ns)",
+			"zone", z.Name, "stored", nameServers(&old, " "), "flags", nameServers(&z, " "))
+	}
+	return nil
+}
+
+// sameNameServers reports whether a and b list the same name servers with
+// the same addresses, in the same order.
+func sameNameServers(a, b *record.Zone) bool {
+	return slices.Equal(a.NS, b.NS) && maps.EqualFunc(a.NSAddresses, b.NSAddresses, slices.Equal)
 }

@@ -268,7 +268,7 @@ func (c *ServeCmd) seed(ctx context.Context, log *slog.Logger, reg *registry.Reg
 	}
 	zones, _ := c.seedZones() // checked by validate
 	for i, z := range zones {
-		if err := ensureZone(ctx, reg, z); err != nil {
+		if err := ensureZone(ctx, log, reg, z, len(c.NS) > 0); err != nil {
 			return fmt.Errorf("--zone %s: %w", c.Zone[i], err)
 		}
 	}
