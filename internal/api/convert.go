@@ -77,7 +77,7 @@ func toChanges(b client.ChangeBatch) ([]registry.Change, error) {
 }
 
 func toZone(in client.ZoneRequest) record.Zone {
-	z := record.Zone{Name: in.Name, NS: in.NS}
+	z := record.Zone{Name: in.Name, NS: in.NS, NSAddresses: in.NSAddresses}
 	z.SOA.RName = in.Hostmaster
 	if in.NegativeTTL != nil {
 		z.SOA.Minimum = *in.NegativeTTL

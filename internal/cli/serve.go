@@ -35,6 +35,8 @@ type ServeCmd struct {
 	Heartbeat string        `name:"heartbeat" default:"dns" help:"Where agents send lease heartbeats (UDP): 'dns' (the DNS port, told apart from queries by their first bytes), HOST:PORT (a socket of their own), or 'off' (renewals over HTTP only)."`
 	Data      string        `default:"./dnslb-data" help:"Data directory (holds dnslb.db)."`
 	Zone      []string      `sep:"none" help:"Zone to serve (repeatable); created with SOA and NS if missing."`
+	NS        []string      `name:"ns" sep:"none" placeholder:"NAME[=ADDR,...]" help:"Name server of the --zone zones created here (repeatable; default ns1.<zone>), with its IPv4/IPv6 addresses when inside the zone (glue), e.g. ns1.lb.example.com=192.0.2.53."`
+	ServerID  string        `name:"server-id" help:"This server's identity: answers CHAOS TXT id.server. and hostname.bind. (and NSID with --nsid); default the host name."`
 	Demo      bool          `help:"Into an empty store, also create zone lb.test with weighted name www (weights 10, 20, 30 on 127.0.1.1-3)."`
 	Lameduck  time.Duration `default:"0s" help:"On SIGTERM, keep answering this long while /readyz reports not ready."`
 
@@ -53,6 +55,7 @@ type ServeCmd struct {
 
 	apiListener net.Listener // tests: served instead of binding --api
 	dnsLimits   `embed:""`   // rrl.go
+	dnsIdentity `embed:""`   // identity.go
 	APISecurity
 }
 
@@ -83,6 +86,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 	dnsCfg := dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics, Shutdown: c.Shutdown}
 	dnsCfg.RRL, _ = c.rrl() // checked by validate
 	dnsCfg.TCPMaxQueries = c.TCPMaxQueries
+	dnsCfg.Identity = c.identity()
 	if c.Heartbeat == "dns" {
 		dnsCfg.Datagram = hbs.Answer
 	}
@@ -207,6 +211,12 @@ func (c *ServeCmd) validate() error {
 	if _, err := c.rrl(); err != nil {
 		return err
 	}
+	if err := c.validateIdentity(); err != nil {
+		return err
+	}
+	if _, err := c.seedZones(); err != nil {
+		return err
+	}
 	if _, err := dnsserver.ParsePrefixes(c.CheckAllow); err != nil {
 		return fmt.Errorf("--check-allow %s: %w", strings.Join(c.CheckAllow, ","), err)
 	}
@@ -256,9 +266,10 @@ func (c *ServeCmd) seed(ctx context.Context, log *slog.Logger, reg *registry.Reg
 	if err != nil {
 		return err
 	}
-	for _, z := range c.Zone {
-		if err := reg.EnsureZone(ctx, z); err != nil {
-			return fmt.Errorf("--zone %s: %w", z, err)
+	zones, _ := c.seedZones() // checked by validate
+	for i, z := range zones {
+		if err := ensureZone(ctx, log, reg, z, len(c.NS) > 0); err != nil {
+			return fmt.Errorf("--zone %s: %w", c.Zone[i], err)
 		}
 	}
 	if demo {

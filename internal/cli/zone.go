@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/dnslb/dnslb/internal/api/client"
+	"github.com/dnslb/dnslb/internal/record"
 )
 
 // ZoneCmd groups the zone commands.
@@ -17,7 +18,7 @@ type ZoneCmd struct {
 // ZoneCreateCmd creates a zone.
 type ZoneCreateCmd struct {
 	Name        string   `arg:"" help:"Zone name, e.g. lb.example.com."`
-	NS          []string `name:"ns" help:"Name server of the zone (repeatable); default ns1.<zone>."`
+	NS          []string `name:"ns" sep:"none" placeholder:"NAME[=ADDR,...]" help:"Name server of the zone (repeatable; default ns1.<zone>), with its IPv4/IPv6 addresses when inside the zone (glue), e.g. ns1.lb.example.com=192.0.2.53,2001:db8::53."`
 	Hostmaster  string   `help:"SOA contact; default hostmaster.<zone>."`
 	NegativeTTL *uint32  `name:"negative-ttl" help:"SOA minimum: how long resolvers cache 'no such record' (seconds, default 5)."`
 }
@@ -28,14 +29,25 @@ func (c *ZoneCreateCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	z, err := cl.CreateZone(g.ctx, client.ZoneRequest{Name: c.Name, NS: c.NS, Hostmaster: c.Hostmaster, NegativeTTL: c.NegativeTTL})
+	req := client.ZoneRequest{Name: c.Name, Hostmaster: c.Hostmaster, NegativeTTL: c.NegativeTTL}
+	for _, ns := range c.NS {
+		name, addrs := record.ParseNameServer(ns)
+		req.NS = append(req.NS, name)
+		if addrs != nil {
+			if req.NSAddresses == nil {
+				req.NSAddresses = map[string][]string{}
+			}
+			req.NSAddresses[name] = addrs
+		}
+	}
+	z, err := cl.CreateZone(g.ctx, req)
 	if err != nil {
 		return err
 	}
 	if g.JSON {
 		return printJSON(g.stdout, z)
 	}
-	_, err = fmt.Fprintf(g.stdout, "created zone %s (ns %s, negative TTL %ds)%s\n", z.Name, strings.Join(z.NS, " "), z.SOA.Minimum, pendingNote(z.Pending))
+	_, err = fmt.Fprintf(g.stdout, "created zone %s (ns %s, negative TTL %ds)%s\n", z.Name, nameServers(&z.Zone, " "), z.SOA.Minimum, pendingNote(z.Pending))
 	return err
 }
 
@@ -61,7 +73,7 @@ func (c *ZoneLsCmd) Run(g *Globals) error {
 		if z.Deleting {
 			name += " (deleting)"
 		}
-		t.row(name, strings.Join(z.NS, ","), fmt.Sprint(z.SOA.Serial), fmt.Sprintf("%ds", z.SOA.Minimum), fmt.Sprint(len(z.Policies)))
+		t.row(name, nameServers(&z, " "), fmt.Sprint(z.SOA.Serial), fmt.Sprintf("%ds", z.SOA.Minimum), fmt.Sprint(len(z.Policies)))
 	}
 	return t.flush()
 }
@@ -96,4 +108,17 @@ func pendingNote(p client.Pending) string {
 		return ""
 	}
 	return "; committed, but not yet in DNS answers: they will carry it without anything more being done"
+}
+
+// nameServers lists z's name servers joined by sep, each with its
+// addresses when it has some: ns1.lb.test.=192.0.2.53,2001:db8::53.
+func nameServers(z *record.Zone, sep string) string {
+	out := make([]string, len(z.NS))
+	for i, ns := range z.NS {
+		out[i] = ns
+		if addrs := z.NSAddresses[ns]; len(addrs) > 0 {
+			out[i] += "=" + strings.Join(addrs, ",")
+		}
+	}
+	return strings.Join(out, sep)
 }

@@ -12,9 +12,18 @@
 //     except an NS query at the apex and a CNAME chain that leaves our
 //     zones. NXDOMAIN and NODATA carry the zone's SOA with the TTL
 //     min(SOA TTL, SOA minimum) (RFC 2308).
-//   - Query class IN is served and ANY is read as IN; every other class
-//     (CHAOS, HESIOD, ...) is REFUSED: there is no data in it, and the
-//     opcode is implemented.
+//   - Query class IN is served and ANY is read as IN. CHAOS answers TXT
+//     id.server. and hostname.bind. with Config.Identity.ID and
+//     version.server. and version.bind. with its Version (TTL 0, AA set);
+//     an empty one, any other name or type is REFUSED, as in Knot DNS
+//     (identity.go). Every other class (HESIOD, ...) is REFUSED: there is
+//     no data in it, and the opcode is implemented.
+//   - NSID (RFC 5001): with Config.Identity.NSID set, a query whose OPT
+//     carries the NSID option gets it back with our identifier; the fast
+//     path leaves such queries to the full handler.
+//   - An NS answer at the apex carries the zone's glue (the addresses of
+//     its name servers inside it) in the additional section; a UDP reply
+//     too big drops the glue, and only then sets TC.
 //   - AXFR and IXFR are REFUSED.
 //   - ANY is answered minimally (RFC 8482 §4.2): one synthesized
 //     HINFO "RFC8482" record with the zone's SOA TTL at a name that

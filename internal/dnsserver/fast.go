@@ -13,8 +13,9 @@ import (
 // The fast path answers the common query straight from and into wire
 // bytes, with no allocation: a QUERY with one question of class IN whose
 // name is plain letters, digits, '-' and '_', at most an OPT record of
-// version 0, and an outcome that is one or more record sets at the query
-// name, NODATA, NXDOMAIN or REFUSED, fitting the client's UDP size.
+// version 0 (not asking for the NSID when the server has one), and an
+// outcome that is one or more record sets at the query name, NODATA,
+// NXDOMAIN or REFUSED, fitting the client's UDP size.
 // Anything else returns nil and goes to the full handler (ServeDNS), which
 // answers identically (see the differential and fuzz tests).
 
@@ -134,7 +135,7 @@ func (q *query) parseOPT(b []byte, maxUDP uint16) bool {
 // to leave req to the full handler.
 func (s *Server) fastAnswer(req, out []byte, sc *scratch) []byte {
 	q, ok := sc.parse(req, s.cfg.MaxUDPSize)
-	if !ok {
+	if !ok || s.nsidHex != "" && q.edns && asksNSIDWire(req[q.qEnd:]) { // the full handler adds it
 		return nil
 	}
 	snap := s.cfg.Snapshot.Load()

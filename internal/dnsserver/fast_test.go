@@ -27,6 +27,7 @@ func diffInput(t testing.TB) zone.Input {
 	t.Helper()
 	z := record.NewZone("lb.test.")
 	z.NS = []string{"ns1.lb.test.", "ns2.lb.test."}
+	z.NSAddresses = map[string][]string{"ns1.lb.test.": {"192.0.2.53", "2001:db8::53"}}
 	z.Policies = map[string]record.Policy{"multi.lb.test.": record.Multivalue, "pool.lb.test.": record.Weighted}
 	sets := []record.Set{
 		{Key: record.Key{Name: "h1", Type: record.A}, TTL: 300, Values: []string{"10.1.0.1"}},

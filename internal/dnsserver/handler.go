@@ -66,6 +66,7 @@ func (s *Server) edns(req, m *dns.Msg) (int, bool) {
 		m.Rcode, m.Authoritative = dns.RcodeBadVers, false
 		return dns.MinMsgSize, false
 	}
+	s.addNSID(opt, m)
 	return int(min(max(opt.UDPSize(), dns.MinMsgSize), s.cfg.MaxUDPSize)), true
 }
 
@@ -82,14 +83,22 @@ func truncate(m *dns.Msg, size int) {
 	if len(m.Answer) > 0 && len(m.Ns) > 0 && m.Ns[0].Header().Rrtype == dns.TypeNS && m.Len() > size {
 		m.Ns = nil
 	}
+	if m.Len() > size {
+		dropGlue(m)
+	}
 	m.Truncate(size)
 }
 
-// answer fills m for the one question of req. Classes other than IN (and
-// ANY, read as IN) are REFUSED: dnslb serves no CHAOS or HESIOD data. Zone
-// transfers (AXFR, IXFR) are REFUSED too: dnslb has no secondaries.
+// answer fills m for the one question of req. CHAOS answers the server's
+// identity (identity.go); other classes than IN (and ANY, read as IN) are
+// REFUSED: dnslb serves no HESIOD data. Zone transfers (AXFR, IXFR) are
+// REFUSED too: dnslb has no secondaries.
 func (s *Server) answer(req, m *dns.Msg) {
 	q := req.Question[0]
+	if q.Qclass == dns.ClassCHAOS {
+		s.answerChaos(q, m)
+		return
+	}
 	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY || q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
 		m.Rcode, m.Authoritative = dns.RcodeRefused, false
 		return
@@ -123,8 +132,12 @@ func (s *Server) fill(m *dns.Msg, res *zone.Result, qname string, q dns.Question
 	}
 	m.Answer = echoCase(res.Answer, qname, q.Name)
 	if res.Kind == zone.Success {
-		if res.Zone != nil && !(q.Qtype == dns.TypeNS && qname == res.Zone.Origin) && !isCNAMEOnly(res, q.Qtype) {
+		apexNS := res.Zone != nil && q.Qtype == dns.TypeNS && qname == res.Zone.Origin
+		if res.Zone != nil && !apexNS && !isCNAMEOnly(res, q.Qtype) {
 			m.Ns = res.Zone.NS
+		}
+		if apexNS {
+			addGlue(m, res.Zone)
 		}
 		return
 	}

@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,6 +48,8 @@ type Config struct {
 	// TCPMaxQueries is how many queries one TCP connection may send before
 	// the server closes it, gracefully (tcp.go); 0: no limit.
 	TCPMaxQueries int
+	// Identity tells which server answered (identity.go); zero: nothing.
+	Identity Identity
 }
 
 // DefaultMaxUDPSize is the EDNS buffer size of DNS flag day 2020.
@@ -62,6 +65,7 @@ type Server struct {
 	udp     []*net.UDPConn
 	ln      net.Listener
 	rrl     *limiter // nil: off
+	nsidHex string   // Identity.NSID in hex, as miekg/dns carries it
 }
 
 // New returns a Server for cfg.
@@ -84,7 +88,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.UDPSockets <= 0 {
 		cfg.UDPSockets = runtime.GOMAXPROCS(0)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, rnd: cfg.Rand, metrics: newMetrics(cfg.Registerer)}
+	if len(cfg.Identity.NSID) > MaxNSID {
+		return nil, fmt.Errorf("dnsserver: Config.Identity.NSID is %d bytes; at most %d are allowed", len(cfg.Identity.NSID), MaxNSID)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, rnd: cfg.Rand, metrics: newMetrics(cfg.Registerer),
+		nsidHex: hex.EncodeToString(cfg.Identity.NSID)}
 	if err := s.newRRL(); err != nil {
 		return nil, err
 	}

@@ -123,12 +123,17 @@ type SOA struct {
 
 // Zone is an origin dnslb is authoritative for.
 type Zone struct {
-	Name     string            `json:"name"`
-	SOA      SOA               `json:"soa"`
-	NS       []string          `json:"ns"`
-	Policies map[string]Policy `json:"policies,omitempty"` // by canonical name; absent means Weighted
-	Created  time.Time         `json:"created"`
-	Revision int64             `json:"revision"` // store revision of the last change; set by the store
+	Name string   `json:"name"`
+	SOA  SOA      `json:"soa"`
+	NS   []string `json:"ns"`
+	// NSAddresses holds the addresses (IPv4, IPv6) of name servers in NS
+	// whose names lie inside the zone, by canonical name: DNS answers them
+	// for A and AAAA at those names and adds them to NS answers as glue.
+	// A new field beside NS, so zones stored before it load unchanged.
+	NSAddresses map[string][]string `json:"ns_addresses,omitempty"`
+	Policies    map[string]Policy   `json:"policies,omitempty"` // by canonical name; absent means Weighted
+	Created     time.Time           `json:"created"`
+	Revision    int64               `json:"revision"` // store revision of the last change; set by the store
 
 	// Deleting marks a zone whose deletion has started: it is out of DNS
 	// answers and refuses writes while its record sets are deleted in

@@ -60,13 +60,8 @@ func (z *Zone) Validate() error {
 	if z.SOA.Minimum > MaxTTL {
 		return Errorf("soa.minimum", "%d is too large; allowed 0..%d", z.SOA.Minimum, MaxTTL)
 	}
-	if len(z.NS) == 0 {
-		return Errorf("ns", "at least one name server is required")
-	}
-	for i := range z.NS {
-		if z.NS[i], err = Target(fmt.Sprintf("ns[%d]", i), z.NS[i]); err != nil {
-			return err
-		}
+	if err := z.validateNS(); err != nil {
+		return err
 	}
 	for n, p := range z.Policies {
 		if _, err := ParsePolicy("policies["+n+"]", string(p)); err != nil {

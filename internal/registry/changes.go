@@ -111,6 +111,9 @@ func (r *Registry) applyOne(nodes *nodes, z *record.Zone, c Change, i int) error
 	if err := set.NormalizeFor(z.Name, r.opts.Checks); err != nil {
 		return err
 	}
+	if err := z.CheckNameServerSet(set.Key); err != nil {
+		return err
+	}
 	if err := checkNotHidden(tx, z.Name, set.Name); err != nil {
 		return err
 	}

@@ -48,6 +48,7 @@ func newZone(z *record.Zone, rev int64) *Zone {
 		SOA:    soaRR(z, z.SOA.TTL, serial),
 		NegSOA: soaRR(z, neg, serial),
 		NS:     nsRRs(z),
+		Glue:   glueRRs(z),
 	}
 	out.setWire()
 	return out

@@ -154,7 +154,8 @@ func (b *Builder) dirty(zone, name string) {
 
 func (src *source) hasContent(name string) bool {
 	_, policy := src.zone.Policies[name]
-	return len(src.names[name]) > 0 || policy
+	_, ns := src.zone.NSAddresses[name]
+	return len(src.names[name]) > 0 || policy || ns
 }
 
 // ref adds d to the count of name and of each of its ancestors up to the
@@ -184,6 +185,11 @@ func (src *source) recount() {
 		seen[name] = true
 	}
 	for name := range src.zone.Policies {
+		if record.InZone(name, src.zone.Name) {
+			seen[name] = true
+		}
+	}
+	for name := range src.zone.NSAddresses {
 		if record.InZone(name, src.zone.Name) {
 			seen[name] = true
 		}
@@ -313,5 +319,6 @@ func (src *source) node(name string, h Hooks) *node {
 		sort.Slice(sets, func(i, j int) bool { return sets[i].SetID < sets[j].SetID })
 		n.rrsets[t] = newRRSet(sets, src.zone.Policy(name), h)
 	}
+	src.addNameServer(n, name)
 	return n
 }

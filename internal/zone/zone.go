@@ -23,6 +23,9 @@ type Zone struct {
 	SOA    *dns.SOA // for SOA queries; TTL is the SOA's own
 	NegSOA *dns.SOA // for negative answers; TTL is min(SOA TTL, minimum)
 	NS     []dns.RR
+	// Glue is the A and AAAA records of the name servers in NS that lie
+	// inside the zone, in NS order: the additional section of NS answers.
+	Glue   []dns.RR
 	shards *shards // nodes by canonical name, sharded (see builder.go)
 
 	// Wire forms for the fast path (see wire.go): the NS records and the

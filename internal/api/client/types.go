@@ -12,10 +12,13 @@ import (
 
 // ZoneRequest creates a zone. Unset fields take defaults.
 type ZoneRequest struct {
-	Name        string   `json:"name"`
-	NS          []string `json:"ns,omitempty"`
-	Hostmaster  string   `json:"hostmaster,omitempty"`   // SOA RNAME; default hostmaster.<zone>
-	NegativeTTL *uint32  `json:"negative_ttl,omitempty"` // SOA minimum; default 5
+	Name string   `json:"name"`
+	NS   []string `json:"ns,omitempty"`
+	// NSAddresses gives name servers in NS inside the zone their IPv4 and
+	// IPv6 addresses (glue), by name.
+	NSAddresses map[string][]string `json:"ns_addresses,omitempty"`
+	Hostmaster  string              `json:"hostmaster,omitempty"`   // SOA RNAME; default hostmaster.<zone>
+	NegativeTTL *uint32             `json:"negative_ttl,omitempty"` // SOA minimum; default 5
 }
 
 // SetRequest is one record set as a client writes it. Name may be relative
