@@ -79,17 +79,17 @@ const prefix = "/2013-04-01"
 
 func (h *Handler) routes() {
 	for pattern, op := range map[string]operation{
-		"POST " + prefix + "/hostedzone":               {"CreateHostedZone", true, h.createHostedZone},
-		"GET " + prefix + "/hostedzone":                {"ListHostedZones", false, h.listHostedZones},
-		"GET " + prefix + "/hostedzonesbyname":         {"ListHostedZonesByName", false, h.listHostedZonesByName},
-		"GET " + prefix + "/hostedzone/{id}":           {"GetHostedZone", false, h.getHostedZone},
-		"DELETE " + prefix + "/hostedzone/{id}":        {"DeleteHostedZone", true, h.deleteHostedZone},
-		"POST " + prefix + "/hostedzone/{id}/rrset":    {"ChangeResourceRecordSets", true, h.changeRecordSets},
-		"POST " + prefix + "/hostedzone/{id}/rrset/":   {"ChangeResourceRecordSets", true, h.changeRecordSets},
-		"GET " + prefix + "/hostedzone/{id}/rrset":     {"ListResourceRecordSets", false, h.listRecordSets},
-		"GET " + prefix + "/hostedzone/{id}/rrset/":    {"ListResourceRecordSets", false, h.listRecordSets},
-		"GET " + prefix + "/change/{id}":               {"GetChange", false, h.getChange},
-		"POST /{$}":                                    {"GetCallerIdentity", false, h.sts},
+		"POST " + prefix + "/hostedzone":             {"CreateHostedZone", true, h.createHostedZone},
+		"GET " + prefix + "/hostedzone":              {"ListHostedZones", false, h.listHostedZones},
+		"GET " + prefix + "/hostedzonesbyname":       {"ListHostedZonesByName", false, h.listHostedZonesByName},
+		"GET " + prefix + "/hostedzone/{id}":         {"GetHostedZone", false, h.getHostedZone},
+		"DELETE " + prefix + "/hostedzone/{id}":      {"DeleteHostedZone", true, h.deleteHostedZone},
+		"POST " + prefix + "/hostedzone/{id}/rrset":  {"ChangeResourceRecordSets", true, h.changeRecordSets},
+		"POST " + prefix + "/hostedzone/{id}/rrset/": {"ChangeResourceRecordSets", true, h.changeRecordSets},
+		"GET " + prefix + "/hostedzone/{id}/rrset":   {"ListResourceRecordSets", false, h.listRecordSets},
+		"GET " + prefix + "/hostedzone/{id}/rrset/":  {"ListResourceRecordSets", false, h.listRecordSets},
+		"GET " + prefix + "/change/{id}":             {"GetChange", false, h.getChange},
+		"POST /{$}":                                  {"GetCallerIdentity", false, h.sts},
 	} {
 		h.handle(pattern, op)
 	}
