@@ -3,6 +3,7 @@ package cli
 import (
 	"log/slog"
 	"net/http"
+	"path/filepath"
 
 	"github.com/dnslb/dnslb/internal/registry"
 	"github.com/dnslb/dnslb/internal/route53api"
@@ -14,8 +15,8 @@ type Route53Flags struct {
 }
 
 // route53Handler is the Route 53 API's handler, nil without
-// --r53-credentials.
-func (c *Route53Flags) route53Handler(reg *registry.Registry, log *slog.Logger) (http.Handler, error) {
+// --r53-credentials; its health checks are kept in the data directory.
+func (c *Route53Flags) route53Handler(reg *registry.Registry, log *slog.Logger, data string) (http.Handler, error) {
 	if c.R53Credentials == "" {
 		return nil, nil
 	}
@@ -23,5 +24,9 @@ func (c *Route53Flags) route53Handler(reg *registry.Registry, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	return route53api.New(route53api.Options{Registry: reg, Keys: keys, Logger: log.With("part", "route53")}), nil
+	checks, err := route53api.OpenHealthChecks(filepath.Join(data, "route53-healthchecks.json"))
+	if err != nil {
+		return nil, err
+	}
+	return route53api.New(route53api.Options{Registry: reg, Keys: keys, HealthChecks: checks, Logger: log.With("part", "route53")}), nil
 }

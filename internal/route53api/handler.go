@@ -36,9 +36,9 @@ type Options struct {
 // Handler serves the Route 53 API (and STS GetCallerIdentity). New starts
 // nothing; it is an http.Handler mounted by package api (Match).
 type Handler struct {
-	opts Options
-	log  *slog.Logger
-	mux  *http.ServeMux
+	opts   Options
+	log    *slog.Logger
+	mux    *http.ServeMux
 	ops    map[string]operation // by mux pattern
 	checks *HealthChecks
 }

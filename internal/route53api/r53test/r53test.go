@@ -36,7 +36,7 @@ type Options struct {
 	Now      func() time.Time
 	// ProbeInterval is route53api.Options.ProbeInterval.
 	ProbeInterval time.Duration
-	Logger   *slog.Logger
+	Logger        *slog.Logger
 }
 
 // Server is a running API.
