@@ -136,11 +136,31 @@ func (h *Handler) run(op operation, w http.ResponseWriter, r *http.Request) {
 		ns = stsNamespace
 	}
 	status, v, err := h.serve(op, c)
+	code := ""
 	if err != nil {
-		writeError(w, h.asError(c, err), ns, c.requestID)
-		return
+		e := h.asError(c, err)
+		status, code = e.Status, e.Code
+		writeError(w, e, ns, c.requestID)
+	} else {
+		writeXML(w, status, c.requestID, v)
 	}
-	writeXML(w, status, c.requestID, v)
+	if op.write {
+		h.audit(op, c, status, code)
+	}
+}
+
+// audit logs one line per write, as the v1 API does: the call, what it
+// named, the answer and who sent it.
+func (h *Handler) audit(op operation, c *call, status int, code string) {
+	attrs := []slog.Attr{slog.String("op", op.name), slog.String("path", c.r.URL.Path), slog.Int("status", status)}
+	if code != "" {
+		attrs = append(attrs, slog.String("code", code))
+	}
+	if c.key != nil {
+		attrs = append(attrs, slog.String("key", c.key.ID))
+	}
+	attrs = append(attrs, slog.String("request_id", c.requestID), slog.String("remote", c.r.RemoteAddr))
+	h.log.LogAttrs(c.r.Context(), slog.LevelInfo, "route53 write", attrs...)
 }
 
 func (h *Handler) serve(op operation, c *call) (int, any, error) {
