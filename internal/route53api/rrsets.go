@@ -247,7 +247,7 @@ func (bc *batchChange) build(z record.Zone) error {
 	bc.c = registry.Change{Action: registry.Action(bc.action), Set: set, Policy: policy}
 	if bc.action == "DELETE" {
 		bc.c.Policy = ""
-		bc.c.Guard = matchGuard(bc, set, policy)
+		bc.c.Guard = matchGuard(bc, set)
 	}
 	return nil
 }
@@ -257,7 +257,7 @@ var errMismatch = errors.New("the values provided do not match the current value
 
 // matchGuard accepts the deletion of the stored set only if it is the set
 // the change describes, as Route 53 requires.
-func matchGuard(bc *batchChange, want record.Set, policy record.Policy) registry.Guard {
+func matchGuard(bc *batchChange, want record.Set) registry.Guard {
 	return func(old, _ *record.Set) error {
 		oldCheck := ""
 		if old.Check != nil {
