@@ -208,7 +208,8 @@ func (s *Server) authorized(pattern string, h http.Handler) http.Handler {
 	})
 }
 
-// Reload reads the tokens file and the TLS certificate again (SIGHUP);
+// Reload reads the tokens file, the TLS certificate and the Route 53
+// credentials file again (SIGHUP);
 // what fails to load leaves what is in use.
 func (s *Server) Reload() error {
 	var errs []error
@@ -217,6 +218,9 @@ func (s *Server) Reload() error {
 	}
 	if s.cfg.Certs != nil {
 		errs = append(errs, s.cfg.Certs.Reload())
+	}
+	if r, ok := s.cfg.Route53.(interface{ Reload() error }); ok {
+		errs = append(errs, r.Reload())
 	}
 	return errors.Join(errs...)
 }

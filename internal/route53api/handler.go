@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dnslb/dnslb/internal/auth"
@@ -19,6 +20,9 @@ import (
 type Options struct {
 	Registry *registry.Registry
 	Keys     *Keys // the access keys it accepts; required
+	// KeysFile, when set, is where Keys were read from: Reload reads it
+	// again.
+	KeysFile string
 	Logger   *slog.Logger
 	Now      func() time.Time // the clock for signatures and changes; time.Now when nil
 	// Inject, when set, is called with the name of each authenticated
@@ -41,6 +45,7 @@ type Handler struct {
 	mux    *http.ServeMux
 	ops    map[string]operation // by mux pattern
 	checks *HealthChecks
+	keys   atomic.Pointer[Keys]
 }
 
 // operation is one API call: its name (as in IAM and Options.Inject),
@@ -72,8 +77,23 @@ func New(opts Options) *Handler {
 	if h.checks == nil {
 		h.checks, _ = OpenHealthChecks("") // in memory: cannot fail
 	}
+	h.keys.Store(opts.Keys)
 	h.routes()
 	return h
+}
+
+// Reload reads the credentials file (Options.KeysFile) again; if it fails
+// to load, the keys in use stay.
+func (h *Handler) Reload() error {
+	if h.opts.KeysFile == "" {
+		return nil
+	}
+	ks, err := ReadKeys(h.opts.KeysFile)
+	if err != nil {
+		return err
+	}
+	h.keys.Store(ks)
+	return nil
 }
 
 func (h *Handler) now() time.Time { return h.opts.Now() }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +147,103 @@ func TestMultiValueAnswer(t *testing.T) {
 	z, _ := srv.Registry.Zone(ctx, "example.com")
 	if p := z.Policy("mv.example.com."); p != "multivalue" {
 		t.Errorf("policy of mv.example.com = %s; want multivalue", p)
+	}
+}
+
+// SIGHUP (Handler.Reload) reads the credentials file again: a key added
+// works, a key removed is refused; a file that does not load keeps the
+// keys in use.
+func TestReloadKeys(t *testing.T) {
+	file := t.TempDir() + "/creds"
+	write := func(s string) {
+		if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(r53test.KeyID + " " + r53test.Secret + " admin\n")
+	keys, err := route53api.ReadKeys(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := r53test.Start(t, r53test.Options{Keys: keys, KeysFile: file})
+	other := newClient(srv, "AKIAOTHER0000000001", "other-secret-access-key-000000001")
+	write("AKIAOTHER0000000001 other-secret-access-key-000000001 read\n")
+	if err := srv.Handler.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.ListHostedZones(context.Background(), &route53.ListHostedZonesInput{}); err != nil {
+		t.Errorf("added key after reload: %v", err)
+	}
+	if _, err := adminClient(srv).ListHostedZones(context.Background(), &route53.ListHostedZonesInput{}); apiCode(err) != "InvalidClientTokenId" {
+		t.Errorf("removed key after reload: %v; want InvalidClientTokenId", err)
+	}
+	write("garbage\n")
+	if err := srv.Handler.Reload(); err == nil || err.Error() != "r53 credentials file "+file+": line 1: 1 fields; want 3: ACCESS_KEY_ID SECRET_ACCESS_KEY SCOPE" {
+		t.Errorf("reload of a bad file: %v", err)
+	}
+	if _, err := other.ListHostedZones(context.Background(), &route53.ListHostedZonesInput{}); err != nil {
+		t.Errorf("key in use after a failed reload: %v", err)
+	}
+}
+
+// Values of every type round-trip through Route 53's forms (TXT quoted).
+func TestValueForms(t *testing.T) {
+	srv := r53test.Start(t, r53test.Options{})
+	cl, ctx := adminClient(srv), context.Background()
+	zid := aws.ToString(createZone(t, cl, "example.com").Id)
+	simple := func(name string, typ types.RRType, values ...string) types.Change {
+		rrs := &types.ResourceRecordSet{Name: aws.String(name), Type: typ, TTL: aws.Int64(300)}
+		for _, v := range values {
+			rrs.ResourceRecords = append(rrs.ResourceRecords, types.ResourceRecord{Value: aws.String(v)})
+		}
+		return types.Change{Action: types.ChangeActionCreate, ResourceRecordSet: rrs}
+	}
+	if _, err := change(t, cl, zid, simple("example.com", types.RRTypeMx, "10 mail.example.com."),
+		simple("txt.example.com", types.RRTypeTxt, `"v=spf1 -all"`, `"say \"hi\""`),
+		simple("v6.example.com", types.RRTypeAaaa, "2001:db8::1"),
+		simple("alias.example.com", types.RRTypeCname, "www.example.com"),
+		simple("_sip._tcp.example.com", types.RRTypeSrv, "1 10 5060 sip.example.com.")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cl.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zid)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range out.ResourceRecordSets {
+		var vs []string
+		for _, v := range r.ResourceRecords {
+			vs = append(vs, aws.ToString(v.Value))
+		}
+		got = append(got, aws.ToString(r.Name)+" "+string(r.Type)+" "+strings.Join(vs, ","))
+	}
+	want := []string{"example.com. MX 10 mail.example.com.", "example.com. NS ns1.example.com.",
+		"example.com. SOA ns1.example.com. hostmaster.example.com. " + got[2][len("example.com. SOA ns1.example.com. hostmaster.example.com. "):],
+		"_sip._tcp.example.com. SRV 1 10 5060 sip.example.com.", "alias.example.com. CNAME www.example.com.",
+		`txt.example.com. TXT "v=spf1 -all","say \"hi\""`, "v6.example.com. AAAA 2001:db8::1"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("listed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestListHostedZonesPaging(t *testing.T) {
+	srv := r53test.Start(t, r53test.Options{})
+	cl := adminClient(srv)
+	for _, n := range []string{"a.test", "b.test", "c.test"} {
+		createZone(t, cl, n)
+	}
+	var names []string
+	p := route53.NewListHostedZonesPaginator(cl, &route53.ListHostedZonesInput{MaxItems: aws.Int32(2)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, z := range page.HostedZones {
+			names = append(names, aws.ToString(z.Name))
+		}
+	}
+	if strings.Join(names, " ") != "a.test. b.test. c.test." {
+		t.Errorf("zones over pages of 2: %v", names)
 	}
 }

@@ -85,7 +85,7 @@ func (h *Handler) verifyV4(r *http.Request, body []byte, a, service string) (*Ke
 		return nil, &Error{Status: http.StatusBadRequest, Code: codeIncompleteSignature,
 			Message: "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters. Authorization=" + clip(a)}
 	}
-	key, ok := h.opts.Keys.lookup(p.keyID)
+	key, ok := h.keys.Load().lookup(p.keyID)
 	if !ok {
 		return nil, &Error{Status: http.StatusForbidden, Code: codeInvalidClientTokenID, Message: msgUnknownKey}
 	}
@@ -182,7 +182,7 @@ func (h *Handler) verifyV3(r *http.Request, a string) (*Key, *Error) {
 		return nil, &Error{Status: http.StatusBadRequest, Code: codeIncompleteSignature,
 			Message: "X-Amzn-Authorization must be: AWS3-HTTPS AWSAccessKeyId=ID,Algorithm=HmacSHA256,Signature=BASE64"}
 	}
-	key, ok := h.opts.Keys.lookup(fields["AWSAccessKeyId"])
+	key, ok := h.keys.Load().lookup(fields["AWSAccessKeyId"])
 	if !ok {
 		return nil, &Error{Status: http.StatusForbidden, Code: codeInvalidClientTokenID, Message: msgUnknownKey}
 	}

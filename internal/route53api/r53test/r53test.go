@@ -29,8 +29,10 @@ type Options struct {
 	// Inject is route53api.Options.Inject: return route53api.Throttling()
 	// or route53api.PriorRequestNotComplete() to make a call fail.
 	Inject func(op string) error
-	// Keys replaces the admin key when set.
-	Keys *route53api.Keys
+	// Keys replaces the admin key when set; KeysFile is where they were
+	// read from (route53api.Options.KeysFile).
+	Keys     *route53api.Keys
+	KeysFile string
 	// Registry options (a fake clock, Manual) for the registry.
 	Registry registry.Options
 	Now      func() time.Time
@@ -63,7 +65,7 @@ func Start(t testing.TB, o Options) *Server {
 		}
 		keys = route53api.NewKeys(k)
 	}
-	h := route53api.New(route53api.Options{Registry: reg, Keys: keys, Inject: o.Inject, Now: o.Now, Logger: o.Logger,
+	h := route53api.New(route53api.Options{Registry: reg, Keys: keys, KeysFile: o.KeysFile, Inject: o.Inject, Now: o.Now, Logger: o.Logger,
 		ProbeInterval: o.ProbeInterval})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
