@@ -46,6 +46,7 @@ type Handler struct {
 	ops    map[string]operation // by mux pattern
 	checks *HealthChecks
 	keys   atomic.Pointer[Keys]
+	lists  listCache // list.go
 }
 
 // operation is one API call: its name (as in IAM and Options.Inject),

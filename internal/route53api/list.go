@@ -2,11 +2,13 @@ package route53api
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/registry"
@@ -39,11 +41,10 @@ func (h *Handler) listRecordSets(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	sets, err := h.opts.Registry.Sets(ctx, z.Name, registry.Filter{})
+	all, err := h.listing(ctx, z)
 	if err != nil {
 		return 0, nil, err
 	}
-	all := sorted(z, sets)
 	i, _ := slices.BinarySearchFunc(all, start, compareListed)
 	res := listResourceRecordSetsResponse{NS: Namespace, MaxItems: strconv.Itoa(limit), ResourceRecordSets: []resourceRecordSet{}}
 	for ; i < len(all); i++ {
@@ -55,6 +56,42 @@ func (h *Handler) listRecordSets(c *call) (int, any, error) {
 		res.ResourceRecordSets = append(res.ResourceRecordSets, all[i].rrs)
 	}
 	return http.StatusOK, res, nil
+}
+
+// listCache keeps the sorted listing of the zone listed last, at a store
+// revision: the pages of one listing cost one read and sort of the zone,
+// not one each (Route 53's order is not the store's).
+type listCache struct {
+	mu   sync.Mutex
+	zone string
+	rev  int64
+	all  []listed
+}
+
+// listing is the zone's record sets in Route 53's order, from the cache
+// when nothing was written since it was made.
+func (h *Handler) listing(ctx context.Context, z record.Zone) ([]listed, error) {
+	rev, err := h.opts.Registry.Revision(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &h.lists
+	c.mu.Lock()
+	if c.zone == z.Name && c.rev == rev {
+		all := c.all
+		c.mu.Unlock()
+		return all, nil
+	}
+	c.mu.Unlock()
+	sets, err := h.opts.Registry.Sets(ctx, z.Name, registry.Filter{})
+	if err != nil {
+		return nil, err
+	}
+	all := sorted(z, sets)
+	c.mu.Lock()
+	c.zone, c.rev, c.all = z.Name, rev, all
+	c.mu.Unlock()
+	return all, nil
 }
 
 // listStart reads where a listing starts: name, type and identifier, each
