@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"net/http"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 
@@ -245,5 +247,37 @@ func TestListHostedZonesPaging(t *testing.T) {
 	}
 	if strings.Join(names, " ") != "a.test. b.test. c.test." {
 		t.Errorf("zones over pages of 2: %v", names)
+	}
+}
+
+// A signature is over the body: a request replayed with another body, or
+// one claiming UNSIGNED-PAYLOAD, is refused.
+func TestSignatureCoversBody(t *testing.T) {
+	srv := r53test.Start(t, r53test.Options{})
+	zid := aws.ToString(createZone(t, adminClient(srv), "example.com").Id)
+	body := batch(rrset("CREATE", "a.example.com", weightedXML("a", 1)))
+	for _, claimed := range []string{"UNSIGNED-PAYLOAD", "hash of the original"} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/2013-04-01"+zid+"/rrset/", strings.NewReader(body))
+		hash := claimed
+		if claimed == "hash of the original" {
+			sum := sha256.Sum256([]byte(batch(rrset("CREATE", "b.example.com", weightedXML("b", 1)))))
+			hash = hex.EncodeToString(sum[:])
+		}
+		req.Header.Set("X-Amz-Content-Sha256", hash)
+		creds := aws.Credentials{AccessKeyID: r53test.KeyID, SecretAccessKey: r53test.Secret}
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hash, "route53", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("body hash %s: status %d; want 403", claimed, resp.StatusCode)
+		}
+	}
+	if got := stored(t, srv); !strings.Contains(got, "0 sets") {
+		t.Errorf("a refused request wrote: %s", got)
 	}
 }

@@ -125,10 +125,13 @@ func signV4(r *http.Request, body []byte, p v4Auth, key *Key, t time.Time) (stri
 			c.Header[http.CanonicalHeaderKey(name)] = r.Header.Values(name)
 		}
 	}
-	payload := r.Header.Get("X-Amz-Content-Sha256")
-	if payload == "" {
-		sum := sha256.Sum256(body)
-		payload = hex.EncodeToString(sum[:])
+	// The signature covers the body's hash: always the body's own, never
+	// a hash (or UNSIGNED-PAYLOAD) the request claims, which would let a
+	// replayed signature carry another body.
+	sum := sha256.Sum256(body)
+	payload := hex.EncodeToString(sum[:])
+	if claimed := r.Header.Get("X-Amz-Content-Sha256"); claimed != "" && claimed != payload {
+		return "", errSignedHeaders
 	}
 	creds := aws.Credentials{AccessKeyID: key.ID, SecretAccessKey: key.Secret}
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, c, payload, p.service, p.region, t); err != nil {
