@@ -233,6 +233,13 @@ func (h *Handler) listHostedZones(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	switch q := c.r.URL.Query(); {
+	case q.Get("hostedzonetype") == "PrivateHostedZone":
+		zones = nil // dnslb's zones are all public
+	case q.Get("delegationsetid") != "":
+		return 0, nil, &Error{Status: http.StatusBadRequest, Code: "NoSuchDelegationSet",
+			Message: "dnslb has no reusable delegation sets: " + q.Get("delegationsetid")}
+	}
 	marker := c.r.URL.Query().Get("marker")
 	start := 0
 	if marker != "" {
