@@ -207,3 +207,13 @@ func r53Shares(t *testing.T, s *server, weights map[string]float64) {
 		t.Errorf("answer counts %v for weights %v: chi-square %.2f", counts, weights, chi2)
 	}
 }
+
+func TestServeRefusesBadR53Credentials(t *testing.T) {
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "creds")
+	os.WriteFile(creds, []byte("# keys\nAKIADNSLBE2E0000001 short admin\n"), 0o600)
+	s, err := tryServerAt(t, "127.0.0.64:0", "127.0.0.64:0", filepath.Join(dir, "data"), "--r53-credentials", creds)
+	if want := "r53 credentials file " + creds + ": line 2: secret access key of AKIADNSLBE2E0000001: is 5 characters long; at least 16 are required"; err == nil || !strings.Contains(s.stderr.String(), want) {
+		t.Errorf("serve with a bad credentials file: %v\n%s\nwant %q", err, s.stderr, want)
+	}
+}
