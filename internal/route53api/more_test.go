@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 
+	"github.com/dnslb/dnslb/internal/registry"
 	"github.com/dnslb/dnslb/internal/route53api"
 	"github.com/dnslb/dnslb/internal/route53api/r53test"
 )
@@ -279,5 +280,23 @@ func TestSignatureCoversBody(t *testing.T) {
 	}
 	if got := stored(t, srv); !strings.Contains(got, "0 sets") {
 		t.Errorf("a refused request wrote: %s", got)
+	}
+}
+
+// A change DNS answers do not carry yet is PENDING, in its answer and in
+// GetChange.
+func TestPendingUntilApplied(t *testing.T) {
+	srv := r53test.Start(t, r53test.Options{Stalled: true, Registry: registry.Options{VisibleWait: 20 * time.Millisecond}})
+	cl, ctx := adminClient(srv), context.Background()
+	out, err := cl.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{Name: aws.String("example.com"), CallerReference: aws.String("p")})
+	if err != nil || out.ChangeInfo.Status != types.ChangeStatusPending {
+		t.Fatalf("CreateHostedZone on a stalled server: %+v, %v; want PENDING", out, err)
+	}
+	info, err := change(t, cl, aws.ToString(out.HostedZone.Id), weighted(types.ChangeActionCreate, "www.example.com", "i-1", 10, 60, "192.0.2.1"))
+	if err != nil || info.Status != types.ChangeStatusPending {
+		t.Fatalf("change on a stalled server: %+v, %v; want PENDING", info, err)
+	}
+	if got, err := cl.GetChange(ctx, &route53.GetChangeInput{Id: info.Id}); err != nil || got.ChangeInfo.Status != types.ChangeStatusPending {
+		t.Errorf("GetChange = %+v, %v; want PENDING", got, err)
 	}
 }

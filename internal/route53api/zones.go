@@ -134,8 +134,8 @@ func (h *Handler) createHostedZone(c *call) (int, any, error) {
 	if req.HostedZoneConfig != nil {
 		z.Route53.Comment = req.HostedZoneConfig.Comment
 	}
-	z, err := h.opts.Registry.CreateZone(ctx, z)
-	if err != nil && !errors.Is(err, registry.ErrNotVisible) {
+	z, err := h.created(ctx, z)
+	if err != nil {
 		return 0, nil, zoneError(req.Name, err)
 	}
 	hz, err := h.wireZone(ctx, z)
@@ -145,6 +145,19 @@ func (h *Handler) createHostedZone(c *call) (int, any, error) {
 	c.w.Header().Set("Location", "https://route53.amazonaws.com/2013-04-01/hostedzone/"+ZoneID(z))
 	return http.StatusCreated, createHostedZoneResponse{NS: Namespace, HostedZone: hz,
 		ChangeInfo: h.changeInfo(z.Revision, ""), DelegationSet: delegationSet{NameServers: z.NS}}, nil
+}
+
+// created creates z; a zone committed but not yet in DNS answers is
+// read back, with the revision that made it, for a PENDING answer.
+func (h *Handler) created(ctx context.Context, z record.Zone) (record.Zone, error) {
+	made, err := h.opts.Registry.CreateZone(ctx, z)
+	var nv *registry.NotVisibleError
+	if !errors.As(err, &nv) {
+		return made, err
+	}
+	made, err = h.opts.Registry.Zone(ctx, z.Name)
+	made.Revision = nv.Revision
+	return made, err
 }
 
 func validCreateZone(req *createHostedZoneRequest) error {
@@ -329,7 +342,11 @@ func (h *Handler) deleteHostedZone(c *call) (int, any, error) {
 	case err != nil && !errors.Is(err, registry.ErrNotVisible):
 		return 0, nil, err
 	}
-	return http.StatusOK, deleteHostedZoneResponse{NS: Namespace, ChangeInfo: h.changeInfo(h.opts.Registry.Published(), "")}, nil
+	rev := h.opts.Registry.Published() // deleted and in answers
+	if nv := (*registry.NotVisibleError)(nil); errors.As(err, &nv) {
+		rev = nv.Revision // deleted, not yet in answers: PENDING
+	}
+	return http.StatusOK, deleteHostedZoneResponse{NS: Namespace, ChangeInfo: h.changeInfo(rev, "")}, nil
 }
 
 // fromRegistry is a registry error in Route 53's terms, or nil.

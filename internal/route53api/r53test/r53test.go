@@ -36,6 +36,10 @@ type Options struct {
 	// Registry options (a fake clock, Manual) for the registry.
 	Registry registry.Options
 	Now      func() time.Time
+	// Stalled leaves the registry not running: writes commit but DNS
+	// answers never carry them, so every change stays PENDING (set
+	// Registry.VisibleWait short).
+	Stalled bool
 	// ProbeInterval is route53api.Options.ProbeInterval.
 	ProbeInterval time.Duration
 	Logger        *slog.Logger
@@ -74,7 +78,11 @@ func Start(t testing.TB, o Options) *Server {
 	srv := api.New(api.Config{Addr: ln.Addr().String(), Listener: ln, Registry: reg, Route53: h, Logger: o.Logger})
 	ctx, cancel := context.WithCancel(context.Background())
 	regDone, apiDone := make(chan error, 1), make(chan error, 1)
-	go func() { regDone <- reg.Run(ctx) }()
+	if o.Stalled {
+		regDone <- nil
+	} else {
+		go func() { regDone <- reg.Run(ctx) }()
+	}
 	go func() { apiDone <- srv.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
@@ -86,6 +94,8 @@ func Start(t testing.TB, o Options) *Server {
 		}
 		st.Close()
 	})
-	<-reg.Ready()
+	if !o.Stalled {
+		<-reg.Ready()
+	}
 	return &Server{URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), Registry: reg, Handler: h}
 }
