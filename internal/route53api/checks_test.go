@@ -118,3 +118,50 @@ func TestSDKZoneTags(t *testing.T) {
 		t.Errorf("DeleteHostedZone of an empty zone: %v", err)
 	}
 }
+
+// UpdateHealthCheck checks the version, and the sets using the check get
+// the new one.
+func TestSDKUpdateHealthCheck(t *testing.T) {
+	srv := r53test.Start(t, r53test.Options{Registry: loopbackChecks})
+	cl, ctx := adminClient(srv), context.Background()
+	hc, err := cl.CreateHealthCheck(ctx, &route53.CreateHealthCheckInput{CallerReference: aws.String("hc1"),
+		HealthCheckConfig: &types.HealthCheckConfig{Type: types.HealthCheckTypeTcp, Port: aws.Int32(8080)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := hc.HealthCheck.Id
+	if _, err := cl.CreateHealthCheck(ctx, &route53.CreateHealthCheckInput{CallerReference: aws.String("hc1"),
+		HealthCheckConfig: &types.HealthCheckConfig{Type: types.HealthCheckTypeTcp, Port: aws.Int32(8080)}}); apiCode(err) != "HealthCheckAlreadyExists" {
+		t.Errorf("same caller reference: %v; want HealthCheckAlreadyExists", err)
+	}
+	zid := aws.ToString(createZone(t, cl, "example.com").Id)
+	// Loopback, so the check probes nothing but this machine.
+	c := weighted(types.ChangeActionCreate, "www.example.com", "i-1", 10, 60, "127.0.9.1")
+	c.ResourceRecordSet.HealthCheckId = id
+	if _, err := change(t, cl, zid, c); err != nil {
+		t.Fatal(err)
+	}
+	key := record.Key{Zone: "example.com.", Name: "www.example.com.", Type: record.A, SetID: "i-1"}
+	if set, _ := srv.Registry.Set(ctx, key); set.Check == nil || set.Check.Target != "tcp://:8080" || set.Check.ID != aws.ToString(id) {
+		t.Fatalf("check of i-1 = %+v; want tcp://:8080 (its own address) with id %s", set.Check, aws.ToString(id))
+	}
+	if _, err := cl.UpdateHealthCheck(ctx, &route53.UpdateHealthCheckInput{HealthCheckId: id, HealthCheckVersion: aws.Int64(7), Port: aws.Int32(9090)}); apiCode(err) != "HealthCheckVersionMismatch" {
+		t.Errorf("update at version 7: %v; want HealthCheckVersionMismatch", err)
+	}
+	up, err := cl.UpdateHealthCheck(ctx, &route53.UpdateHealthCheckInput{HealthCheckId: id, HealthCheckVersion: aws.Int64(1), Port: aws.Int32(9090)})
+	if err != nil || aws.ToInt64(up.HealthCheck.HealthCheckVersion) != 2 {
+		t.Fatalf("update: %+v, %v", up, err)
+	}
+	if set, _ := srv.Registry.Set(ctx, key); set.Check == nil || set.Check.Target != "tcp://:9090" {
+		t.Errorf("check of i-1 after the update = %+v; want tcp://:9090", set.Check)
+	}
+	list, err := cl.ListHealthChecks(ctx, &route53.ListHealthChecksInput{})
+	if err != nil || len(list.HealthChecks) != 1 {
+		t.Errorf("ListHealthChecks = %+v, %v", list, err)
+	}
+	c.ResourceRecordSet.HealthCheckId = aws.String("no-such-check")
+	c.ResourceRecordSet.SetIdentifier = aws.String("i-2")
+	if _, err := change(t, cl, zid, c); apiCode(err) != "NoSuchHealthCheck" {
+		t.Errorf("unknown HealthCheckId: %v; want NoSuchHealthCheck", err)
+	}
+}
