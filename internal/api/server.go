@@ -65,6 +65,9 @@ type Config struct {
 	// Connection limits (limit.go) and timeouts; the defaults when 0.
 	MaxConns, MaxConnsPerIP                                   int
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Route53, when set, serves the Route 53-compatible API under
+	// /2013-04-01/ and STS at POST / (route53.go); nil: not served.
+	Route53 http.Handler
 }
 
 // Storage tells whether the store can take writes; *boltstore.Store is
@@ -159,6 +162,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+	if s.serveRoute53(w, r) {
+		return
+	}
 	if err := s.checkRequest(r); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -202,7 +208,8 @@ func (s *Server) authorized(pattern string, h http.Handler) http.Handler {
 	})
 }
 
-// Reload reads the tokens file and the TLS certificate again (SIGHUP);
+// Reload reads the tokens file, the TLS certificate and the Route 53
+// credentials file again (SIGHUP);
 // what fails to load leaves what is in use.
 func (s *Server) Reload() error {
 	var errs []error
@@ -211,6 +218,9 @@ func (s *Server) Reload() error {
 	}
 	if s.cfg.Certs != nil {
 		errs = append(errs, s.cfg.Certs.Reload())
+	}
+	if r, ok := s.cfg.Route53.(interface{ Reload() error }); ok {
+		errs = append(errs, r.Reload())
 	}
 	return errors.Join(errs...)
 }

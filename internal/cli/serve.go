@@ -57,6 +57,7 @@ type ServeCmd struct {
 	dnsLimits   `embed:""`   // rrl.go
 	dnsIdentity `embed:""`   // identity.go
 	APISecurity
+	Route53Flags // route53.go
 }
 
 // Run serves until SIGINT or SIGTERM.
@@ -122,6 +123,9 @@ func (c *ServeCmd) Run(g *Globals) error {
 	apiCfg := api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
 		Extra: extra, Heartbeat: hbAddr, Listener: c.apiListener, Backup: st, Storage: st}
 	sec.apply(&apiCfg)
+	if apiCfg.Route53, err = c.route53Handler(reg, log, c.Data); err != nil {
+		return err
+	}
 	apiSrv := api.New(apiCfg)
 	if err := apiSrv.Listen(); err != nil {
 		return advisePort(c.API, err)
