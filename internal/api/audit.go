@@ -82,6 +82,9 @@ func (s *Server) audit(w *auditWriter, r *http.Request) {
 		attrs = append(attrs, slog.String("token", tok.Name))
 	}
 	attrs = append(attrs, slog.String("remote", r.RemoteAddr))
+	if changes := changesOf(r); len(changes) > 0 {
+		attrs = append(attrs, slog.Any("changes", changes))
+	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "api write", attrs...)
 }
 
@@ -112,4 +115,22 @@ func (s *Server) revisionOf(ans answered) int64 {
 		return snap.Rev
 	}
 	return 0
+}
+
+// changesOf is what the write r changed, as the history notes it: one
+// "set: event (detail)" per transition.
+func changesOf(r *http.Request) []string {
+	info, ok := r.Context().Value(infoKey{}).(*reqInfo)
+	if !ok || info.actor == nil {
+		return nil
+	}
+	var out []string
+	for _, tr := range info.actor.Changes() {
+		text := tr.Key.String() + ": " + string(tr.Event)
+		if tr.Detail != "" {
+			text += " (" + tr.Detail + ")"
+		}
+		out = append(out, text)
+	}
+	return out
 }

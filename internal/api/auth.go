@@ -10,6 +10,7 @@ import (
 
 	"github.com/dnslb/dnslb/internal/api/client"
 	"github.com/dnslb/dnslb/internal/auth"
+	"github.com/dnslb/dnslb/internal/registry"
 )
 
 // Authentication and authorization. With tokens configured every request
@@ -32,23 +33,25 @@ const (
 // Config.Extra) needs read for GET and admin otherwise, and admin under
 // /debug/ or for backups.
 var routeAccess = map[string]access{
-	"GET /healthz":                                      public,
-	"GET /readyz":                                       public,
-	"GET /metrics":                                      readable,
-	"GET /v1/zones":                                     readable,
-	"POST /v1/zones":                                    adminOnly,
-	"GET /v1/zones/{zone}":                              readable,
-	"DELETE /v1/zones/{zone}":                           adminOnly,
-	"GET /v1/zones/{zone}/rrsets":                       readable,
-	"PUT /v1/zones/{zone}/rrsets":                       ownSet,
+	"GET /healthz":                public,
+	"GET /{$}":                    public, // the status page: no data, see ui.go
+	"GET /ui/":                    public,
+	"GET /readyz":                 public,
+	"GET /metrics":                readable,
+	"GET /v1/zones":               readable,
+	"POST /v1/zones":              adminOnly,
+	"GET /v1/zones/{zone}":        readable,
+	"DELETE /v1/zones/{zone}":     adminOnly,
+	"GET /v1/zones/{zone}/rrsets": readable,
+	"PUT /v1/zones/{zone}/rrsets": ownSet,
 	"DELETE /v1/zones/{zone}/rrsets/{name}/{type}":      ownSet,
 	"POST /v1/zones/{zone}/changes":                     adminOnly,
 	"POST /v1/zones/{zone}/rrsets/{name}/{type}/renew":  ownSet,
 	"POST /v1/zones/{zone}/rrsets/{name}/{type}/drain":  ownSet,
 	"GET /v1/zones/{zone}/rrsets/{name}/{type}/drain":   readOrOwn,
 	"POST /v1/zones/{zone}/rrsets/{name}/{type}/health": adminOnly,
-	"GET /v1/brake":                                     readable,
-	"POST /v1/brake/release":                            adminOnly,
+	"GET /v1/brake":          readable,
+	"POST /v1/brake/release": adminOnly,
 }
 
 func accessOf(r *http.Request, pattern string) access {
@@ -67,15 +70,17 @@ func accessOf(r *http.Request, pattern string) access {
 // reqInfo is what the checks learn of a request, for its handler and its
 // audit line.
 type reqInfo struct {
-	token *auth.Token // nil without tokens
+	token *auth.Token     // nil without tokens
+	actor *registry.Actor // names the token in the history; collects what changed
 }
 
 type infoKey struct{}
 
 // withInfo returns r carrying a new reqInfo.
 func withInfo(r *http.Request) (*http.Request, *reqInfo) {
-	info := &reqInfo{}
-	return r.WithContext(context.WithValue(r.Context(), infoKey{}, info)), info
+	info := &reqInfo{actor: &registry.Actor{}}
+	ctx := registry.WithActor(context.WithValue(r.Context(), infoKey{}, info), info.actor)
+	return r.WithContext(ctx), info
 }
 
 // tokenOf is the token r was authenticated with; nil without tokens.

@@ -36,13 +36,6 @@ type nameLine struct {
 	seen   time.Time            // last sampled in answers
 }
 
-// Chart is a name's timeline as the status page draws it.
-type Chart struct {
-	Times  []time.Time           `json:"times"`
-	Shares map[string][]*float32 `json:"shares"` // by set id, aligned with Times; null: not in answers
-	Events []record.Transition   `json:"events"`
-}
-
 func newTimeline(now func() time.Time) *timeline {
 	return &timeline{now: now, names: map[group]*nameLine{}}
 }
@@ -157,12 +150,12 @@ func (tl *timeline) events(trs []record.Transition) {
 
 // Chart returns the timeline of the name and type of k over the last
 // hour.
-func (r *Registry) Chart(k record.Key) Chart {
+func (r *Registry) Chart(k record.Key) record.Chart {
 	tl := r.timeline
 	now := tl.now()
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
-	c := Chart{Shares: map[string][]*float32{}}
+	c := record.Chart{Shares: map[string][]*float32{}}
 	nl := tl.names[groupOf(k)]
 	if nl == nil {
 		return c
