@@ -57,4 +57,3 @@ func TestHistoryNamesTheToken(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"compress/gzip"
 	"embed"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/dnslb/dnslb/internal/api/client"
 	"github.com/dnslb/dnslb/internal/record"
@@ -57,7 +60,15 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(page) // the client has gone if this fails
+	w.Header().Add("Vary", "Accept-Encoding")
+	out := io.Writer(w)
+	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") { // a page polls this every second
+		w.Header().Set("Content-Encoding", "gzip")
+		gz := gzip.NewWriter(w)
+		defer gz.Close()
+		out = gz
+	}
+	_ = json.NewEncoder(out).Encode(page) // the client has gone if this fails
 }
 
 // statusParams reads ?zone=&q=&page=&per_page=&chart=.

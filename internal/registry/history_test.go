@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -49,13 +50,17 @@ func TestHistory(t *testing.T) {
 	h.tick() // a's drain is done (never served); b lapses
 	h.clock.advance(11 * time.Second)
 	h.tick() // b is deleted
-	waitFor(t, func() bool { trs, _ := h.reg.History(context.Background(), "lb.test", "www", "", ""); return len(trs) == 7 })
+	waitFor(t, func() bool {
+		trs, _ := h.reg.History(context.Background(), "lb.test", "www", "", "")
+		return len(trs) == 7
+	})
 
+	// per set in order; the sets' transitions of one tick may interleave
 	want := `a registered "weight 10, values 127.0.1.1" ops
 a updated "weight 10 -> 0" ops
-b registered "weight 10, values 127.0.1.2" 
 a drain-started "safe by 2026-11-24T12:01:00Z at the latest" ops
 a drain-completed "deleted" server
+b registered "weight 10, values 127.0.1.2" 
 b lease-lapsed "no renewal since 2026-11-24T12:00:00Z (lease 15s); deleted at 2026-11-24T12:00:26Z unless renewed" server
 b expired "deleted after its lease lapsed" server
 `
@@ -63,6 +68,7 @@ b expired "deleted after its lease lapsed" server
 	if err != nil {
 		t.Fatal(err)
 	}
+	sort.SliceStable(trs, func(i, j int) bool { return trs[i].Key.SetID < trs[j].Key.SetID })
 	if got := historyText(trs); got != want {
 		t.Errorf("history:\n%s\nwant:\n%s", got, want)
 	}

@@ -42,6 +42,9 @@ type Options struct {
 	// answers to carry it before it returns a *NotVisibleError (default
 	// DefaultVisibleWait).
 	VisibleWait time.Duration
+	// TimelineEvery is how often the status page's charts take a point
+	// (timeline.go; default 1m, 60 points kept).
+	TimelineEvery time.Duration
 	// MetricsPerSet exports answers per record set, not only per name.
 	MetricsPerSet bool
 	// Checks say where server-side health checks may connect, on writes
@@ -66,6 +69,7 @@ func (o Options) withDefaults() Options {
 	def(&o.BrakeMax, 2*time.Minute)
 	def(&o.DrainMargin, 5*time.Second)
 	def(&o.VisibleWait, DefaultVisibleWait)
+	def(&o.TimelineEvery, timelineEvery)
 	return o
 }
 
@@ -148,7 +152,7 @@ func (r *Registry) Run(ctx context.Context) error {
 		func(ctx context.Context) { r.reports.run(ctx, r.store) },
 		func(ctx context.Context) { r.observed.run(ctx, r.Load) },
 		r.runJournal,
-		func(ctx context.Context) { r.timeline.run(ctx, r.Load, r.observed.lastMinute) },
+		func(ctx context.Context) { r.timeline.run(ctx, r.opts.TimelineEvery, r.Load, r.observed.lastMinute) },
 		r.runResumeDeletes,
 	} {
 		wg.Add(1)

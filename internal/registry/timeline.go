@@ -40,9 +40,9 @@ func newTimeline(now func() time.Time) *timeline {
 	return &timeline{now: now, names: map[group]*nameLine{}}
 }
 
-// run samples every timelineEvery until ctx ends.
-func (tl *timeline) run(ctx context.Context, snap func() *zone.Snapshot, lastMinute func(*zone.Served) uint64) {
-	t := time.NewTicker(timelineEvery)
+// run samples every every (Options.TimelineEvery) until ctx ends.
+func (tl *timeline) run(ctx context.Context, every time.Duration, snap func() *zone.Snapshot, lastMinute func(*zone.Served) uint64) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
