@@ -20,10 +20,17 @@ import (
 
 	"github.com/dnslb/dnslb/internal/api"
 	"github.com/dnslb/dnslb/internal/api/client"
+	"github.com/dnslb/dnslb/internal/auth"
 	"github.com/dnslb/dnslb/internal/dnsserver"
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/registry"
 	"github.com/dnslb/dnslb/internal/store/boltstore"
+)
+
+// Secrets of the tokens of newLiveWith's servers with tokens.
+const (
+	adminSecret  = "admin-secret"
+	viewerSecret = "viewer-secret"
 )
 
 // chromiumPath is Debian's chromium, which .ci/run installs.
@@ -38,7 +45,10 @@ type live struct {
 	cl  *client.Client
 }
 
-func newLive(t *testing.T) *live {
+func newLive(t *testing.T) *live { return newLiveWith(t, nil) }
+
+// newLiveWith is newLive with the API's tokens (nil: an open API).
+func newLiveWith(t *testing.T, tokens *auth.Keeper) *live {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "dnslb.db"), boltstore.Options{})
 	if err != nil {
@@ -70,7 +80,7 @@ func newLive(t *testing.T) *live {
 			t.Errorf("dns: %v", err)
 		}
 	}()
-	l := &live{reg: reg, api: httptest.NewServer(api.New(api.Config{Registry: reg})), dns: srv.Addr()}
+	l := &live{reg: reg, api: httptest.NewServer(api.New(api.Config{Registry: reg, Tokens: tokens})), dns: srv.Addr()}
 	t.Cleanup(func() {
 		l.api.Close()
 		cancel()
@@ -78,6 +88,7 @@ func newLive(t *testing.T) *live {
 		st.Close()
 	})
 	l.cl, _ = client.New(l.api.URL, l.api.Client())
+	l.cl.SetToken(adminSecret)
 	if _, err := l.cl.CreateZone(ctx, client.ZoneRequest{Name: "lb.test"}); err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +256,40 @@ func TestStatusPageInBrowser(t *testing.T) {
 	waitJS(t, ctx, "a 375 px layout without horizontal scrolling", `document.documentElement.scrollWidth <= 375`)
 	screenshot(t, ctx, dir, "status-phone.png")
 
+	trs, err := l.cl.History(context.Background(), "lb.test", "www", "A", "i-0b2")
+	if err != nil || len(trs) < 2 || trs[1].Event != record.EventHealthDown || !strings.Contains(trs[1].Detail, "status 503") || trs[1].By != record.ServerActor {
+		t.Errorf("history of the failing set: %+v %v", trs, err)
+	}
 	pageWeight(t, ctx, l)
+}
+
+// TestStatusPageToken: with tokens, the page asks for one, keeps it in the
+// tab's sessionStorage (never in the address) and sends it as a header; a
+// wrong one is asked for again.
+func TestStatusPageToken(t *testing.T) {
+	ctx := browserCtx(t)
+	ts, err := auth.Parse([]byte("ops admin " + auth.Hash(adminSecret) + "\nviewer read " + auth.Hash(viewerSecret) + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLiveWith(t, auth.Static(ts))
+	l.put(t, "www", "i-0a1", 10, "127.0.1.1", nil)
+	if err := chromedp.Do(ctx, chromedp.Navigate(l.api.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	login := func(secret string) {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.getElementById("token").value = %q; document.getElementById("login").requestSubmit(); true`, secret))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitJS(t, ctx, "the token form", `!document.getElementById("login").hidden`)
+	login("wrong")
+	waitJS(t, ctx, "the token form again", `!document.getElementById("login").hidden && sessionStorage.getItem("dnslb-token") == "wrong" && document.getElementById("meta").textContent.includes("token")`)
+	login(viewerSecret)
+	waitJS(t, ctx, "the names, read with the viewer's token", `document.getElementById("login").hidden && document.querySelector('tr[data-set="i-0a1"]') != null`)
+	if href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`)); err != nil || strings.Contains(href, viewerSecret) {
+		t.Errorf("the address holds the token: %q %v", href, err)
+	}
 }
 
 // pageWeight loads the page for a pool of 100 sets in a new tab and

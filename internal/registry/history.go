@@ -256,7 +256,7 @@ func (r *Registry) writeJournal(ctx context.Context, trs []record.Transition) {
 func (r *Registry) wireHistory() {
 	r.checks.noted = r.journal.add
 	r.leases.noted = r.journal.add
-	r.reports.noted = r.timeline.events
+	r.reports.noted, r.reports.now = r.timeline.events, r.now
 }
 
 // noteHealth queues a server-side check's transition to up or down.
@@ -287,8 +287,8 @@ func (e *leases) noteLapse(l *lease, now time.Time) {
 }
 
 // agentHealthTransition is an agent's report turning.
-func agentHealthTransition(k record.Key, healthy bool) record.Transition {
-	tr := record.Transition{At: time.Now(), Key: k, Event: record.EventHealthDown, Detail: "agent-reported"}
+func agentHealthTransition(k record.Key, healthy bool, now time.Time) record.Transition {
+	tr := record.Transition{At: now, Key: k, Event: record.EventHealthDown, Detail: "agent-reported"}
 	if healthy {
 		tr.Event = record.EventHealthUp
 	}

@@ -38,10 +38,14 @@ func TestHistory(t *testing.T) {
 	b := leased("b", 15*time.Second)
 	b.Values = []string{"127.0.1.2"}
 	h.put(b) // no actor: an open API
-	for range 3 {
-		if _, err := h.reg.Renew(context.Background(), key("b"), nil); err != nil {
+	healthy := false
+	for range 3 { // one transition (down), written once
+		if _, err := h.reg.Renew(context.Background(), key("b"), &healthy); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := h.reg.reports.flush(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := h.reg.Drain(ops, key("a"), 0, false); err != nil {
 		t.Fatal(err)
@@ -52,7 +56,7 @@ func TestHistory(t *testing.T) {
 	h.tick() // b is deleted
 	waitFor(t, func() bool {
 		trs, _ := h.reg.History(context.Background(), "lb.test", "www", "", "")
-		return len(trs) == 7
+		return len(trs) == 8
 	})
 
 	// per set in order; the sets' transitions of one tick may interleave
@@ -61,6 +65,7 @@ a updated "weight 10 -> 0" ops
 a drain-started "safe by 2026-11-24T12:01:00Z at the latest" ops
 a drain-completed "deleted" server
 b registered "weight 10, values 127.0.1.2" 
+b health-down "agent-reported" agent
 b lease-lapsed "no renewal since 2026-11-24T12:00:00Z (lease 15s); deleted at 2026-11-24T12:00:26Z unless renewed" server
 b expired "deleted after its lease lapsed" server
 `
@@ -78,7 +83,7 @@ b expired "deleted after its lease lapsed" server
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(trs) != 3 || trs[0].Event != record.EventRegistered || trs[0].Revision == 0 {
+	if len(trs) != 4 || trs[0].Event != record.EventRegistered || trs[0].Revision == 0 {
 		t.Errorf("history of b after a restart:\n%s", historyText(trs))
 	}
 	if _, err := h.reg.History(context.Background(), "lb.test", "", "", ""); err == nil || err.Error() != "name: is required" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/store"
@@ -30,6 +31,7 @@ type reports struct {
 	doneC   chan struct{}       // closed and replaced after each batch
 	wake    chan struct{}
 	noted   func([]record.Transition) // written transitions, for the timeline (set by wireHistory)
+	now     func() time.Time          // the registry's clock (set by wireHistory)
 }
 
 func newReports(log *slog.Logger) *reports {
@@ -94,7 +96,7 @@ func (p *reports) write(ctx context.Context, st store.Store, k record.Key, healt
 		if err := tx.PutSet(set); err != nil {
 			return err
 		}
-		return n.note(tx, agentHealthTransition(k, healthy))
+		return n.note(tx, agentHealthTransition(k, healthy, p.clock()))
 	})
 	if err == nil && p.noted != nil && len(n.trs) > 0 {
 		for i := range n.trs {
@@ -142,6 +144,13 @@ func restoreReported(l *lease, set *record.Set) {
 	if set.AgentHealth == "up" {
 		l.reported = 1
 	}
+}
+
+func (p *reports) clock() time.Time {
+	if p.now == nil {
+		return time.Now()
+	}
+	return p.now()
 }
 
 // writeReport is write without a timeline to tell.
