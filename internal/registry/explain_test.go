@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -143,5 +144,67 @@ func TestExplainMatchesAnswers(t *testing.T) {
 
 	if _, err := h.reg.Explain(ctx, "www.elsewhere.test", "A"); err == nil || err.Error() != "name: www.elsewhere.test. is in none of this server's zones" {
 		t.Errorf("a name outside the zones: %v", err)
+	}
+}
+
+// TestExplainReasons: a lapsed lease, an agent's report and a fail-closed
+// name are explained in words.
+func TestExplainReasons(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.LeaseGrace = time.Hour })
+	ctx := context.Background()
+	h.put(leased("a", 15*time.Second))
+	b := leased("b", 15*time.Second)
+	b.Values = []string{"127.0.1.2"}
+	h.put(b)
+	down := false
+	if _, err := h.reg.Renew(ctx, key("b"), &down); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.advance(10 * time.Second)
+	if _, err := h.reg.Renew(ctx, key("b"), &down); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.advance(8 * time.Second)
+	h.tick() // a lapsed 3 s ago
+	ex, err := h.reg.Explain(ctx, "www.lb.test", "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := func(ex record.Explanation) map[string]string {
+		got := map[string]string{}
+		for _, s := range ex.Sets {
+			got[s.SetID] = strings.Join(s.Reasons, "; ")
+		}
+		return got
+	}
+	// Half the leases lapsing at once: the brake holds a, and says so.
+	if got := reasons(ex); got["a"] != "lease lapsed 3s ago (no renewal within 15s); braked: the mass-expiry brake keeps it in answers until 2026-11-24T12:02:18Z" ||
+		got["b"] != "its agent reports it unhealthy" || ex.Sets[0].Probability != 1 {
+		t.Errorf("braked: %q %+v", got, ex)
+	}
+	if _, err := h.reg.ReleaseBrake(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ex, err = h.reg.Explain(ctx, "www.lb.test", "A"); err != nil {
+		t.Fatal(err)
+	}
+	if got := reasons(ex); got["a"] != "lease lapsed 3s ago (no renewal within 15s)" || got["b"] != "its agent reports it unhealthy; answered anyway: no set is eligible, so the name fails open" ||
+		!ex.FailOpen || ex.Sets[1].Probability != 1 || !strings.HasPrefix(ex.Summary, "FAILING OPEN: no set is eligible, so 1 answer") {
+		t.Errorf("released: %q %+v", got, ex)
+	}
+
+	fc := wset("x", 10, "127.0.1.9")
+	fc.Name = "fc"
+	if _, err := h.reg.Apply(ctx, "lb.test", []Change{{Action: Upsert, Set: fc, Policy: record.FailClosed}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.reg.Force(ctx, record.Key{Zone: "lb.test.", Name: "fc.lb.test.", Type: record.A, SetID: "x"}, record.ForceDown); err != nil {
+		t.Fatal(err)
+	}
+	if ex, err = h.reg.Explain(ctx, "fc.lb.test", "A"); err != nil {
+		t.Fatal(err)
+	}
+	if ex.Failure != "closed" || ex.FailOpen || ex.Summary != "fails closed: no set is eligible, so the name answers NODATA" || ex.Sets[0].Probability != 0 {
+		t.Errorf("fail-closed: %+v", ex)
 	}
 }
