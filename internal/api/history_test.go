@@ -44,8 +44,26 @@ func TestHistoryNamesTheToken(t *testing.T) {
 		!strings.Contains(line, "revision="+itoa(res.Revision)) {
 		t.Errorf("audit line of the weight change: %q", line)
 	}
+	// A drain's answer carries no revision: its audit line has the one the
+	// drain made.
+	if _, err := ops.Drain(ctx, "lb.test", "www", "A", "a", client.DrainRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	trs, err = ro.History(ctx, "lb.test", "www", "A", "a")
+	if err != nil || len(trs) != 3 || trs[2].Event != record.EventDrainStarted {
+		t.Fatalf("history after the drain: %+v %v", trs, err)
+	}
+	drainLine := ""
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(l, "drain-started") {
+			drainLine = l
+		}
+	}
+	if !strings.Contains(drainLine, "revision="+itoa(trs[2].Revision)+" token=ops") {
+		t.Errorf("audit line of the drain (revision %d): %q", trs[2].Revision, drainLine)
+	}
 	ex, err := ro.Explain(ctx, "www.lb.test", "A")
-	if err != nil || len(ex.Sets) != 1 || ex.Sets[0].Probability != 1 {
+	if err != nil || len(ex.Sets) != 1 || ex.Sets[0].Probability != 0 || ex.Sets[0].Reasons[0][:8] != "draining" {
 		t.Errorf("explain: %+v %v", ex, err)
 	}
 	if _, err := ro.History(ctx, "lb.test", "", "", ""); err == nil || !strings.Contains(err.Error(), "name: is required") {
