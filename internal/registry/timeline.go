@@ -71,12 +71,19 @@ func (tl *timeline) sample(snap *zone.Snapshot, lastMinute func(*zone.Served) ui
 		nl := tl.line(groupOf(sets[0].Key))
 		nl.seen = now
 		nl.times = appendBounded(nl.times, now)
+		seen := make(map[string]bool, len(sets))
 		for i, s := range sets {
 			share := float32(0)
 			if total > 0 {
 				share = float32(counts[i]) / float32(total)
 			}
 			nl.shares[s.Key.SetID] = tl.pad(nl, nl.shares[s.Key.SetID], share)
+			seen[s.Key.SetID] = true
+		}
+		for id, series := range nl.shares { // sets out of answers now: no point
+			if !seen[id] {
+				nl.shares[id] = tl.pad(nl, series, -1)
+			}
 		}
 	})
 	tl.forget(now)
@@ -92,8 +99,8 @@ func (tl *timeline) pad(nl *nameLine, series []float32, v float32) []float32 {
 	return series[max(0, len(series)-len(nl.times)):]
 }
 
-// forget drops names not seen for timelineSpan and series of sets not in
-// answers since the oldest point. Callers hold mu.
+// forget drops names not seen for timelineSpan and the series of sets
+// out of answers at every point kept. Callers hold mu.
 func (tl *timeline) forget(now time.Time) {
 	for g, nl := range tl.names {
 		if now.Sub(nl.seen) > timelineSpan {
@@ -101,7 +108,7 @@ func (tl *timeline) forget(now time.Time) {
 			continue
 		}
 		for id, s := range nl.shares {
-			if len(s) < len(nl.times) && (len(s) == 0 || allMissing(s)) {
+			if allMissing(s) {
 				delete(nl.shares, id)
 			}
 		}
