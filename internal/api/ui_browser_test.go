@@ -202,7 +202,7 @@ func waitJS(t *testing.T, ctx context.Context, what, expr string) {
 
 func rowText(t *testing.T, ctx context.Context, name, id string) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(() => { const r = [...document.querySelectorAll("section")].find(s => s.querySelector("h2").textContent.startsWith(%q)).querySelector('tr[data-set=%q]'); return r ? r.innerText : "" })()`, name, id)))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(() => { const r = [...document.querySelectorAll("section.card")].find(s => s.querySelector("h3").textContent.startsWith(%q)).querySelector('tr[data-set=%q]'); return r ? r.innerText : "" })()`, name, id)))
 	if err != nil {
 		t.Fatal(err)
 	}

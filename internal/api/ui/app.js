@@ -81,7 +81,7 @@
     const b = d.brake;
     $("brake").hidden = !(b && (b.state === "holding" || b.state === "letting-go"));
     if (!$("brake").hidden) $("brake").textContent = `Mass-expiry brake ${b.state}: ${b.held} lapsed set(s) kept in answers. ${b.reason || ""}`;
-    main.innerHTML = d.names.length ? d.names.map(card).join("") : "<p>No names match.</p>";
+    main.innerHTML = d.names.length ? zones(d.names) : "<p>No names match.</p>";
     $("pager").hidden = d.pages <= 1;
     $("pageinfo").textContent = `Page ${d.page} of ${d.pages}`;
     $("prev").disabled = d.page <= 1;
@@ -89,12 +89,25 @@
     tick();
   }
 
+  // zones groups the names of the page under their zones, in order.
+  function zones(names) {
+    let html = "", zone = null;
+    for (const n of names) {
+      if (n.zone !== zone) {
+        html += (zone === null ? "" : "</section>") + `<section class="zone"><h2>Zone ${esc(n.zone)}</h2>`;
+        zone = n.zone;
+      }
+      html += card(n);
+    }
+    return html + "</section>";
+  }
+
   function card(n) {
     const id = "n-" + (n.name + n.type).replace(/[^a-z0-9]/gi, "-");
     const alert = n.alert ? `<p class="alert" role="alert">${esc(n.alert)}</p>` : "";
     return `<section class="card" aria-labelledby="${id}">
-<h2 id="${id}">${esc(n.name)} ${esc(n.type)}</h2>${alert}
-<p class="sub">Zone ${esc(n.zone)} · policy ${esc(n.policy)} · answering from: ${esc(n.tier)}</p>
+<h3 id="${id}">${esc(n.name)} ${esc(n.type)}</h3>${alert}
+<p class="sub">Policy ${esc(n.policy)} · answering from: ${esc(n.tier)}</p>
 <table><thead><tr><th scope="col">Set</th><th scope="col">Values</th><th scope="col">Weight</th><th scope="col">Share now</th><th scope="col">Observed (1 min)</th><th scope="col">Health</th><th scope="col">Lease</th><th scope="col">State</th><th scope="col">Last served</th></tr></thead>
 <tbody>${n.sets.map(row).join("")}</tbody></table>${chart(n)}</section>`;
   }
