@@ -21,6 +21,15 @@ const (
 	timelineSpan   = time.Hour
 )
 
+// point is an observed share in steps of 1/pointMax, one byte a point
+// (100,000 sets cost 6 MB for an hour), or noPoint.
+type point uint8
+
+const (
+	pointMax = 254
+	noPoint  = point(255) // not in answers at that point
+)
+
 // timeline is owned by its mu; sample and events write, Chart reads.
 type timeline struct {
 	mu    sync.Mutex
@@ -30,10 +39,10 @@ type timeline struct {
 
 // nameLine is the timeline of one name and type.
 type nameLine struct {
-	times  []time.Time          // of the points, oldest first, at most timelinePoints
-	shares map[string][]float32 // by set id, aligned with the end of times; -1: not in answers
-	events []record.Transition  // oldest first, at most timelineEvents
-	seen   time.Time            // last sampled in answers
+	times  []time.Time         // of the points, oldest first, at most timelinePoints
+	shares map[string][]point  // by set id, aligned with the end of times
+	events []record.Transition // oldest first, at most timelineEvents
+	seen   time.Time           // last sampled in answers
 }
 
 func newTimeline(now func() time.Time) *timeline {
@@ -73,27 +82,27 @@ func (tl *timeline) sample(snap *zone.Snapshot, lastMinute func(*zone.Served) ui
 		nl.times = appendBounded(nl.times, now)
 		seen := make(map[string]bool, len(sets))
 		for i, s := range sets {
-			share := float32(0)
+			share := point(0)
 			if total > 0 {
-				share = float32(counts[i]) / float32(total)
+				share = point(counts[i] * pointMax / total)
 			}
 			nl.shares[s.Key.SetID] = tl.pad(nl, nl.shares[s.Key.SetID], share)
 			seen[s.Key.SetID] = true
 		}
 		for id, series := range nl.shares { // sets out of answers now: no point
 			if !seen[id] {
-				nl.shares[id] = tl.pad(nl, series, -1)
+				nl.shares[id] = tl.pad(nl, series, noPoint)
 			}
 		}
 	})
 	tl.forget(now)
 }
 
-// pad appends v to a set's series, first filling with -1 the points it
+// pad appends v to a set's series, first filling with noPoint the points it
 // missed, and keeps it as long as nl.times.
-func (tl *timeline) pad(nl *nameLine, series []float32, v float32) []float32 {
+func (tl *timeline) pad(nl *nameLine, series []point, v point) []point {
 	for len(series) < len(nl.times)-1 {
-		series = append(series, -1)
+		series = append(series, noPoint)
 	}
 	series = append(series, v)
 	return series[max(0, len(series)-len(nl.times)):]
@@ -115,9 +124,9 @@ func (tl *timeline) forget(now time.Time) {
 	}
 }
 
-func allMissing(s []float32) bool {
+func allMissing(s []point) bool {
 	for _, v := range s {
-		if v >= 0 {
+		if v != noPoint {
 			return false
 		}
 	}
@@ -136,7 +145,7 @@ func appendBounded[T any](s []T, v T) []T {
 func (tl *timeline) line(g group) *nameLine {
 	nl := tl.names[g]
 	if nl == nil {
-		nl = &nameLine{shares: map[string][]float32{}, seen: tl.now()}
+		nl = &nameLine{shares: map[string][]point{}, seen: tl.now()}
 		tl.names[g] = nl
 	}
 	return nl
@@ -172,8 +181,9 @@ func (r *Registry) Chart(k record.Key) record.Chart {
 		out := make([]*float32, len(nl.times))
 		off := len(nl.times) - len(s)
 		for i, v := range s {
-			if v >= 0 {
-				out[off+i] = &v
+			if v != noPoint {
+				f := float32(v) / pointMax
+				out[off+i] = &f
 			}
 		}
 		c.Shares[id] = out

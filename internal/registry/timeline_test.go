@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -53,7 +54,7 @@ func TestTimelineBounded(t *testing.T) {
 	if len(c.Times) != timelinePoints || len(a) != timelinePoints || len(b) != timelinePoints {
 		t.Fatalf("%d times, %d and %d points; want %d", len(c.Times), len(a), len(b), timelinePoints)
 	}
-	if *a[0] != 0.75 || *b[0] != 0.25 || *a[timelinePoints-1] != 1 || b[timelinePoints-1] != nil || len(c.Events) != 1 {
+	if math.Abs(float64(*a[0])-0.75) > 0.005 || math.Abs(float64(*b[0])-0.25) > 0.005 || *a[timelinePoints-1] != 1 || b[timelinePoints-1] != nil || len(c.Events) != 1 {
 		t.Errorf("first %v %v, last %v %v, events %v", *a[0], *b[0], *a[timelinePoints-1], b[timelinePoints-1], c.Events)
 	}
 	clock.advance(2 * time.Hour)
