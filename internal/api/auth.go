@@ -33,25 +33,23 @@ const (
 // Config.Extra) needs read for GET and admin otherwise, and admin under
 // /debug/ or for backups.
 var routeAccess = map[string]access{
-	"GET /healthz":                public,
-	"GET /{$}":                    public, // the status page: no data, see ui.go
-	"GET /ui/":                    public,
-	"GET /readyz":                 public,
-	"GET /metrics":                readable,
-	"GET /v1/zones":               readable,
-	"POST /v1/zones":              adminOnly,
-	"GET /v1/zones/{zone}":        readable,
-	"DELETE /v1/zones/{zone}":     adminOnly,
-	"GET /v1/zones/{zone}/rrsets": readable,
-	"PUT /v1/zones/{zone}/rrsets": ownSet,
+	"GET /healthz":                                      public,
+	"GET /readyz":                                       public,
+	"GET /metrics":                                      readable,
+	"GET /v1/zones":                                     readable,
+	"POST /v1/zones":                                    adminOnly,
+	"GET /v1/zones/{zone}":                              readable,
+	"DELETE /v1/zones/{zone}":                           adminOnly,
+	"GET /v1/zones/{zone}/rrsets":                       readable,
+	"PUT /v1/zones/{zone}/rrsets":                       ownSet,
 	"DELETE /v1/zones/{zone}/rrsets/{name}/{type}":      ownSet,
 	"POST /v1/zones/{zone}/changes":                     adminOnly,
 	"POST /v1/zones/{zone}/rrsets/{name}/{type}/renew":  ownSet,
 	"POST /v1/zones/{zone}/rrsets/{name}/{type}/drain":  ownSet,
 	"GET /v1/zones/{zone}/rrsets/{name}/{type}/drain":   readOrOwn,
 	"POST /v1/zones/{zone}/rrsets/{name}/{type}/health": adminOnly,
-	"GET /v1/brake":          readable,
-	"POST /v1/brake/release": adminOnly,
+	"GET /v1/brake":                                     readable,
+	"POST /v1/brake/release":                            adminOnly,
 }
 
 func accessOf(r *http.Request, pattern string) access {

@@ -29,18 +29,20 @@ const (
 	MaxStatusPerPage     = 200
 )
 
-// uiRoutes adds the status page, its data and explain and history.
+// uiRoutes adds the status page, its data and explain and history. The
+// page and its assets are public (no token: they hold no data), so they
+// bypass authorized; the Host and Origin checks of ServeHTTP still apply.
 func (s *Server) uiRoutes(routes map[string]http.HandlerFunc) {
 	assets, _ := fs.Sub(uiFiles, "ui")
 	files := http.FileServerFS(assets)
-	routes["GET /{$}"] = func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, assets, "index.html")
-	}
-	routes["GET /ui/"] = func(w http.ResponseWriter, r *http.Request) {
+	})
+	s.mux.HandleFunc("GET /ui/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.StripPrefix("/ui/", files).ServeHTTP(w, r)
-	}
+	})
 	routes["GET /v1/status"] = s.statusPage
 	routes["GET /v1/explain"] = s.explain
 	routes["GET /v1/zones/{zone}/history"] = s.history
