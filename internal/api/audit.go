@@ -76,12 +76,15 @@ func (s *Server) audit(w *auditWriter, r *http.Request) {
 		attrs = append(attrs, slog.String("set", set))
 	}
 	if w.status < 300 {
-		attrs = append(attrs, slog.Int64("revision", s.revisionOf(ans)))
+		attrs = append(attrs, slog.Int64("revision", s.revisionOf(ans, r)))
 	}
 	if tok := tokenOf(r); tok != nil {
 		attrs = append(attrs, slog.String("token", tok.Name))
 	}
 	attrs = append(attrs, slog.String("remote", r.RemoteAddr))
+	if changes := changesOf(r); len(changes) > 0 {
+		attrs = append(attrs, slog.Any("changes", changes))
+	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "api write", attrs...)
 }
 
@@ -102,14 +105,38 @@ func auditedSet(r *http.Request, zone string, stored *record.Key) string {
 }
 
 // revisionOf is the revision a write answered with, or, for answers that
-// carry none (drain, health), the revision DNS answers from once the write
-// returned: writes return only when answers carry them.
-func (s *Server) revisionOf(ans answered) int64 {
+// carry none (drain, health), the one its last change made, or else the
+// revision DNS answers from once the write returned: writes return only
+// when answers carry them.
+func (s *Server) revisionOf(ans answered, r *http.Request) int64 {
 	if ans.Revision != nil {
 		return *ans.Revision
+	}
+	if info, ok := r.Context().Value(infoKey{}).(*reqInfo); ok && info.actor != nil {
+		if changes := info.actor.Changes(); len(changes) > 0 {
+			return changes[len(changes)-1].Revision
+		}
 	}
 	if snap := s.cfg.Registry.Load(); snap != nil {
 		return snap.Rev
 	}
 	return 0
+}
+
+// changesOf is what the write r changed, as the history notes it: one
+// "set: event (detail)" per transition.
+func changesOf(r *http.Request) []string {
+	info, ok := r.Context().Value(infoKey{}).(*reqInfo)
+	if !ok || info.actor == nil {
+		return nil
+	}
+	var out []string
+	for _, tr := range info.actor.Changes() {
+		text := tr.Key.String() + ": " + string(tr.Event)
+		if tr.Detail != "" {
+			text += " (" + tr.Detail + ")"
+		}
+		out = append(out, text)
+	}
+	return out
 }

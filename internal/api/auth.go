@@ -10,6 +10,7 @@ import (
 
 	"github.com/dnslb/dnslb/internal/api/client"
 	"github.com/dnslb/dnslb/internal/auth"
+	"github.com/dnslb/dnslb/internal/registry"
 )
 
 // Authentication and authorization. With tokens configured every request
@@ -67,15 +68,17 @@ func accessOf(r *http.Request, pattern string) access {
 // reqInfo is what the checks learn of a request, for its handler and its
 // audit line.
 type reqInfo struct {
-	token *auth.Token // nil without tokens
+	token *auth.Token     // nil without tokens
+	actor *registry.Actor // names the token in the history; collects what changed
 }
 
 type infoKey struct{}
 
 // withInfo returns r carrying a new reqInfo.
 func withInfo(r *http.Request) (*http.Request, *reqInfo) {
-	info := &reqInfo{}
-	return r.WithContext(context.WithValue(r.Context(), infoKey{}, info)), info
+	info := &reqInfo{actor: &registry.Actor{}}
+	ctx := registry.WithActor(context.WithValue(r.Context(), infoKey{}, info), info.actor)
+	return r.WithContext(ctx), info
 }
 
 // tokenOf is the token r was authenticated with; nil without tokens.

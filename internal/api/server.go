@@ -142,6 +142,7 @@ func (s *Server) routes() {
 		"GET /readyz":                                       s.readyz,
 	}
 	s.brakeRoutes(routes)
+	s.uiRoutes(routes)
 	for pattern, h := range routes {
 		s.mux.Handle(pattern, s.authorized(pattern, h))
 	}
@@ -194,6 +195,9 @@ func (s *Server) authorized(pattern string, h http.Handler) http.Handler {
 		if err == nil {
 			if info, ok := r.Context().Value(infoKey{}).(*reqInfo); ok {
 				info.token = tok
+				if tok != nil {
+					info.actor.Name = tok.Name
+				}
 			}
 			err = s.authorize(r, a, tok)
 		}

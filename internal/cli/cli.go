@@ -58,6 +58,9 @@ type root struct {
 	Record  RecordCmd  `cmd:"" help:"Set, list and remove record sets."`
 	Agent   AgentCmd   `cmd:"" help:"Run on an instance: register it, keep it alive, drain it on shutdown."`
 	Brake   BrakeCmd   `cmd:"" help:"Show or release the mass-expiry brake."`
+	Status  StatusCmd  `cmd:"" help:"Show the pool: every name's sets, shares, health, leases and drains (--watch to follow)."`
+	Explain ExplainCmd `cmd:"" help:"Say why each set of a name is or is not answered, and with what probability."`
+	History HistoryCmd `cmd:"" help:"List the transitions of a name's sets: registered, changed, drained, lapsed, health, and by which token."`
 	Backup  BackupCmd  `cmd:"" help:"Copy a running server's data, consistently, to a file."`
 	Restore RestoreCmd `cmd:"" help:"Replace a stopped server's data file with a backup (the old file is kept aside)."`
 	Token   TokenCmd   `cmd:"" help:"Make API tokens for serve --tokens."`

@@ -44,3 +44,34 @@ txt   TXT   -       -       -                -         300  active   unknown    
 		t.Errorf("table:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
+
+// TestStatusView pins `dnslb status`: a block per name, its alert in
+// words, a draining set's countdown and a failing check's error.
+func TestStatusView(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	safe, since := now.Add(42*time.Second), now.Add(-3*time.Minute)
+	page := client.StatusPage{Now: now, Revision: 9, Page: 1, Pages: 1, Total: 1, Brake: record.BrakeStatus{State: "off"},
+		Names: []client.NameStatus{{Zone: "lb.test.", Name: "www.lb.test.", Type: record.A, Policy: record.Weighted,
+			Tier: "eligible sets with weight > 0, by weight", Alert: "Braked: the mass-expiry brake keeps 1 lapsed set(s) in answers.",
+			Sets: []client.SetStatus{
+				{SetID: "a", Values: []string{"127.0.1.1"}, Weight: 10, State: "active", Status: record.Status{Health: "up", Share: 1}},
+				{SetID: "b", Values: []string{"127.0.1.2"}, Weight: 20, State: "active", Status: record.Status{Health: "down", HealthSince: &since, HealthError: "status 503"}},
+				{SetID: "c", Values: []string{"127.0.1.3"}, Weight: 10, State: "draining", Status: record.Status{Health: "unknown", SafeAt: &safe}},
+			}}}}
+	var out bytes.Buffer
+	if err := writeStatus(&out, page); err != nil {
+		t.Fatal(err)
+	}
+	want := `names: 1, page 1 of 1, revision 9, 2026-12-01T12:00:00Z
+
+www.lb.test. A (policy weighted): eligible sets with weight > 0, by weight
+!! Braked: the mass-expiry brake keeps 1 lapsed set(s) in answers.
+  SET-ID  WEIGHT  SHARE   OBSERVED  STATE                   HEALTH                     LEASE  LAST-SERVED  VALUES
+  a       10      100.0%  -         active                  up                         -      -            127.0.1.1
+  b       20      0.0%    -         active                  down 3m0s ago: status 503  -      -            127.0.1.2
+  c       10      0.0%    -         draining (safe in 42s)  unknown                    -      -            127.0.1.3
+`
+	if out.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}

@@ -74,12 +74,15 @@ func (r *Registry) Apply(ctx context.Context, zone string, changes []Change) (in
 		return 0, record.Errorf("changes", "%d changes given; at most %d are allowed in one batch", len(changes), MaxChanges)
 	}
 	now := r.now()
+	n := newNotes(ctx)
 	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
+		n.reset()
 		z, err := writableZone(tx, zoneName)
 		if err != nil {
 			return err
 		}
 		nodes := newNodes(tx, now)
+		nodes.notes = n
 		for i := range changes {
 			if err := r.applyOne(nodes, &z, changes[i], i); err != nil {
 				return &ChangeError{Index: i, Err: err}
@@ -90,6 +93,7 @@ func (r *Registry) Apply(ctx context.Context, zone string, changes []Change) (in
 	if err != nil {
 		return 0, err
 	}
+	r.committed(ctx, n, rev)
 	return rev, r.waitPublished(ctx, rev)
 }
 
@@ -121,11 +125,13 @@ func (r *Registry) applyOne(nodes *nodes, z *record.Zone, c Change, i int) error
 	if err := c.guardPut(&old, err, &set); err != nil {
 		return err
 	}
+	var prev *record.Set
 	switch {
 	case err == nil && c.Action == Create:
 		return fmt.Errorf("%s: %w", set.Key, ErrExists)
 	case err == nil:
 		set.Created, set.Force, set.AgentHealth = old.Created, old.Force, old.AgentHealth
+		prev = &old
 	case errors.Is(err, store.ErrNotFound):
 		set.Created = nodes.now
 	default:
@@ -137,6 +143,11 @@ func (r *Registry) applyOne(nodes *nodes, z *record.Zone, c Change, i int) error
 	}
 	if err := tx.PutSet(set); err != nil {
 		return err
+	}
+	if tr, ok := putTransition(prev, &set, record.Transition{At: nodes.now}); ok {
+		if err := nodes.notes.note(tx, tr); err != nil {
+			return err
+		}
 	}
 	return setPolicy(tx, z, set.Name, c.Policy, false)
 }
@@ -160,7 +171,7 @@ func deleteSet(nodes *nodes, z *record.Zone, k record.Set, c *Change) error {
 		return missingSet(nodes.tx, key, err)
 	}
 	nodes.delete(key)
-	return nil
+	return nodes.notes.note(nodes.tx, record.Transition{At: nodes.now, Key: key, Event: record.EventDeleted})
 }
 
 // nodes follows the sets of the names a batch touches, as the batch leaves
@@ -177,6 +188,7 @@ type nodes struct {
 	last map[nameType]lastPut
 	// retimed are sets given their group's new TTL, to write at the end.
 	retimed map[record.Key]bool
+	notes   *notes // the batch's transitions, for the history
 }
 
 // nameType is a name and type: a weighted group, or a simple set.
@@ -192,7 +204,7 @@ type lastPut struct {
 }
 
 func newNodes(tx store.Tx, now time.Time) *nodes {
-	return &nodes{tx: tx, now: now, sets: map[string][]record.Set{}, last: map[nameType]lastPut{}, retimed: map[record.Key]bool{}}
+	return &nodes{tx: tx, now: now, sets: map[string][]record.Set{}, last: map[nameType]lastPut{}, retimed: map[record.Key]bool{}, notes: &notes{}}
 }
 
 // put records that change i puts set. A weighted set gives its TTL to the

@@ -21,7 +21,8 @@ type checks struct {
 	now     func() time.Time
 	metrics *metrics
 	touch   func(record.Key) uint64
-	rules   *record.CheckRules // where probes may connect (Options.Checks)
+	rules   *record.CheckRules      // where probes may connect (Options.Checks)
+	noted   func(record.Transition) // transitions, for the history (set by wireHistory)
 }
 
 // runningCheck is one server-side health checker and its verdict.
@@ -121,7 +122,9 @@ func (c *checks) changed(key record.Key, res health.Result) {
 	if res.Err != nil {
 		rc.lastErr = res.Err.Error()
 	}
+	lastErr := rc.lastErr
 	c.mu.Unlock()
+	c.noteHealth(key, res, lastErr)
 	c.touch(key)
 	c.metrics.healthTransitions.WithLabelValues(res.Status.String()).Inc() // the checker logs the transition, once
 }

@@ -24,7 +24,9 @@ func (r *Registry) Drain(ctx context.Context, k record.Key, margin time.Duration
 	}
 	now := r.now()
 	heldTTL := r.heldTTL(key, now)
+	n := newNotes(ctx)
 	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
+		n.reset()
 		set, err := tx.Set(key)
 		if err != nil {
 			return missingSet(tx, key, err)
@@ -34,11 +36,15 @@ func (r *Registry) Drain(ctx context.Context, k record.Key, margin time.Duration
 		}
 		set.State, set.Updated = record.Draining, now
 		set.Drain = &record.Drain{Started: now, Margin: record.Duration(margin), Keep: keep, ServedTTL: heldTTL}
-		return tx.PutSet(set)
+		if err := tx.PutSet(set); err != nil {
+			return err
+		}
+		return n.note(tx, drainTransition(set, safeAt(&set)))
 	})
 	if err != nil {
 		return record.DrainStatus{}, err
 	}
+	r.committed(ctx, n, rev)
 	if err := r.waitPublished(ctx, rev); err != nil {
 		return record.DrainStatus{}, err
 	}

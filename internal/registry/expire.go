@@ -56,6 +56,7 @@ func (e *leases) expireLocked(l *lease, now time.Time) {
 	e.schedule(l, l.expireAt.time())
 	e.touch(l.key)
 	e.metrics.leaseExpiries.Inc()
+	e.noteLapse(l, now)
 	e.log.Warn("lease lapsed; set left answers", "set", l.key.String(), "zone", l.key.Zone,
 		"deadline", l.deadline.time(), "delete_at", l.expireAt.time())
 }

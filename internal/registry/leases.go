@@ -26,8 +26,9 @@ type leases struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *metrics
-	touch   func(record.Key) // answers of the set may change (publisher.touch)
-	reports *reports         // reported health transitions, for the store
+	touch   func(record.Key)        // answers of the set may change (publisher.touch)
+	reports *reports                // reported health transitions, for the store
+	noted   func(record.Transition) // transitions, for the history (set by wireHistory)
 
 	armed int64         // when the registry loop wakes next, unix ns (0: not armed)
 	wake  chan struct{} // the loop must wake earlier than armed

@@ -136,10 +136,12 @@ func (r *Registry) runReaper(ctx context.Context) {
 // renewed, drained anew) is left alone.
 func (r *Registry) reap(ctx context.Context, items []reapItem) (map[record.Key]bool, error) {
 	applied := make([]bool, len(items))
-	_, err := r.store.Update(ctx, func(tx store.Tx) error {
+	n := &notes{by: record.ServerActor}
+	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
 		clear(applied)
+		n.reset()
 		for i, it := range items {
-			ok, err := r.reapOne(tx, it)
+			ok, err := r.reapOne(tx, n, it)
 			if err != nil {
 				return err
 			}
@@ -147,6 +149,9 @@ func (r *Registry) reap(ctx context.Context, items []reapItem) (map[record.Key]b
 		}
 		return nil
 	})
+	if err == nil {
+		r.committed(ctx, n, rev)
+	}
 	now := r.now()
 	expired, finished := 0, map[record.Key]bool{}
 	for i, it := range items {
@@ -171,7 +176,7 @@ func (r *Registry) reap(ctx context.Context, items []reapItem) (map[record.Key]b
 }
 
 // reapOne deletes or keeps one set inside tx; ok says it did.
-func (r *Registry) reapOne(tx store.Tx, it reapItem) (ok bool, err error) {
+func (r *Registry) reapOne(tx store.Tx, n *notes, it reapItem) (ok bool, err error) {
 	cur, err := tx.Set(it.key)
 	if errors.Is(err, store.ErrNotFound) || err == nil && cur.Revision != it.rev {
 		return false, nil
@@ -184,9 +189,19 @@ func (r *Registry) reapOne(tx store.Tx, it reapItem) (ok bool, err error) {
 		return false, nil // renewed since it was queued
 	case it.drain && it.keep:
 		cur.State, cur.Weight, cur.Drain, cur.Updated = record.Active, 0, nil, r.now()
-		return true, tx.PutSet(cur)
+		if err := tx.PutSet(cur); err != nil {
+			return false, err
+		}
+		return true, n.note(tx, record.Transition{At: r.now(), Key: it.key, Event: record.EventDrained, Detail: "kept at weight 0"})
 	}
-	return true, r.deleteKeepingName(tx, cur)
+	if err := r.deleteKeepingName(tx, cur); err != nil {
+		return false, err
+	}
+	tr := record.Transition{At: r.now(), Key: it.key, Event: record.EventExpired, Detail: "deleted after its lease lapsed"}
+	if it.drain {
+		tr.Event, tr.Detail = record.EventDrained, "deleted"
+	}
+	return true, n.note(tx, tr)
 }
 
 // forget drops what the registry keeps for k besides the store, right

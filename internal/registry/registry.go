@@ -42,6 +42,9 @@ type Options struct {
 	// answers to carry it before it returns a *NotVisibleError (default
 	// DefaultVisibleWait).
 	VisibleWait time.Duration
+	// TimelineEvery is how often the status page's charts take a point
+	// (timeline.go; default 1m, 60 points kept).
+	TimelineEvery time.Duration
 	// MetricsPerSet exports answers per record set, not only per name.
 	MetricsPerSet bool
 	// Checks say where server-side health checks may connect, on writes
@@ -66,6 +69,7 @@ func (o Options) withDefaults() Options {
 	def(&o.BrakeMax, 2*time.Minute)
 	def(&o.DrainMargin, 5*time.Second)
 	def(&o.VisibleWait, DefaultVisibleWait)
+	def(&o.TimelineEvery, timelineEvery)
 	return o
 }
 
@@ -89,6 +93,8 @@ type Registry struct {
 	reaper   *reaper
 	reports  *reports  // agent-reported health transitions on their way to the store
 	observed *observer // served counts of the last minute, for observed shares
+	journal  *journalQ // transitions that change nothing stored, for the history (history.go)
+	timeline *timeline // the status page's charts (timeline.go)
 	hooks    zone.Hooks
 
 	tickC    chan chan struct{} // run the lifecycle now (Tick)
@@ -115,7 +121,9 @@ func New(st store.Store, opts Options) *Registry {
 		checks: newChecks(opts.Logger, opts.Now, m, pub.touch, &opts.Checks),
 		reaper: newReaper(), tickC: make(chan chan struct{}),
 		reports: reports, observed: newObserver(), deleting: make(chan []string, 1),
+		journal: newJournalQ(), timeline: newTimeline(opts.Now),
 	}
+	r.wireHistory()
 	r.hooks = zone.Hooks{Eligible: r.eligible, Gone: r.gone, Served: pub.servedHook}
 	if opts.Registerer != nil {
 		opts.Registerer.MustRegister(newServedCollector(pub, opts.MetricsPerSet))
@@ -143,6 +151,8 @@ func (r *Registry) Run(ctx context.Context) error {
 		r.runReaper,
 		func(ctx context.Context) { r.reports.run(ctx, r.store) },
 		func(ctx context.Context) { r.observed.run(ctx, r.Load) },
+		r.runJournal,
+		func(ctx context.Context) { r.timeline.run(ctx, r.opts.TimelineEvery, r.Load, r.observed.lastMinute) },
 		r.runResumeDeletes,
 	} {
 		wg.Add(1)

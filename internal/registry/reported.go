@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/store"
@@ -29,6 +30,8 @@ type reports struct {
 	busy    bool                // run is writing a batch taken from pending
 	doneC   chan struct{}       // closed and replaced after each batch
 	wake    chan struct{}
+	noted   func([]record.Transition) // written transitions, for the timeline (set by wireHistory)
+	now     func() time.Time          // the registry's clock (set by wireHistory)
 }
 
 func newReports(log *slog.Logger) *reports {
@@ -67,7 +70,7 @@ func (p *reports) writeBatch(ctx context.Context, st store.Store) {
 	p.pending, p.busy = map[record.Key]bool{}, true
 	p.mu.Unlock()
 	for k, healthy := range batch {
-		if err := writeReport(ctx, st, k, healthy); err != nil && ctx.Err() == nil {
+		if err := p.write(ctx, st, k, healthy); err != nil && ctx.Err() == nil {
 			p.log.Error("recording agent-reported health failed; a restart will forget it", "set", k.String(), "zone", k.Zone, "err", err)
 		}
 	}
@@ -78,18 +81,29 @@ func (p *reports) writeBatch(ctx context.Context, st store.Store) {
 	p.mu.Unlock()
 }
 
-// writeReport stores healthy as set k's AgentHealth, unless the set is
-// gone or has it already.
-func writeReport(ctx context.Context, st store.Store, k record.Key, healthy bool) error {
+// write stores healthy as set k's AgentHealth, unless the set is gone or
+// has it already, and notes the transition in the history.
+func (p *reports) write(ctx context.Context, st store.Store, k record.Key, healthy bool) error {
 	want := healthText(healthy)
-	_, err := st.Update(ctx, func(tx store.Tx) error {
+	n := &notes{by: "agent"}
+	rev, err := st.Update(ctx, func(tx store.Tx) error {
+		n.reset()
 		set, err := tx.Set(k)
 		if err != nil || set.AgentHealth == want {
 			return err
 		}
 		set.AgentHealth = want
-		return tx.PutSet(set)
+		if err := tx.PutSet(set); err != nil {
+			return err
+		}
+		return n.note(tx, agentHealthTransition(k, healthy, p.clock()))
 	})
+	if err == nil && p.noted != nil && len(n.trs) > 0 {
+		for i := range n.trs {
+			n.trs[i].Revision = rev
+		}
+		p.noted(n.trs)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // deleted meanwhile: nothing to remember
 	}
@@ -130,4 +144,16 @@ func restoreReported(l *lease, set *record.Set) {
 	if set.AgentHealth == "up" {
 		l.reported = 1
 	}
+}
+
+func (p *reports) clock() time.Time {
+	if p.now == nil {
+		return time.Now()
+	}
+	return p.now()
+}
+
+// writeReport is write without a timeline to tell.
+func writeReport(ctx context.Context, st store.Store, k record.Key, healthy bool) error {
+	return (&reports{}).write(ctx, st, k, healthy)
 }

@@ -185,7 +185,9 @@ func (r *Registry) Force(ctx context.Context, k record.Key, f record.Force) erro
 	if err != nil {
 		return err
 	}
+	n := newNotes(ctx)
 	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
+		n.reset()
 		set, err := tx.Set(key)
 		if err != nil {
 			return missingSet(tx, key, err)
@@ -194,10 +196,14 @@ func (r *Registry) Force(ctx context.Context, k record.Key, f record.Force) erro
 			return nil
 		}
 		set.Force, set.Updated = f, r.now()
-		return tx.PutSet(set)
+		if err := tx.PutSet(set); err != nil {
+			return err
+		}
+		return n.note(tx, record.Transition{At: set.Updated, Key: key, Event: record.EventForced, Detail: forceText(f)})
 	})
 	if err != nil {
 		return err
 	}
+	r.committed(ctx, n, rev)
 	return r.waitPublished(ctx, rev)
 }

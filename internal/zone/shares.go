@@ -1,14 +1,18 @@
 package zone
 
-import "github.com/dnslb/dnslb/internal/record"
+import (
+	"github.com/dnslb/dnslb/internal/record"
+	"github.com/dnslb/dnslb/internal/selector"
+)
 
 // Group is the record sets of one name and type as a snapshot answers with
 // them: the sets that may be chosen (draining sets and lapsed leases are
 // not among them) and each one's share of the answers under the rules now.
 type Group struct {
 	Sets     []*Set
-	Shares   []float64 // by index into Sets; see selector.Group.Shares
-	FailOpen bool      // no set is eligible: the rule answers with all of them
+	Shares   []float64     // by index into Sets; see selector.Group.Shares
+	FailOpen bool          // no set is eligible: the rule answers with all of them
+	Tier     selector.Tier // the sets the rule draws from now
 }
 
 // Group returns the group of the sets with k's zone, name and type (k's
@@ -18,7 +22,7 @@ func (s *Snapshot) Group(k record.Key) (Group, bool) {
 	if rs == nil || rs.group == nil {
 		return Group{}, false
 	}
-	return Group{Sets: rs.sets, Shares: rs.group.Shares(), FailOpen: rs.group.FailOpen()}, true
+	return Group{Sets: rs.sets, Shares: rs.group.Shares(), FailOpen: rs.group.FailOpen(), Tier: rs.group.Tier()}, true
 }
 
 func (s *Snapshot) rrset(k record.Key) *rrset {

@@ -34,17 +34,18 @@ func TestConformance(t *testing.T) {
 		paths.Store(st, path)
 		return st
 	}
-	storetest.Run(t,
-		func(t *testing.T) store.Store {
-			return open(t, filepath.Join(t.TempDir(), "dnslb.db"))
-		},
-		func(t *testing.T, old store.Store) store.Store {
-			path, _ := paths.Load(old)
-			if err := old.Close(); err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-			return open(t, path.(string))
-		})
+	newStore := func(t *testing.T) store.Store {
+		return open(t, filepath.Join(t.TempDir(), "dnslb.db"))
+	}
+	reopen := func(t *testing.T, old store.Store) store.Store {
+		path, _ := paths.Load(old)
+		if err := old.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		return open(t, path.(string))
+	}
+	storetest.Run(t, newStore, reopen)
+	t.Run("Journal", func(t *testing.T) { storetest.RunJournal(t, newStore, reopen) })
 }
 
 func mustOpen(t *testing.T, path string, opts boltstore.Options) *boltstore.Store {

@@ -206,6 +206,9 @@ func (t *writeTx) DeleteZone(name string) error {
 	if err := t.deleteSets(setPrefix(name, "")); err != nil {
 		return fmt.Errorf("delete record sets of zone %s: %w", name, err)
 	}
+	if err := t.deleteJournal(name); err != nil {
+		return fmt.Errorf("delete history of zone %s: %w", name, err)
+	}
 	t.events = append(t.events, store.Event{Rev: t.rev, Kind: store.DeleteZone, Zone: record.Zone{Name: name}})
 	return nil
 }
