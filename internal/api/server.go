@@ -65,6 +65,9 @@ type Config struct {
 	// Connection limits (limit.go) and timeouts; the defaults when 0.
 	MaxConns, MaxConnsPerIP                                   int
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Route53, when set, serves the Route 53-compatible API under
+	// /2013-04-01/ and STS at POST / (route53.go); nil: not served.
+	Route53 http.Handler
 }
 
 // Storage tells whether the store can take writes; *boltstore.Store is
@@ -159,6 +162,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+	if s.serveRoute53(w, r) {
+		return
+	}
 	if err := s.checkRequest(r); err != nil {
 		s.writeError(w, r, err)
 		return

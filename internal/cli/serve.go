@@ -55,6 +55,7 @@ type ServeCmd struct {
 	dnsLimits   `embed:""`   // rrl.go
 	externalDNS `embed:""`   // xdns.go
 	APISecurity
+	Route53Flags // route53.go
 }
 
 // Run serves until SIGINT or SIGTERM.
@@ -119,6 +120,9 @@ func (c *ServeCmd) Run(g *Globals) error {
 	apiCfg := api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
 		Extra: extra, Heartbeat: hbAddr, Listener: c.apiListener, Backup: st, Storage: st}
 	sec.apply(&apiCfg)
+	if apiCfg.Route53, err = c.route53Handler(reg, log); err != nil {
+		return err
+	}
 	apiSrv := api.New(apiCfg)
 	if err := apiSrv.Listen(); err != nil {
 		return advisePort(c.API, err)

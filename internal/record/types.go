@@ -134,6 +134,9 @@ type Zone struct {
 	// answers and refuses writes while its record sets are deleted in
 	// batches.
 	Deleting bool `json:"deleting,omitempty"`
+
+	// Route53, when set, holds what the Route 53 API keeps of the zone.
+	Route53 *Route53Zone `json:"route53,omitempty"`
 }
 
 // Policy returns the routing policy of name in z.

@@ -54,7 +54,7 @@ func (r *Registry) EnsureZone(ctx context.Context, name string) error {
 }
 
 func withDefaults(z, def record.Zone) record.Zone {
-	def.Policies = z.Policies
+	def.Policies, def.Route53 = z.Policies, z.Route53
 	if len(z.NS) > 0 {
 		def.NS = z.NS
 	}

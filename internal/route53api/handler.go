@@ -1,0 +1,185 @@
+package route53api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dnslb/dnslb/internal/auth"
+	"github.com/dnslb/dnslb/internal/registry"
+)
+
+// Options configure a Handler.
+type Options struct {
+	Registry *registry.Registry
+	Keys     *Keys // the access keys it accepts; required
+	Logger   *slog.Logger
+	Now      func() time.Time // the clock for signatures and changes; time.Now when nil
+	// Inject, when set, is called with the name of each authenticated
+	// operation ("ChangeResourceRecordSets") before it runs; an error it
+	// returns (Throttling(), PriorRequestNotComplete()) is answered
+	// instead. Tests of clients use it to make the server throttle.
+	Inject func(op string) error
+}
+
+// Handler serves the Route 53 API (and STS GetCallerIdentity). New starts
+// nothing; it is an http.Handler mounted by package api (Match).
+type Handler struct {
+	opts Options
+	log  *slog.Logger
+	mux  *http.ServeMux
+	ops  map[string]operation // by mux pattern
+}
+
+// operation is one API call: its name (as in IAM and Options.Inject),
+// whether it writes, and its function.
+type operation struct {
+	name  string
+	write bool
+	fn    func(c *call) (status int, v any, err error)
+}
+
+// call is one request being served.
+type call struct {
+	w         http.ResponseWriter
+	r         *http.Request
+	body      []byte
+	key       *Key
+	requestID string
+}
+
+// New returns a Handler for opts.
+func New(opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := &Handler{opts: opts, log: opts.Logger, mux: http.NewServeMux(), ops: map[string]operation{}}
+	h.routes()
+	return h
+}
+
+func (h *Handler) now() time.Time { return h.opts.Now() }
+
+// Match reports whether r is a request for this API: anything under
+// /2013-04-01/, and POST / (STS's query protocol, GetCallerIdentity).
+func Match(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/2013-04-01/") || r.URL.Path == "/" && r.Method == http.MethodPost
+}
+
+const prefix = "/2013-04-01"
+
+func (h *Handler) routes() {
+	for pattern, op := range map[string]operation{
+		"POST " + prefix + "/hostedzone":             {"CreateHostedZone", true, h.createHostedZone},
+		"GET " + prefix + "/hostedzone":              {"ListHostedZones", false, h.listHostedZones},
+		"GET " + prefix + "/hostedzonesbyname":       {"ListHostedZonesByName", false, h.listHostedZonesByName},
+		"GET " + prefix + "/hostedzone/{id}":         {"GetHostedZone", false, h.getHostedZone},
+		"DELETE " + prefix + "/hostedzone/{id}":      {"DeleteHostedZone", true, h.deleteHostedZone},
+		"POST " + prefix + "/hostedzone/{id}/rrset":  {"ChangeResourceRecordSets", true, h.changeRecordSets},
+		"POST " + prefix + "/hostedzone/{id}/rrset/": {"ChangeResourceRecordSets", true, h.changeRecordSets},
+		"GET " + prefix + "/hostedzone/{id}/rrset":   {"ListResourceRecordSets", false, h.listRecordSets},
+		"GET " + prefix + "/hostedzone/{id}/rrset/":  {"ListResourceRecordSets", false, h.listRecordSets},
+		"GET " + prefix + "/change/{id}":             {"GetChange", false, h.getChange},
+		"POST /{$}":                                  {"GetCallerIdentity", false, h.sts},
+	} {
+		h.handle(pattern, op)
+	}
+	h.moreRoutes()
+}
+
+func (h *Handler) handle(pattern string, op operation) {
+	h.ops[pattern] = op
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { h.run(op, w, r) })
+}
+
+// moreRoutes adds the calls of the second part (tags, health checks).
+func (h *Handler) moreRoutes() {}
+
+// ServeHTTP runs the operation r asks for (run), or answers that there
+// is none.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := h.mux.Handler(r); pattern != "" {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	writeError(w, &Error{Status: http.StatusNotFound, Code: codeUnknownOperation,
+		Message: fmt.Sprintf("dnslb's Route 53 API has no operation %s %s; see the README's Route 53 API section", r.Method, r.URL.Path)}, Namespace, newRequestID())
+}
+
+// run reads the body, authenticates, authorizes and runs op, answering
+// errors in Route 53's form.
+func (h *Handler) run(op operation, w http.ResponseWriter, r *http.Request) {
+	c := &call{w: w, r: r, requestID: newRequestID()}
+	ns := Namespace
+	if op.name == "GetCallerIdentity" {
+		ns = stsNamespace
+	}
+	status, v, err := h.serve(op, c)
+	if err != nil {
+		writeError(w, h.asError(c, err), ns, c.requestID)
+		return
+	}
+	writeXML(w, status, c.requestID, v)
+}
+
+func (h *Handler) serve(op operation, c *call) (int, any, error) {
+	var err error
+	if c.body, err = io.ReadAll(c.r.Body); err != nil {
+		return 0, nil, err
+	}
+	service := "route53"
+	if op.name == "GetCallerIdentity" {
+		service = "sts"
+	}
+	key, aerr := h.authenticate(c.r, c.body, service)
+	if aerr != nil {
+		return 0, nil, aerr
+	}
+	c.key = key
+	if op.write && key.Token.Scope == auth.Read {
+		return 0, nil, accessDenied("User: %s is not authorized to perform: route53:%s (its scope is read)", key.ID, op.name)
+	}
+	if op.write && key.Token.Scope == auth.Register && op.name != "ChangeResourceRecordSets" {
+		return 0, nil, accessDenied("User: %s is not authorized to perform: route53:%s (scope register changes weighted record sets only)", key.ID, op.name)
+	}
+	if h.opts.Inject != nil {
+		if err := h.opts.Inject(op.name); err != nil {
+			return 0, nil, err
+		}
+	}
+	return op.fn(c)
+}
+
+// asError turns err into a Route 53 error; errors that are not one are
+// logged and answered as internal failures.
+func (h *Handler) asError(c *call, err error) *Error {
+	var e *Error
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.As(err, &tooLarge):
+		return invalidInput("The request body is larger than %d bytes", tooLarge.Limit)
+	}
+	if e := fromRegistry(err); e != nil {
+		return e
+	}
+	h.log.Error("route53 api request failed", "method", c.r.Method, "path", c.r.URL.Path, "err", err)
+	return &Error{Status: http.StatusInternalServerError, Code: codeInternal, Message: "internal error; see the server log"}
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	s := hex.EncodeToString(b[:])
+	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
+}
