@@ -168,7 +168,7 @@ func (h *events) Handle(ctx context.Context, r slog.Record) error {
 	return nil
 }
 func (h *events) WithAttrs(as []slog.Attr) slog.Handler { return h }
-func (h *events) WithGroup(string) slog.Handler        { return h }
+func (h *events) WithGroup(string) slog.Handler         { return h }
 
 type testWriter struct{}
 
