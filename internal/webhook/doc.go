@@ -27,7 +27,7 @@
 // owns, and a change to a set owned by anyone else (another writer, an
 // agent, an operator) is skipped and logged, never applied. Several
 // clusters therefore publish one name side by side, each under its own
-// set identifier (annotation external-dns.alpha.kubernetes.io/set-identifier),
+// set identifier (annotation external-dns.kubernetes.io/set-identifier),
 // and none of them plans to delete the others' sets: dnslb itself keeps
 // ownership, so external-dns needs no TXT ownership records
 // (--registry=noop works; the default txt registry works too, its TXT
@@ -39,7 +39,7 @@
 // contains it, recordType (A, AAAA, CNAME, TXT, MX, SRV), targets as
 // values, recordTTL (300 when not given), and setIdentifier. An endpoint
 // with a set identifier is weighted; its weight is the provider-specific
-// property aws/weight (annotation external-dns.alpha.kubernetes.io/aws-weight,
+// property aws/weight (annotation external-dns.kubernetes.io/aws-weight,
 // as for external-dns's AWS provider) or webhook/weight, 0..255, 10 when
 // neither is given. Endpoints are answered with exactly one provider-specific
 // property, aws/weight, on weighted sets and none on simple ones:

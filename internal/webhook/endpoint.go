@@ -46,8 +46,8 @@ type DomainFilter struct {
 
 // Provider-specific properties read for the weight of a weighted set.
 const (
-	WeightProperty        = "aws/weight"     // external-dns.alpha.kubernetes.io/aws-weight
-	WebhookWeightProperty = "webhook/weight" // external-dns.alpha.kubernetes.io/webhook-weight
+	WeightProperty        = "aws/weight"     // external-dns.kubernetes.io/aws-weight
+	WebhookWeightProperty = "webhook/weight" // external-dns.kubernetes.io/webhook-weight
 )
 
 // Defaults of what an endpoint may leave out.

@@ -32,7 +32,7 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultOwner   = "external-dns"
-	DefaultMaxBody = 8 << 20
+	DefaultMaxBody = 32 << 20 // external-dns --webhook-provider-max-body-size
 )
 
 // OwnerPrefix starts record.Set.Owner of every set a writer owns.
