@@ -25,10 +25,10 @@ func (f *externalDNS) validate() error {
 		return nil
 	}
 	if !validHostPort(f.ExternalDNSWebhook) {
-		return fmt.Errorf("--external-dns-webhook %q: allowed HOST:PORT", f.ExternalDNSWebhook)
+		return usagef("--external-dns-webhook %q: allowed HOST:PORT", f.ExternalDNSWebhook)
 	}
 	if err := webhook.CheckOwner(f.ExternalDNSOwner); err != nil {
-		return fmt.Errorf("--external-dns-owner: %w", err)
+		return usagef("--external-dns-owner: %w", err)
 	}
 	if !f.InsecureExternalDNS && !loopbackAddr(f.ExternalDNSWebhook) {
 		return usagef("--external-dns-webhook %s is not a loopback address, and the webhook protocol has no authentication: anyone who reaches it could write the zones' names. "+
