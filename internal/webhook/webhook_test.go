@@ -31,7 +31,7 @@ type env struct {
 
 // newEnv serves the webhook over a registry over a real bolt file, with
 // zone lb.test.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "dnslb.db"), boltstore.Options{})
 	if err != nil {
