@@ -12,6 +12,7 @@ type ZoneCmd struct {
 	Create ZoneCreateCmd `cmd:"" help:"Create a zone with SOA and NS records."`
 	Ls     ZoneLsCmd     `cmd:"" aliases:"list" help:"List zones."`
 	Rm     ZoneRmCmd     `cmd:"" aliases:"delete" help:"Delete a zone (one with record sets only with --force)."`
+	Import ZoneImportCmd `cmd:"" help:"Load record sets into a zone: from the JSON of 'aws route53 list-resource-record-sets' (--from-route53)."`
 }
 
 // ZoneCreateCmd creates a zone.

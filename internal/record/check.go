@@ -31,6 +31,9 @@ type Check struct {
 	// StartUnhealthy makes a new set unhealthy until its first results;
 	// by default it is healthy until then (Route 53).
 	StartUnhealthy bool `json:"start_unhealthy,omitempty"`
+	// ID, when set, is the Route 53 health check this check was made from
+	// (package route53api): a record set's HealthCheckId.
+	ID string `json:"id,omitempty"`
 	// Addrs are the addresses of the set the check belongs to, for the
 	// server's prober (Set.ServerCheck): what a target without host
 	// (http://:PORT/PATH) probes, and what any target may reach without an

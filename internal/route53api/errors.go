@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Namespace is the XML namespace of every Route 53 request and answer.
@@ -92,27 +93,21 @@ type errorDetail struct {
 	Message string `xml:"Message"`
 }
 
-// invalidChangeBatch is the body Route 53 answers InvalidChangeBatch with.
-type invalidChangeBatch struct {
-	XMLName   xml.Name `xml:"InvalidChangeBatch"`
-	NS        string   `xml:"xmlns,attr"`
-	Messages  []string `xml:"Messages>Message"`
-	RequestID string   `xml:"RequestId"`
-}
-
-// writeError answers e in Route 53's form; ns is the namespace of the
-// service (Route 53 or STS).
+// writeError answers e in Route 53's ErrorResponse envelope; ns is the
+// namespace of the service (Route 53 or STS). The messages of an
+// InvalidChangeBatch go in its Message as Route 53 writes them:
+// "[first, second]".
 func writeError(w http.ResponseWriter, e *Error, ns, requestID string) {
+	msg := e.Message
 	if e.Code == codeInvalidChangeBatch && len(e.Messages) > 0 {
-		writeXML(w, e.Status, requestID, invalidChangeBatch{NS: ns, Messages: e.Messages, RequestID: requestID})
-		return
+		msg = "[" + strings.Join(e.Messages, ", ") + "]"
 	}
 	typ := "Sender"
 	if e.Status >= 500 {
 		typ = "Receiver"
 	}
 	writeXML(w, e.Status, requestID, errorResponse{NS: ns, RequestID: requestID,
-		Error: errorDetail{Type: typ, Code: e.Code, Message: e.Message}})
+		Error: errorDetail{Type: typ, Code: e.Code, Message: msg}})
 }
 
 // writeXML writes v as an XML document with the request id header.

@@ -26,15 +26,21 @@ type Options struct {
 	// returns (Throttling(), PriorRequestNotComplete()) is answered
 	// instead. Tests of clients use it to make the server throttle.
 	Inject func(op string) error
+	// ProbeInterval, when set, is the interval of every health check's
+	// probes instead of its RequestInterval (10 or 30 s): tests.
+	ProbeInterval time.Duration
+	// HealthChecks keeps the Route 53 health checks; in memory when nil.
+	HealthChecks *HealthChecks
 }
 
 // Handler serves the Route 53 API (and STS GetCallerIdentity). New starts
 // nothing; it is an http.Handler mounted by package api (Match).
 type Handler struct {
-	opts Options
-	log  *slog.Logger
-	mux  *http.ServeMux
-	ops  map[string]operation // by mux pattern
+	opts   Options
+	log    *slog.Logger
+	mux    *http.ServeMux
+	ops    map[string]operation // by mux pattern
+	checks *HealthChecks
 }
 
 // operation is one API call: its name (as in IAM and Options.Inject),
@@ -62,7 +68,10 @@ func New(opts Options) *Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	h := &Handler{opts: opts, log: opts.Logger, mux: http.NewServeMux(), ops: map[string]operation{}}
+	h := &Handler{opts: opts, log: opts.Logger, mux: http.NewServeMux(), ops: map[string]operation{}, checks: opts.HealthChecks}
+	if h.checks == nil {
+		h.checks, _ = OpenHealthChecks("") // in memory: cannot fail
+	}
 	h.routes()
 	return h
 }
@@ -102,7 +111,10 @@ func (h *Handler) handle(pattern string, op operation) {
 }
 
 // moreRoutes adds the calls of the second part (tags, health checks).
-func (h *Handler) moreRoutes() {}
+func (h *Handler) moreRoutes() {
+	h.tagsRoutes()
+	h.checkRoutes()
+}
 
 // ServeHTTP runs the operation r asks for (run), or answers that there
 // is none.

@@ -114,6 +114,9 @@ func wireSet(z record.Zone, s *record.Set) resourceRecordSet {
 		}
 		rrs.ResourceRecords.Records[i].Value = v
 	}
+	if s.Check != nil {
+		rrs.HealthCheckID = s.Check.ID
+	}
 	switch {
 	case s.Weighted() && z.Policy(s.Name) == record.Multivalue:
 		t := true

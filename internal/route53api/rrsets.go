@@ -150,7 +150,25 @@ func (h *Handler) toChange(z record.Zone, ch *change, i int) (batchChange, error
 	if err := bc.checkShape(at); err != nil {
 		return bc, err
 	}
-	return bc, bc.build(z)
+	if err := bc.build(z); err != nil {
+		return bc, err
+	}
+	return bc, h.attachCheck(&bc)
+}
+
+// attachCheck gives the set of bc the health check its HealthCheckId names.
+func (h *Handler) attachCheck(bc *batchChange) error {
+	id := bc.rrs.HealthCheckID
+	if id == "" || bc.action == "DELETE" {
+		return nil
+	}
+	sc, ok := h.checks.get(id)
+	if !ok {
+		return &Error{Status: http.StatusNotFound, Code: codeNoSuchHealthCheck,
+			Message: fmt.Sprintf("The health check with ID %s in %s does not exist", id, bc.inChange())}
+	}
+	bc.c.Set.Check = h.recordCheck(&sc)
+	return nil
 }
 
 // identify reads the name, type and set identifier of the change.
@@ -241,7 +259,12 @@ var errMismatch = errors.New("the values provided do not match the current value
 // the change describes, as Route 53 requires.
 func matchGuard(bc *batchChange, want record.Set, policy record.Policy) registry.Guard {
 	return func(old, _ *record.Set) error {
-		same := old.TTL == want.TTL && old.Weight == want.Weight && sameValues(old.Values, want.Values)
+		oldCheck := ""
+		if old.Check != nil {
+			oldCheck = old.Check.ID
+		}
+		same := old.TTL == want.TTL && old.Weight == want.Weight && sameValues(old.Values, want.Values) &&
+			oldCheck == bc.rrs.HealthCheckID
 		if !same {
 			return errMismatch
 		}

@@ -121,19 +121,18 @@ func TestSDKWeightedChanges(t *testing.T) {
 	}
 	_, err = change(t, cl, zid, weighted(types.ChangeActionCreate, "www.example.com", "i-1", 10, 60, "192.0.2.1"))
 	var icb *types.InvalidChangeBatch
-	if !errors.As(err, &icb) || len(icb.Messages) != 1 ||
-		icb.Messages[0] != "Tried to create resource record set [name='www.example.com.', type='A', set-identifier='i-1'] but it already exists" {
+	if !errors.As(err, &icb) || icb.ErrorMessage() != "[Tried to create resource record set [name='www.example.com.', type='A', set-identifier='i-1'] but it already exists]" {
 		t.Errorf("duplicate CREATE: %v; want InvalidChangeBatch naming the set", err)
 	}
 	_, err = change(t, cl, zid, weighted(types.ChangeActionDelete, "www.example.com", "i-2", 20, 60, "192.0.2.9"))
-	if !errors.As(err, &icb) || icb.Messages[0] != "Tried to delete resource record set [name='www.example.com.', type='A', set-identifier='i-2'] but the values provided do not match the current values" {
+	if !errors.As(err, &icb) || icb.ErrorMessage() != "[Tried to delete resource record set [name='www.example.com.', type='A', set-identifier='i-2'] but the values provided do not match the current values]" {
 		t.Errorf("DELETE with other values: %v", err)
 	}
 	if _, err := change(t, cl, zid, weighted(types.ChangeActionDelete, "www.example.com", "i-2", 20, 60, "192.0.2.2")); err != nil {
 		t.Errorf("exact DELETE: %v", err)
 	}
 	_, err = change(t, cl, zid, weighted(types.ChangeActionDelete, "www.example.com", "i-2", 20, 60, "192.0.2.2"))
-	if !errors.As(err, &icb) || icb.Messages[0] != "Tried to delete resource record set [name='www.example.com.', type='A', set-identifier='i-2'] but it was not found" {
+	if !errors.As(err, &icb) || icb.ErrorMessage() != "[Tried to delete resource record set [name='www.example.com.', type='A', set-identifier='i-2'] but it was not found]" {
 		t.Errorf("DELETE again: %v", err)
 	}
 	var names []string

@@ -34,7 +34,9 @@ type Options struct {
 	// Registry options (a fake clock, Manual) for the registry.
 	Registry registry.Options
 	Now      func() time.Time
-	Logger   *slog.Logger
+	// ProbeInterval is route53api.Options.ProbeInterval.
+	ProbeInterval time.Duration
+	Logger        *slog.Logger
 }
 
 // Server is a running API.
@@ -61,7 +63,8 @@ func Start(t testing.TB, o Options) *Server {
 		}
 		keys = route53api.NewKeys(k)
 	}
-	h := route53api.New(route53api.Options{Registry: reg, Keys: keys, Inject: o.Inject, Now: o.Now, Logger: o.Logger})
+	h := route53api.New(route53api.Options{Registry: reg, Keys: keys, Inject: o.Inject, Now: o.Now, Logger: o.Logger,
+		ProbeInterval: o.ProbeInterval})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
