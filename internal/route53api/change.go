@@ -68,7 +68,11 @@ func (h *Handler) infoOf(rev int64, at time.Time, comment string) changeInfo {
 func (h *Handler) getChange(c *call) (int, any, error) {
 	id := bareID(c.r.PathValue("id"))
 	rev, at, ok := parseChangeID(id)
-	if !ok || rev < 0 || at.After(h.now().Add(MaxSkew)) {
+	cur, err := h.opts.Registry.Revision(c.r.Context())
+	if err != nil {
+		return 0, nil, err
+	}
+	if !ok || rev < 0 || rev > cur || at.After(h.now().Add(MaxSkew)) {
 		return 0, nil, &Error{Status: http.StatusNotFound, Code: codeNoSuchChange, Message: "A change with the specified change ID does not exist: " + id}
 	}
 	return http.StatusOK, getChangeResponse{NS: Namespace, ChangeInfo: h.infoOf(rev, at, "")}, nil

@@ -204,3 +204,15 @@ func TestSDKInjectedThrottling(t *testing.T) {
 		t.Errorf("injected: %v; want Throttling", err)
 	}
 }
+
+var route53CreateZone = route53.CreateHostedZoneInput{Name: aws.String("example.com"), CallerReference: aws.String("bench")}
+
+func changeB(b *testing.B, cl *route53.Client, zoneID string, changes []types.Change) (*types.ChangeInfo, error) {
+	b.Helper()
+	out, err := cl.ChangeResourceRecordSets(b.Context(), &route53.ChangeResourceRecordSetsInput{
+		HostedZoneId: aws.String(zoneID), ChangeBatch: &types.ChangeBatch{Changes: changes}})
+	if err != nil {
+		return nil, err
+	}
+	return out.ChangeInfo, nil
+}
