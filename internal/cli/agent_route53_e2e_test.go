@@ -17,17 +17,17 @@ import (
 	"github.com/dnslb/dnslb/internal/route53api/r53test"
 )
 
-// r53Env points the AWS SDK's default chain at r53test's key and nowhere
+// agentAWSEnv points the AWS SDK's default chain at r53test's key and nowhere
 // else: no IMDS, no config files, no profile.
-func r53Env() []string {
+func agentAWSEnv() []string {
 	return []string{"AWS_ACCESS_KEY_ID=" + r53test.KeyID, "AWS_SECRET_ACCESS_KEY=" + r53test.Secret,
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 		"AWS_PROFILE=", "AWS_SESSION_TOKEN="}
 }
 
-// r53Zone creates hosted zone lb.test through the SDK and returns the
+// agentR53Zone creates hosted zone lb.test through the SDK and returns the
 // client and the zone id.
-func r53Zone(t *testing.T, srv *r53test.Server) (*route53.Client, string) {
+func agentR53Zone(t *testing.T, srv *r53test.Server) (*route53.Client, string) {
 	t.Helper()
 	cl := route53.New(route53.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider(r53test.KeyID, r53test.Secret, ""),
@@ -40,7 +40,7 @@ func r53Zone(t *testing.T, srv *r53test.Server) (*route53.Client, string) {
 	return cl, strings.TrimPrefix(aws.ToString(out.HostedZone.Id), "/hostedzone/")
 }
 
-func r53SetIDs(t *testing.T, cl *route53.Client, zone string) []string {
+func agentR53SetIDs(t *testing.T, cl *route53.Client, zone string) []string {
 	t.Helper()
 	out, err := cl.ListResourceRecordSets(context.Background(), &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zone)})
 	if err != nil {
@@ -71,8 +71,8 @@ func TestAgentRoute53EndToEnd(t *testing.T) {
 		}
 		return nil
 	}})
-	cl, zone := r53Zone(t, srv) // CreateHostedZone is not throttled
-	a := startAgent(t, r53Env(), "--provider", "route53", "--endpoint", srv.URL, "--hosted-zone-id", zone,
+	cl, zone := agentR53Zone(t, srv) // CreateHostedZone is not throttled
+	a := startAgent(t, agentAWSEnv(), "--provider", "route53", "--endpoint", srv.URL, "--hosted-zone-id", zone,
 		"--name", "www.lb.test", "--identity", "static", "--set-id", "i-1", "--address", "127.0.0.51",
 		"--ttl", "1", "--drain-margin", "300ms", "--route53-poll", "10ms", "--backoff-min", "1ms", "--backoff-max", "20ms")
 	deadline := time.Now().Add(20 * time.Second)
@@ -82,7 +82,7 @@ func TestAgentRoute53EndToEnd(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if ids := r53SetIDs(t, cl, zone); len(ids) != 1 || ids[0] != "i-1" {
+	if ids := agentR53SetIDs(t, cl, zone); len(ids) != 1 || ids[0] != "i-1" {
 		t.Fatalf("sets %v; want [i-1]", ids)
 	}
 	start := time.Now()
@@ -96,7 +96,7 @@ func TestAgentRoute53EndToEnd(t *testing.T) {
 	if took := time.Since(start); took < 1300*time.Millisecond {
 		t.Errorf("exited %s after SIGTERM; want at least TTL 1s + margin 300ms", took)
 	}
-	if ids := r53SetIDs(t, cl, zone); len(ids) != 0 {
+	if ids := agentR53SetIDs(t, cl, zone); len(ids) != 0 {
 		t.Errorf("sets left %v", ids)
 	}
 	mu.Lock()
@@ -128,7 +128,7 @@ func TestAgentRoute53FlagErrors(t *testing.T) {
 			"dnslb: --name \"www.other.test.\": name: \"www.other.test.\" is not inside zone lb.test.\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := startAgent(t, r53Env(), append(tc.args, "--identity", "static", "--set-id", "i-1", "--address", "127.0.0.51")...)
+			a := startAgent(t, agentAWSEnv(), append(tc.args, "--identity", "static", "--set-id", "i-1", "--address", "127.0.0.51")...)
 			a.waitExit(t, 15*time.Second)
 			if code := a.cmd.ProcessState.ExitCode(); code != 2 {
 				t.Errorf("exit code %d, want 2", code)
