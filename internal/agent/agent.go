@@ -64,6 +64,9 @@ type Config struct {
 	// IdentityWait is how long finding the identity may fail (IMDS
 	// unreachable) before Run gives up (default 30s).
 	IdentityWait time.Duration
+	// Route53, when set, is where the instance registers instead of the
+	// Servers (route53.go); Name is then fully qualified.
+	Route53 *Route53
 }
 
 // Backoff is an exponential backoff with jitter: the n-th retry waits
@@ -147,6 +150,9 @@ func (a *Agent) Run(ctx context.Context, drain <-chan string) error {
 			return a.leaveDoomed(ctx)
 		}
 	}
+	if a.cfg.Route53 != nil {
+		return a.route53Alive(ctx, drain)
+	}
 	if a.checker != nil {
 		stop := a.runChecker(ctx)
 		defer stop()
@@ -176,8 +182,12 @@ func (a *Agent) startSteps() []*step {
 		return &step{run: run, limit: limit, out: outage{what: what, lost: what + " failed; retrying with backoff",
 			back: what + " succeeded after retries", bo: backoff{cfg: a.cfg.Backoff}}}
 	}
+	register := a.register
+	if a.cfg.Route53 != nil {
+		register = a.upsertR53
+	}
 	return []*step{mk("identity", a.identify, a.cfg.IdentityWait), mk("first local check", a.firstPass, 0),
-		mk("termination check", a.checkDoom, 0), mk("registration", a.register, 0)}
+		mk("termination check", a.checkDoom, 0), mk("registration", register, 0)}
 }
 
 // retry runs s until it succeeds, backing off between tries. It reports
@@ -388,6 +398,12 @@ func (a *Agent) renew(ctx context.Context) error {
 func (a *Agent) Once(ctx context.Context, action string) error {
 	if err := a.identify(ctx); err != nil {
 		return err
+	}
+	switch {
+	case action == "register" && a.cfg.Route53 != nil:
+		return a.upsertR53(ctx)
+	case action == "deregister" && a.cfg.Route53 != nil:
+		return a.drainR53(ctx)
 	}
 	switch action {
 	case "register":

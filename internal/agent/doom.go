@@ -39,6 +39,9 @@ func (a *Agent) checkDoom(ctx context.Context) error {
 // and then runs OnDrained.
 func (a *Agent) leaveDoomed(ctx context.Context) error {
 	a.log.Warn("this instance is going away; not registering it", "reason", a.doom)
+	if a.cfg.Route53 != nil {
+		return a.drainR53(ctx)
+	}
 	renew := time.NewTimer(a.renewInterval())
 	defer renew.Stop()
 	return a.drainAndLeave(ctx, renew)

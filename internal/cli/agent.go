@@ -21,7 +21,7 @@ import (
 
 // AgentCmd runs the on-instance agent.
 type AgentCmd struct {
-	Zone     string        `required:"" help:"Zone of the pool name, e.g. lb.example.com."`
+	Zone     string        `help:"Zone of the pool name, e.g. lb.example.com (required with --provider dnslb)."`
 	Name     string        `required:"" help:"Pool name, relative to the zone (www) or fully qualified."`
 	Type     string        `enum:",A,AAAA" default:"" help:"Record type; by default A or AAAA from the address."`
 	Weight   int           `default:"10" help:"Weight 0..255 of this instance."`
@@ -58,6 +58,8 @@ type AgentCmd struct {
 	IdentityTimeout time.Duration `default:"30s" help:"How long finding the identity may fail (e.g. IMDS unreachable) before the agent exits."`
 	BackoffMin      time.Duration `default:"200ms" hidden:"" help:"First retry delay after a transient error."`
 	BackoffMax      time.Duration `default:"10s" hidden:"" help:"Longest retry delay."`
+
+	agentProvider `embed:""` // agent_route53.go
 }
 
 // Run runs the agent until it has drained.
@@ -109,6 +111,9 @@ func (c *AgentCmd) build(g *Globals, log *slog.Logger) (*agent.Agent, *imds.Clie
 	if err := c.checkStopTimeout(); err != nil {
 		return nil, nil, usageError{err}
 	}
+	if err := c.validateProvider(); err != nil {
+		return nil, nil, usageError{err}
+	}
 	var servers []*client.Client
 	for _, s := range g.Server {
 		cl, err := g.clientOf(s)
@@ -130,6 +135,9 @@ func (c *AgentCmd) build(g *Globals, log *slog.Logger) (*agent.Agent, *imds.Clie
 	}
 	if err := c.configureEC2(&cfg, imdsClient, log); err != nil {
 		return nil, nil, usageError{err}
+	}
+	if err := c.configureRoute53(g.ctx, &cfg); err != nil {
+		return nil, nil, err
 	}
 	return agent.New(cfg), imdsClient, nil
 }

@@ -56,6 +56,7 @@ type ServeCmd struct {
 	apiListener net.Listener // tests: served instead of binding --api
 	dnsLimits   `embed:""`   // rrl.go
 	dnsIdentity `embed:""`   // identity.go
+	externalDNS `embed:""`   // xdns.go
 	APISecurity
 	Route53Flags // route53.go
 }
@@ -130,6 +131,9 @@ func (c *ServeCmd) Run(g *Globals) error {
 	if err := apiSrv.Listen(); err != nil {
 		return advisePort(c.API, err)
 	}
+	if err := c.listenWebhook(reg, log, c.Shutdown); err != nil {
+		return err
+	}
 	return c.run(g.ctx, g, log, reg, dns, apiSrv, hb)
 }
 
@@ -161,6 +165,10 @@ func (c *ServeCmd) run(ctx context.Context, g *Globals, log *slog.Logger, reg *r
 	if hb != nil {
 		eg.Go(func() error { return hb.Run(egCtx) })
 		hbAt = hb.Addr().String()
+	}
+	if c.webhook != nil {
+		eg.Go(func() error { return c.webhook.Run(egCtx) })
+		log.Info("external-dns webhook serving", "addr", c.webhook.Addr(), "owner", c.ExternalDNSOwner)
 	}
 	log.Info("dnslb serving", "dns", dns.Addr(), "api", apiSrv.Addr(), "heartbeat", hbAt, "data", c.Data, "zones", c.Zone)
 	regErr, stopped := c.wait(ctx, egCtx, g.hup, regDone, log, apiSrv)
@@ -219,6 +227,9 @@ func (c *ServeCmd) validate() error {
 		return err
 	}
 	if _, err := c.seedZones(); err != nil {
+		return err
+	}
+	if err := c.externalDNS.validate(); err != nil {
 		return err
 	}
 	if _, err := dnsserver.ParsePrefixes(c.CheckAllow); err != nil {
