@@ -139,14 +139,9 @@ func (a *Agent) deregisterUntil(ctx context.Context, deadline time.Time) bool {
 	tries := outage{what: "deregistration", lost: "deregistering failed; retrying until TTL + margin has passed",
 		back: "deregistered after retries", bo: backoff{cfg: a.cfg.Backoff}}
 	gone := false
-	t := time.NewTimer(0)
-	defer t.Stop()
+	// The first try is made even when ctx is over already (a second
+	// signal): only the retries give way to it.
 	for {
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return gone
-		}
 		wait := time.Until(deadline)
 		if !gone {
 			err := a.deregister()
@@ -159,7 +154,11 @@ func (a *Agent) deregisterUntil(ctx context.Context, deadline time.Time) bool {
 		if wait <= 0 {
 			return gone
 		}
-		t.Reset(wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return gone
+		}
 	}
 }
 
