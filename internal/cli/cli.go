@@ -52,15 +52,17 @@ func (g *Globals) clientOf(base string) (*client.Client, error) {
 type root struct {
 	Globals
 
-	Serve   ServeCmd   `cmd:"" help:"Run the authoritative DNS server and its HTTP API."`
-	Zone    ZoneCmd    `cmd:"" help:"Create, list and delete zones."`
-	Record  RecordCmd  `cmd:"" help:"Set, list and remove record sets."`
-	Agent   AgentCmd   `cmd:"" help:"Run on an instance: register it, keep it alive, drain it on shutdown."`
-	Brake   BrakeCmd   `cmd:"" help:"Show or release the mass-expiry brake."`
-	Backup  BackupCmd  `cmd:"" help:"Copy a running server's data, consistently, to a file."`
-	Restore RestoreCmd `cmd:"" help:"Replace a stopped server's data file with a backup (the old file is kept aside)."`
-	Token   TokenCmd   `cmd:"" help:"Make API tokens for serve --tokens."`
-	Version VersionCmd `cmd:"" help:"Print the version and the commit it was built from (--json for scripts)."`
+	Serve      ServeCmd      `cmd:"" help:"Run the authoritative DNS server and its HTTP API."`
+	Zone       ZoneCmd       `cmd:"" help:"Create, list and delete zones."`
+	Record     RecordCmd     `cmd:"" help:"Set, list and remove record sets."`
+	Agent      AgentCmd      `cmd:"" help:"Run on an instance: register it, keep it alive, drain it on shutdown."`
+	Brake      BrakeCmd      `cmd:"" help:"Show or release the mass-expiry brake."`
+	Backup     BackupCmd     `cmd:"" help:"Copy a running server's data, consistently, to a file."`
+	Restore    RestoreCmd    `cmd:"" help:"Replace a stopped server's data file with a backup (the old file is kept aside)."`
+	Token      TokenCmd      `cmd:"" help:"Make API tokens for serve --tokens."`
+	Version    VersionCmd    `cmd:"" help:"Print the version and the commit it was built from (--json for scripts)."`
+	Completion CompletionCmd `cmd:"" help:"Print the shell completion script for bash, zsh or fish."`
+	Man        ManCmd        `cmd:"" help:"Print the manual page dnslb(1), in roff (man -l - reads it)."`
 
 	ShowVersion kong.VersionFlag `name:"version" help:"Print the version and exit."`
 }
@@ -107,10 +109,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 			code = int(e)
 		}
 	}()
-	parser, err := kong.New(&cli, kong.Name("dnslb"), kong.Description(description),
-		kong.Writers(stdout, stderr), kong.Exit(func(c int) { panic(exit(c)) }),
-		kong.Vars{"version": versionLine(readBuildInfo())}, kong.Help(help),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}))
+	parser, err := newParser(&cli, stdout, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "dnslb:", err)
 		return exitUsage
@@ -155,6 +154,15 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	return exitOK
 }
 
+// newParser is kong's parser of the command line into cli; the man page and
+// the completion scripts are generated from the same model.
+func newParser(cli *root, stdout, stderr io.Writer) (*kong.Kong, error) {
+	return kong.New(cli, kong.Name("dnslb"), kong.Description(description),
+		kong.Writers(stdout, stderr), kong.Exit(func(c int) { panic(exit(c)) }),
+		kong.Vars{"version": versionLine(readBuildInfo())}, kong.Help(help),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}))
+}
+
 // helpHint tells where the usage of the command that failed to parse is.
 func helpHint(err error) string {
 	path := "dnslb"
@@ -173,14 +181,7 @@ func helpHint(err error) string {
 func help(opts kong.HelpOptions, ctx *kong.Context) error {
 	hide := map[string]bool{}
 	if n := ctx.Selected(); n != nil {
-		switch strings.Fields(n.Path())[0] {
-		case "serve":
-			hide["server"], hide["json"], hide["token"], hide["token-file"], hide["ca"] = true, true, true, true, true
-		case "agent":
-			hide["json"] = true
-		case "version", "token":
-			hide["server"], hide["token"], hide["token-file"], hide["ca"] = true, true, true, true
-		}
+		hide = unusedGlobals(n.Path())
 	}
 	for _, f := range ctx.Model.Flags {
 		if hide[f.Name] && !f.Hidden {
@@ -189,4 +190,20 @@ func help(opts kong.HelpOptions, ctx *kong.Context) error {
 		}
 	}
 	return kong.DefaultHelpPrinter(opts, ctx)
+}
+
+// unusedGlobals are the global flags the command at path (e.g. "record
+// set") does not use: help, the man page and completions leave them out.
+func unusedGlobals(path string) map[string]bool {
+	hide := map[string]bool{}
+	first, _, _ := strings.Cut(path, " ")
+	switch first {
+	case "serve":
+		hide["server"], hide["json"], hide["token"], hide["token-file"], hide["ca"] = true, true, true, true, true
+	case "agent":
+		hide["json"] = true
+	case "version", "token", "completion", "man":
+		hide["server"], hide["token"], hide["token-file"], hide["ca"] = true, true, true, true
+	}
+	return hide
 }
