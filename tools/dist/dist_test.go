@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,19 +37,20 @@ var packaged = []string{
 // dist builds the artefacts of this machine's architecture once for all
 // tests of the package.
 var dist = struct {
-	dir, commit string
-	err         error
+	tmp, dir, commit string // tmp holds the tool and dir, the output
+	err              error
 }{}
 
 // built returns the output directory of one tools/dist run (for
-// runtime.GOARCH, version testVersion); the first call builds.
+// runtime.GOARCH, version testVersion); the first call builds. It runs the
+// tool as a program of its own, built without -race: instrumented, the
+// compression of the packages takes minutes.
 func built(t *testing.T) string {
 	t.Helper()
-	if dist.dir == "" && dist.err == nil {
-		dist.dir, dist.err = os.MkdirTemp("", "dnslb-dist-test-")
+	if dist.tmp == "" && dist.err == nil {
+		dist.tmp, dist.err = os.MkdirTemp("", "dnslb-dist-test-")
 		if dist.err == nil {
-			_, dist.err = build(options{root: "../..", out: dist.dir, arches: []string{runtime.GOARCH},
-				version: testVersion, maintainer: "dnslb tests <tests@example.com>"})
+			dist.dir, dist.err = runDist(dist.tmp)
 		}
 		if dist.err == nil {
 			dist.commit, dist.err = git("../..", "rev-parse", "HEAD")
@@ -60,10 +62,25 @@ func built(t *testing.T) string {
 	return dist.dir
 }
 
+// runDist builds tools/dist into tmp and runs it; it returns the output
+// directory.
+func runDist(tmp string) (string, error) {
+	tool, out := filepath.Join(tmp, "dist"), filepath.Join(tmp, "out")
+	if msg, err := exec.Command("go", "build", "-o", tool, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %w\n%s", err, msg)
+	}
+	cmd := exec.Command(tool, "-root", "../..", "-out", out, "-arch", runtime.GOARCH,
+		"-version", testVersion, "-maintainer", "dnslb tests <tests@example.com>")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%s: %w\n%s", tool, err, msg)
+	}
+	return out, nil
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if dist.dir != "" {
-		os.RemoveAll(dist.dir)
+	if dist.tmp != "" {
+		os.RemoveAll(dist.tmp)
 	}
 	os.Exit(code)
 }
