@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -89,10 +90,24 @@ func TestFishCompletion(t *testing.T) {
 	}
 }
 
-// TestZshCompletionParses checks the zsh script's syntax when zsh is
-// installed (.ci/run installs it); TestBashCompletion covers the walk it
-// shares with the bash script.
-func TestZshCompletionParses(t *testing.T) {
+// zshStubs stand in for zsh's completion system (compinit's _describe,
+// compadd, _files), printing the candidates instead of offering them, so
+// that _dnslb runs in a plain zsh -c; the menu filters by prefix itself.
+const zshStubs = `
+_describe() { local -a a; a=("${(@P)4}"); print -r -- "${a[@]%%:*}"; }
+compadd() { local -a a; a=("${(@P)2}"); print -r -- "${a[@]}"; }
+_files() { print -r -- "<files>"; }
+compset() { :; }
+words=(dnslb) CURRENT=1
+source "$0" >/dev/null
+words=("$@") CURRENT=$#
+_dnslb
+`
+
+// TestZshCompletion checks the zsh script's syntax and runs its walk of
+// the command line with the completion system stubbed, when zsh is
+// installed (.ci/run installs it).
+func TestZshCompletion(t *testing.T) {
 	zsh, err := exec.LookPath("zsh")
 	if err != nil {
 		t.Skip("zsh not installed (apt-get install zsh); .ci/run installs it")
@@ -103,6 +118,27 @@ func TestZshCompletionParses(t *testing.T) {
 	}
 	if head := repoHead(t, script); head != "#compdef dnslb" {
 		t.Errorf("first line %q, want #compdef dnslb (compinit finds it by it)", head)
+	}
+	for _, tc := range []struct {
+		words []string
+		want  string // among the candidates
+	}{
+		{[]string{"dnslb", "rec"}, "record"},
+		{[]string{"dnslb", "--server", "http://127.0.0.1:5380", "zone", ""}, "delete"},
+		{[]string{"dnslb", "record", "set", "--we"}, "--weight"},
+		{[]string{"dnslb", "record", "set", "--policy", ""}, "fail-closed"},
+		{[]string{"dnslb", "record", "set", "--policy=m"}, "multivalue"},
+		{[]string{"dnslb", "backup", ""}, "<files>"},
+	} {
+		args := append([]string{"-f", "-c", zshStubs, script}, tc.words...)
+		out, err := exec.Command(zsh, args...).CombinedOutput()
+		if got := strings.Fields(string(out)); err != nil || !slices.Contains(got, tc.want) {
+			t.Errorf("%q: candidates %q (%v), want %q among them", tc.words, got, err, tc.want)
+		}
+	}
+	out, _ := exec.Command(zsh, "-f", "-c", zshStubs, script, "dnslb", "serve", "--").CombinedOutput()
+	if strings.Contains(string(out), "--server") {
+		t.Errorf("dnslb serve --<TAB> offers --server (serve listens; it takes none): %s", out)
 	}
 }
 
