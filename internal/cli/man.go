@@ -15,7 +15,7 @@ import (
 // ManCmd prints the manual page, generated from the same command
 // definitions as --help.
 type ManCmd struct {
-	Date string `help:"Date on the page (YYYY-MM-DD); release builds give the commit's." default:""`
+	Date string `help:"Date on the page (YYYY-MM-DD; default today); release builds give the commit's." default:""`
 }
 
 // manHome is where the manual page sends readers for the full guide.
@@ -25,6 +25,9 @@ const manHome = "https://github.com/dnslb/dnslb"
 func (c ManCmd) Run(g *Globals, k *kong.Context) error {
 	var b strings.Builder
 	cmds := commandsOf(k.Model)
+	if c.Date == "" {
+		c.Date = time.Now().UTC().Format(time.DateOnly)
+	}
 	manHeader(&b, c.Date, versionOf(readBuildInfo(), Version).Version)
 	manOptions(&b, cmds[0].flags)
 	b.WriteString(".SH COMMANDS\n")
