@@ -334,3 +334,74 @@ func TestScriptsShellcheck(t *testing.T) {
 		t.Errorf("shellcheck %v: %v\n%s", paths, err, out)
 	}
 }
+
+// TestMaintainerScripts runs the scripts as dpkg and rpm call them, with
+// a systemctl that only logs and a stand-in for /run/systemd/system: a
+// first install enables and starts nothing, an upgrade restarts the server
+// only, a removal stops and disables both, and without systemd they do
+// nothing.
+func TestMaintainerScripts(t *testing.T) {
+	for _, tc := range []struct {
+		script  string
+		args    []string
+		systemd bool
+		want    string
+	}{
+		{"postinstall", []string{"configure", ""}, true, "daemon-reload\n"},
+		{"postinstall", []string{"configure", "0.1.0"}, true, "daemon-reload\ntry-restart dnslb.service\n"},
+		{"postinstall", []string{"1"}, true, "daemon-reload\n"},
+		{"postinstall", []string{"2"}, true, "daemon-reload\ntry-restart dnslb.service\n"},
+		{"postinstall", []string{"configure", "0.1.0"}, false, ""},
+		{"preremove", []string{"remove"}, true, "disable --now dnslb-agent.service dnslb.service\n"},
+		{"preremove", []string{"0"}, true, "disable --now dnslb-agent.service dnslb.service\n"},
+		{"preremove", []string{"upgrade", "0.2.0"}, true, ""},
+		{"preremove", []string{"1"}, true, ""},
+		{"preremove", []string{"remove"}, false, ""},
+		{"postremove", []string{"purge"}, true, "daemon-reload\n"},
+		{"postremove", []string{"0"}, false, ""},
+	} {
+		t.Run(tc.script+" "+strings.Join(tc.args, " "), func(t *testing.T) {
+			if got := runScript(t, tc.script, tc.systemd, tc.args...); got != tc.want {
+				t.Errorf("systemctl calls %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// runScript runs scripts/NAME.sh with sh and returns what it asked of
+// systemctl, one call a line.
+func runScript(t *testing.T, name string, systemd bool, args ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	running := filepath.Join(dir, "run-systemd-system")
+	if systemd {
+		if err := os.Mkdir(running, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join("scripts", name+".sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := strings.ReplaceAll(string(data), "/run/systemd/system", running)
+	if script == string(data) {
+		t.Fatalf("%s.sh does not test /run/systemd/system", name)
+	}
+	log := filepath.Join(dir, "log")
+	stub := "#!/bin/sh\necho \"$*\" >>" + log + "\n"
+	for path, content := range map[string]string{filepath.Join(dir, "script"): script, filepath.Join(dir, "bin", "systemctl"): stub} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("sh", append([]string{filepath.Join(dir, "script")}, args...)...)
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Join(dir, "bin")+":/usr/bin:/bin")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sh %s.sh %v: %v\n%s", name, args, err, out)
+	}
+	got, _ := os.ReadFile(log)
+	return string(got)
+}
