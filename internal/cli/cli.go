@@ -53,19 +53,21 @@ func (g *Globals) clientOf(base string) (*client.Client, error) {
 type root struct {
 	Globals
 
-	Serve   ServeCmd   `cmd:"" help:"Run the authoritative DNS server and its HTTP API."`
-	Zone    ZoneCmd    `cmd:"" help:"Create, list and delete zones."`
-	Record  RecordCmd  `cmd:"" help:"Set, list and remove record sets."`
-	Agent   AgentCmd   `cmd:"" help:"Run on an instance: register it, keep it alive, drain it on shutdown."`
-	Brake   BrakeCmd   `cmd:"" help:"Show or release the mass-expiry brake."`
-	Status  StatusCmd  `cmd:"" help:"Show the pool: every name's sets, shares, health, leases and drains (--watch to follow)."`
-	Explain ExplainCmd `cmd:"" help:"Say why each set of a name is or is not answered, and with what probability."`
-	History HistoryCmd `cmd:"" help:"List the transitions of a name's sets: registered, changed, drained, lapsed, health, and by which token."`
-	Backup  BackupCmd  `cmd:"" help:"Copy a running server's data, consistently, to a file."`
-	Restore RestoreCmd `cmd:"" help:"Replace a stopped server's data file with a backup (the old file is kept aside)."`
-	Token   TokenCmd   `cmd:"" help:"Make API tokens for serve --tokens."`
-	Version VersionCmd `cmd:"" help:"Print the version and the commit it was built from (--json for scripts)."`
-	Config  ConfigCmd  `cmd:"" help:"Check a config file of serve or agent."`
+	Serve      ServeCmd      `cmd:"" help:"Run the authoritative DNS server and its HTTP API."`
+	Zone       ZoneCmd       `cmd:"" help:"Create, list and delete zones."`
+	Record     RecordCmd     `cmd:"" help:"Set, list and remove record sets."`
+	Agent      AgentCmd      `cmd:"" help:"Run on an instance: register it, keep it alive, drain it on shutdown."`
+	Brake      BrakeCmd      `cmd:"" help:"Show or release the mass-expiry brake."`
+	Status     StatusCmd     `cmd:"" help:"Show the pool: every name's sets, shares, health, leases and drains (--watch to follow)."`
+	Explain    ExplainCmd    `cmd:"" help:"Say why each set of a name is or is not answered, and with what probability."`
+	History    HistoryCmd    `cmd:"" help:"List the transitions of a name's sets: registered, changed, drained, lapsed, health, and by which token."`
+	Backup     BackupCmd     `cmd:"" help:"Copy a running server's data, consistently, to a file."`
+	Restore    RestoreCmd    `cmd:"" help:"Replace a stopped server's data file with a backup (the old file is kept aside)."`
+	Token      TokenCmd      `cmd:"" help:"Make API tokens for serve --tokens."`
+	Version    VersionCmd    `cmd:"" help:"Print the version and the commit it was built from (--json for scripts)."`
+	Config     ConfigCmd     `cmd:"" help:"Check a config file of serve or agent."`
+	Completion CompletionCmd `cmd:"" help:"Print the shell completion script for bash, zsh or fish."`
+	Man        ManCmd        `cmd:"" help:"Print the manual page dnslb(1), in roff (man -l - reads it)."`
 
 	ShowVersion kong.VersionFlag `name:"version" help:"Print the version and exit."`
 
@@ -168,7 +170,8 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	return exitOK
 }
 
-// newParser is the parser of the command line into cli.
+// newParser is kong's parser of the command line into cli; the man page and
+// the completion scripts are generated from the same model.
 func newParser(cli *root, opts ...kong.Option) (*kong.Kong, error) {
 	return kong.New(cli, append([]kong.Option{kong.Name("dnslb"), kong.Description(description),
 		kong.Writers(cli.stdout, cli.stderr), kong.Vars{"version": versionLine(readBuildInfo())},
@@ -194,19 +197,7 @@ func helpHint(err error) string {
 func help(opts kong.HelpOptions, ctx *kong.Context) error {
 	hide := map[string]bool{}
 	if n := ctx.Selected(); n != nil {
-		switch strings.Fields(n.Path())[0] {
-		case "serve":
-			hide["server"], hide["json"], hide["token"], hide["token-file"], hide["ca"] = true, true, true, true, true
-		case "agent":
-			hide["json"] = true
-		case "version", "token", "config":
-			hide["server"], hide["token"], hide["token-file"], hide["ca"] = true, true, true, true
-		}
-		switch strings.Fields(n.Path())[0] {
-		case "serve", "agent", "config":
-		default:
-			hide["config"] = true
-		}
+		hide = unusedGlobals(n.Path())
 	}
 	for _, f := range ctx.Model.Flags {
 		if hide[f.Name] && !f.Hidden {
@@ -215,4 +206,25 @@ func help(opts kong.HelpOptions, ctx *kong.Context) error {
 		}
 	}
 	return kong.DefaultHelpPrinter(opts, ctx)
+}
+
+// unusedGlobals are the global flags the command at path (e.g. "record
+// set") does not use: help, the man page and completions leave them out.
+func unusedGlobals(path string) map[string]bool {
+	hide := map[string]bool{}
+	first, _, _ := strings.Cut(path, " ")
+	switch first {
+	case "serve":
+		hide["server"], hide["json"], hide["token"], hide["token-file"], hide["ca"] = true, true, true, true, true
+	case "agent":
+		hide["json"] = true
+	case "version", "token", "config", "completion", "man":
+		hide["server"], hide["token"], hide["token-file"], hide["ca"] = true, true, true, true
+	}
+	switch first {
+	case "serve", "agent", "config":
+	default:
+		hide["config"] = true
+	}
+	return hide
 }

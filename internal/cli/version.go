@@ -10,6 +10,12 @@ import (
 // printed; otherwise the module version from the build information is.
 var Version = ""
 
+// Commit, when set at build time (-ldflags "-X
+// github.com/dnslb/dnslb/internal/cli.Commit=94211c0…"), is the commit
+// printed when the build information has none: a build with
+// -buildvcs=false or from a source archive (make dist sets both).
+var Commit = ""
+
 // VersionCmd prints the version and the commit the binary was built from.
 type VersionCmd struct{}
 
@@ -23,7 +29,7 @@ type versionInfo struct {
 
 // Run prints the version.
 func (VersionCmd) Run(g *Globals) error {
-	info := versionOf(readBuildInfo(), Version)
+	info := versionOf(readBuildInfo(), Version).withCommit(Commit)
 	if g.JSON {
 		return printJSON(g.stdout, info)
 	}
@@ -37,7 +43,7 @@ func readBuildInfo() *debug.BuildInfo {
 }
 
 // versionLine is what `dnslb --version` prints.
-func versionLine(bi *debug.BuildInfo) string { return versionOf(bi, Version).line() }
+func versionLine(bi *debug.BuildInfo) string { return versionOf(bi, Version).withCommit(Commit).line() }
 
 // versionOf reads the version and the VCS commit from the build
 // information. A binary built with -buildvcs=false, or outside a
@@ -64,6 +70,15 @@ func versionOf(bi *debug.BuildInfo, set string) versionInfo {
 		case "vcs.modified":
 			v.Modified = s.Value == "true"
 		}
+	}
+	return v
+}
+
+// withCommit is v with commit as its commit if the build information gave
+// none.
+func (v versionInfo) withCommit(commit string) versionInfo {
+	if v.Commit == "unknown" && commit != "" {
+		v.Commit = commit
 	}
 	return v
 }

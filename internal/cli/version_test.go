@@ -28,3 +28,17 @@ func TestVersionOf(t *testing.T) {
 		}
 	}
 }
+
+// TestVersionCommitFromLdflags: a release build without VCS information
+// (-buildvcs=false, a source archive) names the commit make dist gave it;
+// the build information's own commit wins over it.
+func TestVersionCommitFromLdflags(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}
+	if got, want := versionOf(bi, "v2.0.0").withCommit("abc123").line(), "dnslb v2.0.0 (commit abc123, go1.26.8)"; got != want {
+		t.Errorf("no VCS information: %q, want %q", got, want)
+	}
+	bi.Settings = []debug.BuildSetting{{Key: "vcs.revision", Value: "94211c0aa"}}
+	if got, want := versionOf(bi, "v2.0.0").withCommit("abc123").line(), "dnslb v2.0.0 (commit 94211c0aa, go1.26.8)"; got != want {
+		t.Errorf("with VCS information: %q, want %q", got, want)
+	}
+}
