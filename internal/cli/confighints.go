@@ -50,6 +50,9 @@ func nearest(key string, names []string) []string {
 		}
 		return strings.Compare(a.name, b.name)
 	})
+	if len(cands) > 0 && cands[0].d == 0 {
+		return []string{cands[0].name} // the key, spelt as a flag or in capitals
+	}
 	var out []string
 	for _, c := range cands[:min(3, len(cands))] {
 		out = append(out, c.name)
