@@ -29,6 +29,8 @@ var packaged = []string{
 	"/usr/share/bash-completion/completions/dnslb",
 	"/usr/share/doc/dnslb/README.md",
 	"/usr/share/doc/dnslb/dnslb-agent.service.d/app.conf.example",
+	"/usr/share/doc/dnslb/examples/dnslb-agent.yaml",
+	"/usr/share/doc/dnslb/examples/dnslb.yaml",
 	"/usr/share/fish/vendor_completions.d/dnslb.fish",
 	"/usr/share/man/man1/dnslb.1.gz",
 	"/usr/share/zsh/vendor-completions/_dnslb",

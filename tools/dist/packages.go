@@ -50,6 +50,8 @@ func packageContents(root, bin, docs string) []content {
 		{"/usr/share/doc/dnslb/README.md", filepath.Join(root, "README.md"), 0o644, "", ""},
 		{"/usr/share/doc/dnslb/dnslb-agent.service.d/app.conf.example",
 			filepath.Join(root, "deploy/systemd/dnslb-agent.service.d/app.conf.example"), 0o644, "", ""},
+		{"/usr/share/doc/dnslb/examples/dnslb.yaml", filepath.Join(root, "deploy/dnslb.yaml"), 0o644, "", ""},
+		{"/usr/share/doc/dnslb/examples/dnslb-agent.yaml", filepath.Join(root, "deploy/dnslb-agent.yaml"), 0o644, "", ""},
 		{"/usr/share/doc/dnslb/copyright", filepath.Join(root, "LICENSE"), 0o644, "", "deb"},
 		{"/usr/share/licenses/dnslb/LICENSE", filepath.Join(root, "LICENSE"), 0o644, files.TypeRPMLicense, "rpm"},
 	}
