@@ -188,6 +188,11 @@ type Set struct {
 	// on a change only (not on every renewal), so that a restarted server
 	// keeps a set that reported down out of answers.
 	AgentHealth string `json:"agent_health,omitempty"`
+	// Lapsed is when the cluster's one decider found the lease lapsed
+	// (several servers on one store, package cluster): every server takes
+	// the set out of answers from the watch. A renewal through any server
+	// clears it. Single servers never write it.
+	Lapsed *time.Time `json:"lapsed,omitempty"`
 	// Drain is set while the set is draining.
 	Drain    *Drain    `json:"drain,omitempty"`
 	Created  time.Time `json:"created"`

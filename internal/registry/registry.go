@@ -48,6 +48,10 @@ type Options struct {
 	// and when probing (serve --check-allow); zero: the sets' own
 	// addresses only.
 	Checks record.CheckRules
+	// Peers, when set, are the other servers sharing the store (package
+	// cluster): lapses are then decided by one server, the leader (see
+	// SetLeading and cluster.go), and written to the store.
+	Peers Peers
 }
 
 func (o Options) withDefaults() Options {
@@ -144,6 +148,7 @@ func (r *Registry) Run(ctx context.Context) error {
 		func(ctx context.Context) { r.reports.run(ctx, r.store) },
 		func(ctx context.Context) { r.observed.run(ctx, r.Load) },
 		r.runResumeDeletes,
+		r.runCluster,
 	} {
 		wg.Add(1)
 		go func() { defer wg.Done(); run(helpers) }()
@@ -175,6 +180,7 @@ func (r *Registry) Tick(ctx context.Context) error {
 	select {
 	case <-done:
 		r.reaper.wait()
+		r.leases.clusterWait()
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
