@@ -414,3 +414,12 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+
+// Applied is the store revision this server's answers carry: a change
+// at or below it is in them. A cluster asks each server for it to tell
+// when a change is in every server's answers (INSYNC).
+func (r *Registry) Applied() int64 {
+	r.pub.mu.Lock()
+	defer r.pub.mu.Unlock()
+	return r.pub.pubRev
+}

@@ -1,0 +1,81 @@
+// Package cluster coordinates several dnslb servers that share one etcd:
+// who is alive, who decides lapses, and what the servers ask each other.
+// The data itself (zones, record sets) is the store's (etcdstore), which
+// every server watches; this package adds only what a single server
+// never needed.
+//
+// # The problem
+//
+// An agent renews its lease through any server. Renewals stay in the
+// memory of the server that heard them (10,000 agents renewing every 5 s
+// would be 2,000 etcd writes, 2,000 fsyncs, a second), so no server knows
+// on its own whether a lease lapsed. Yet every server must give the same
+// answer: a set renewed through any server stays in every server's
+// answers, a lapse is decided once and takes the set out everywhere, and
+// no server drops a set because *it* stopped hearing the agent.
+//
+// # Design
+//
+// Membership. Each server has an id (serve --server-id, default the host
+// name) and, under an etcd session lease (concurrency.Session; its
+// keepalives are not raft writes), the key PREFIX/members/<id> holding
+// its peer URL (its API URL) and start time. A member whose process or
+// network dies vanishes with its lease, after the session TTL. Two live
+// servers with one id are refused: the second waits until the first's
+// key is gone.
+//
+// One decider. The members campaign in an etcd election (PREFIX/leader).
+// Only the leader's lease engine lapses leases (registry.SetLeading);
+// followers never expire a set on their own: a lease past its deadline
+// there is "not decided here". When a lease falls due on the leader, it
+// asks every other live member when it last heard a renewal of that set:
+// one POST /v1/cluster/renewals per member for all the leases due within
+// 20 ms. A later renewal moves the leader's deadline, in memory: no
+// write. A live member that does not answer (within AskTimeout) makes the
+// lapse wait, logged and counted (registry.LapsesWaiting), because that
+// member may be the one hearing the agent; it stops waiting when the
+// member answers or its session ends. Only when every live member
+// answered and none heard the agent does the lapse pass the mass-expiry
+// brake and get written: the set's Lapsed time, conditioned on the set's
+// revision being the one the leader looked at. Every server (the leader
+// too) takes the set out of answers when the watch brings that, and puts
+// it back when a renewal through any server clears it: a renewal of a
+// lapsed set is a transition, written, as on a single server where such a
+// renewal brings the set back at once. A server that heard a renewal after
+// the leader asked clears the lapse as soon as it sees it. The leader
+// alone deletes lapsed sets after the lease grace.
+//
+// A new leader starts every lease afresh, a whole lease from its
+// election (like a restart's grace), before it may lapse anything: it has
+// heard no renewal of the sets renewed through others, and the followers
+// kept them all.
+//
+// The brake. The leader's census of renewals counts deadlines that other
+// members' answers moved; a set renewed only through others is fresh for
+// a quarter to a half of the time on the leader, well above the brake's
+// one in ten, so renewals through other servers never engage it; a
+// collapse seen by every member does.
+//
+// The peer endpoint is served on the API listener and authenticated by
+// the cluster secret, made once in etcd (PREFIX/secret, a create-only
+// transaction): each request carries an HMAC-SHA256 over its time,
+// method, path and body, which must be within MaxSkew of the receiver's
+// clock. Anything else is refused with 401; API tokens do not open it.
+//
+// What is written. Steady-state renewals write nothing to etcd. Lapses,
+// revivals, registrations, drains and health transitions are written.
+// Membership keys are written once per session, and session keepalives
+// are lease renewals, which etcd does not replicate through raft.
+//
+// # Not done yet
+//
+// Designed, to be built on this package: quorum health (each member
+// writes only its own check transitions to PREFIX/health/<set>/<id>
+// under its session lease, and a set is healthy when more than
+// --health-quorum of the live observers say so; Route 53's rule is
+// 0.18); drains in a cluster (each member writes its last-served time and
+// served TTL to PREFIX/served/<set>/<id> when it applies a drain, and
+// safe_at is the latest over the live members, waited for until all
+// reported); and changes INSYNC when every live member has applied the
+// revision (asked through the peer endpoint).
+package cluster
