@@ -15,6 +15,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/dnslb/dnslb/internal/api"
+	"github.com/dnslb/dnslb/internal/auth"
 	"github.com/dnslb/dnslb/internal/cluster"
 	"github.com/dnslb/dnslb/internal/etcdtest"
 	"github.com/dnslb/dnslb/internal/record"
@@ -90,7 +91,7 @@ func (tc *testCluster) start(id string, ec *etcdtest.Cluster) *server {
 	s.reg = registry.New(tc.store, registry.Options{Now: tc.clock.Now, Manual: true, LeaseGrace: time.Hour,
 		Registerer: prometheus.NewRegistry(), Peers: s.node})
 	peer := s.node.Handler()
-	srv := api.New(api.Config{Registry: s.reg, Listener: ln, Extra: map[string]http.Handler{
+	srv := api.New(api.Config{Registry: s.reg, Listener: ln, Tokens: auth.Static(&auth.Tokens{}), Extra: map[string]http.Handler{
 		cluster.RenewalsRoute: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if s.refuse.Load() {
 				http.Error(w, "cut", http.StatusServiceUnavailable)

@@ -52,7 +52,8 @@ type lease struct {
 	held     bool   // the brake holds this lapsed set in answers
 	deleting bool   // handed to the reaper
 	dropped  bool   // gone from the store
-	clusterLease    // what a cluster adds (cluster.go)
+
+	clusterLease // what a cluster adds (cluster.go)
 }
 
 // instant is a time as unix nanoseconds: 8 bytes where a time.Time takes
