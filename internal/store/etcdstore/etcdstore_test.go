@@ -26,8 +26,24 @@ const bigTxnOps = 2048
 const keepRevisions = 64
 
 // startEtcd starts one embedded etcd member on 127.0.0.1 port 0, with
-// maxOps as its --max-txn-ops, and stops it when the test ends.
+// maxOps as its --max-txn-ops (0: etcd's default), and stops it when the
+// test ends.
 func startEtcd(t *testing.T, maxOps uint) string {
+	t.Helper()
+	return startEtcdWith(t, func(cfg *embed.Config) {
+		if maxOps > 0 {
+			cfg.MaxTxnOps = maxOps
+		}
+	})
+}
+
+// startEtcdQuota starts one with a space quota of quota bytes.
+func startEtcdQuota(t *testing.T, quota int64) string {
+	t.Helper()
+	return startEtcdWith(t, func(cfg *embed.Config) { cfg.QuotaBackendBytes = quota })
+}
+
+func startEtcdWith(t *testing.T, config func(*embed.Config)) string {
 	t.Helper()
 	cfg := embed.NewConfig()
 	cfg.Name = "m0"
@@ -39,7 +55,7 @@ func startEtcd(t *testing.T, maxOps uint) string {
 	cfg.LogLevel = "error"
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	cfg.UnsafeNoFsync = true
-	cfg.MaxTxnOps = maxOps
+	config(cfg)
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		t.Fatalf("start etcd: %v", err)
