@@ -2,7 +2,7 @@
 // who is alive, who decides lapses, and what the servers ask each other.
 // The data itself (zones, record sets) is the store's (etcdstore), which
 // every server watches; this package adds only what a single server
-// never needed.
+// never needed, under the store's prefix (PREFIX) + "cluster/".
 //
 // # The problem
 //
@@ -18,13 +18,13 @@
 //
 // Membership. Each server has an id (serve --server-id, default the host
 // name) and, under an etcd session lease (concurrency.Session; its
-// keepalives are not raft writes), the key PREFIX/members/<id> holding
+// keepalives are not raft writes), the key PREFIX cluster/members/<id> holding
 // its peer URL (its API URL) and start time. A member whose process or
 // network dies vanishes with its lease, after the session TTL. Two live
 // servers with one id are refused: the second waits until the first's
 // key is gone.
 //
-// One decider. The members campaign in an etcd election (PREFIX/leader).
+// One decider. The members campaign in an etcd election (PREFIX cluster/leader).
 // Only the leader's lease engine lapses leases (registry.SetLeading);
 // followers never expire a set on their own: a lease past its deadline
 // there is "not decided here". When a lease falls due on the leader, it
@@ -57,7 +57,7 @@
 // collapse seen by every member does.
 //
 // The peer endpoint is served on the API listener and authenticated by
-// the cluster secret, made once in etcd (PREFIX/secret, a create-only
+// the cluster secret, made once in etcd (PREFIX cluster/secret, a create-only
 // transaction): each request carries an HMAC-SHA256 over its time,
 // method, path and body, which must be within MaxSkew of the receiver's
 // clock. Anything else is refused with 401; API tokens do not open it.
@@ -70,11 +70,11 @@
 // # Not done yet
 //
 // Designed, to be built on this package: quorum health (each member
-// writes only its own check transitions to PREFIX/health/<set>/<id>
+// writes only its own check transitions to PREFIX cluster/health/<set>/<id>
 // under its session lease, and a set is healthy when more than
 // --health-quorum of the live observers say so; Route 53's rule is
 // 0.18); drains in a cluster (each member writes its last-served time and
-// served TTL to PREFIX/served/<set>/<id> when it applies a drain, and
+// served TTL to PREFIX cluster/served/<set>/<id> when it applies a drain, and
 // safe_at is the latest over the live members, waited for until all
 // reported); and changes INSYNC when every live member has applied the
 // revision (asked through the peer endpoint).

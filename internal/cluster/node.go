@@ -36,8 +36,10 @@ type Local interface {
 
 // Config configures a Node.
 type Config struct {
-	Client  *clientv3.Client
-	Prefix  string // of every key this package writes; DefaultPrefix when empty
+	Client *clientv3.Client
+	// Prefix is the store's etcd prefix (DefaultPrefix when empty); this
+	// package's keys are under Prefix + "cluster/".
+	Prefix  string
 	ID      string // this server's id (serve --server-id); required
 	PeerURL string // where the others reach this server's API, "http://10.0.0.1:5380"; required
 	Logger  *slog.Logger
@@ -89,6 +91,7 @@ func New(cfg Config) (*Node, error) {
 	if !strings.HasSuffix(cfg.Prefix, "/") {
 		cfg.Prefix += "/"
 	}
+	cfg.Prefix += "cluster/"
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
