@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/dnslb/dnslb/internal/api"
+	"github.com/dnslb/dnslb/internal/api/client"
 	"github.com/dnslb/dnslb/internal/auth"
 	"github.com/dnslb/dnslb/internal/cluster"
 	"github.com/dnslb/dnslb/internal/etcdtest"
@@ -91,14 +94,17 @@ func (tc *testCluster) start(id string, ec *etcdtest.Cluster) *server {
 	s.reg = registry.New(st, registry.Options{Now: tc.clock.Now, Manual: true, LeaseGrace: time.Hour,
 		Registerer: prometheus.NewRegistry(), Peers: s.node})
 	peer := s.node.Handler()
-	srv := api.New(api.Config{Registry: s.reg, Listener: ln, Tokens: auth.Static(&auth.Tokens{}), Extra: map[string]http.Handler{
-		cluster.RenewalsRoute: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if s.refuse.Load() {
-				http.Error(w, "cut", http.StatusServiceUnavailable)
-				return
-			}
-			peer.ServeHTTP(w, r)
-		}),
+	cuttable := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.refuse.Load() {
+			http.Error(w, "cut", http.StatusServiceUnavailable)
+			return
+		}
+		peer.ServeHTTP(w, r)
+	})
+	srv := api.New(api.Config{Registry: s.reg, Listener: ln, Tokens: readToken(t), Extra: map[string]http.Handler{
+		cluster.RenewalsRoute: cuttable,
+		cluster.AppliedRoute:  cuttable,
+		api.ChangesRoute:      api.ChangeStatus(s.reg, s.node),
 	}})
 	if err := srv.Listen(); err != nil {
 		t.Fatal(err)
@@ -391,5 +397,65 @@ func TestPeerEndpointRefusesUnsigned(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("auth %q: %s, want 401", auth, resp.Status)
 		}
+	}
+}
+
+// readToken is a tokens file with one read token, "ro".
+func readToken(t *testing.T) *auth.Keeper {
+	ts, err := auth.Parse([]byte("ro read " + auth.Hash("ro") + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return auth.Static(ts)
+}
+
+// changeStatus asks server s's API about revision rev.
+func (tc *testCluster) changeStatus(s *server, rev int64) client.ChangeStatus {
+	tc.t.Helper()
+	var url string
+	for _, m := range s.node.Members() {
+		if m.ID == s.id {
+			url = fmt.Sprintf("%s/v1/changes/%d", m.URL, rev)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer ro")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tc.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st client.ChangeStatus
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK {
+		tc.t.Fatalf("GET %s: %s, %v", url, resp.Status, err)
+	}
+	return st
+}
+
+// TestChangePendingUntilEveryLiveServerHasIt: a change is PENDING while a
+// live server has not said it carries it, then INSYNC; a server that left
+// the cluster no longer counts.
+func TestChangePendingUntilEveryLiveServerHasIt(t *testing.T) {
+	tc := startCluster(t, 3)
+	tc.register("a")
+	rev := tc.storeRev()
+	cut := tc.servers[2]
+	cut.refuse.Store(true)
+	st := tc.changeStatus(tc.servers[0], rev)
+	want := client.ChangeStatus{Revision: rev, Status: "PENDING", Applied: 2, Live: 3, PendingOn: []string{cut.id}}
+	if diff := cmp.Diff(want, st); diff != "" {
+		t.Errorf("with %s silent (-want +got):\n%s", cut.id, diff)
+	}
+	cut.refuse.Store(false)
+	want = client.ChangeStatus{Revision: rev, Status: "INSYNC", Applied: 3, Live: 3}
+	if diff := cmp.Diff(want, tc.changeStatus(tc.servers[1], rev)); diff != "" {
+		t.Errorf("every server answering (-want +got):\n%s", diff)
+	}
+	cut.refuse.Store(true)
+	cut.stop()
+	tc.waitMembers(2)
+	want = client.ChangeStatus{Revision: rev, Status: "INSYNC", Applied: 2, Live: 2}
+	if diff := cmp.Diff(want, tc.changeStatus(tc.servers[0], rev)); diff != "" {
+		t.Errorf("after %s left (-want +got):\n%s", cut.id, diff)
 	}
 }

@@ -32,6 +32,8 @@ type Local interface {
 	SetLeading(bool)
 	// Heard returns when this server last heard a renewal of each key.
 	Heard(keys []record.Key) []time.Time
+	// Applied is the store revision this server's answers carry.
+	Applied() int64
 }
 
 // Config configures a Node.

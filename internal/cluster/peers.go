@@ -25,6 +25,9 @@ const (
 	// RenewalsRoute answers "when did you last hear these sets renewed".
 	RenewalsRoute = "POST /v1/cluster/renewals"
 	renewalsPath  = "/v1/cluster/renewals"
+	// AppliedRoute answers "which store revision do your answers carry".
+	AppliedRoute = "GET /v1/cluster/applied"
+	appliedPath  = "/v1/cluster/applied"
 	// AuthHeader carries "UNIXSECONDS HEXMAC", the MAC being HMAC-SHA256
 	// with the cluster secret over "UNIXSECONDS\nMETHOD PATH\n" and the body.
 	AuthHeader = "Dnslb-Cluster-Auth"
@@ -78,32 +81,45 @@ func (n *Node) Heard(ctx context.Context, keys []record.Key) ([]time.Time, error
 
 // ask sends one member the question body about n keys.
 func (n *Node) ask(ctx context.Context, m Member, body []byte, nkeys int) ([]int64, error) {
+	var ans RenewalsResponse
+	if err := n.call(ctx, m, http.MethodPost, renewalsPath, body, &ans); err != nil {
+		return nil, err
+	}
+	if len(ans.Heard) != nkeys {
+		return nil, fmt.Errorf("member %s (%s): malformed answer (%d times for %d sets)", m.ID, m.URL, len(ans.Heard), nkeys)
+	}
+	return ans.Heard, nil
+}
+
+// call sends member m a signed request and decodes its JSON answer into
+// out, within AskTimeout. Errors name the member.
+func (n *Node) call(ctx context.Context, m Member, method, path string, body []byte, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.AskTimeout)
 	defer cancel()
-	url := strings.TrimSuffix(m.URL, "/") + renewalsPath
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(m.URL, "/")+path, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("member %s (%s): %w", m.ID, m.URL, err)
+		return fmt.Errorf("member %s (%s): %w", m.ID, m.URL, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(AuthHeader, n.sign(http.MethodPost, renewalsPath, body, n.cfg.Now()))
+	if len(body) > 0 {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set(AuthHeader, n.sign(method, path, body, n.cfg.Now()))
 	resp, err := n.cfg.HTTP.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("member %s (%s) did not answer: %w", m.ID, m.URL, err)
+		return fmt.Errorf("member %s (%s) did not answer: %w", m.ID, m.URL, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<26))
 	if err != nil {
-		return nil, fmt.Errorf("member %s (%s): read answer: %w", m.ID, m.URL, err)
+		return fmt.Errorf("member %s (%s): read answer: %w", m.ID, m.URL, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("member %s (%s) answered %s: %s", m.ID, m.URL, resp.Status, bytes.TrimSpace(data))
+		return fmt.Errorf("member %s (%s) answered %s: %s", m.ID, m.URL, resp.Status, bytes.TrimSpace(data))
 	}
-	var ans RenewalsResponse
-	if err := json.Unmarshal(data, &ans); err != nil || len(ans.Heard) != nkeys {
-		return nil, fmt.Errorf("member %s (%s): malformed answer (%d times for %d sets)", m.ID, m.URL, len(ans.Heard), nkeys)
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("member %s (%s): malformed answer: %w", m.ID, m.URL, err)
 	}
-	return ans.Heard, nil
+	return nil
 }
 
 // sign is the AuthHeader value of a request at now.
@@ -141,9 +157,9 @@ func (n *Node) verify(r *http.Request, body []byte) error {
 	return nil
 }
 
-// Handler serves the peer endpoint (RenewalsRoute) for the API's mux.
-// It refuses every request not signed with the cluster secret (401), and
-// answers 503 until Run has started.
+// Handler serves the peer endpoint (RenewalsRoute, AppliedRoute) for
+// the API's mux. It refuses every request not signed with the cluster
+// secret (401), and answers 503 until Run has started.
 func (n *Node) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
@@ -158,6 +174,11 @@ func (n *Node) Handler() http.Handler {
 		local := n.local.Load()
 		if local == nil {
 			peerError(w, http.StatusServiceUnavailable, "this server has not joined the cluster yet")
+			return
+		}
+		if r.URL.Path == appliedPath {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(AppliedResponse{Applied: local.Applied()})
 			return
 		}
 		var req RenewalsRequest

@@ -423,3 +423,8 @@ func (r *Registry) Applied() int64 {
 	defer r.pub.mu.Unlock()
 	return r.pub.pubRev
 }
+
+// Revision is the store's current revision.
+func (r *Registry) Revision(ctx context.Context) (int64, error) {
+	return r.store.View(ctx, func(store.ReadTx) error { return nil })
+}
