@@ -16,6 +16,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/dnslb/dnslb/internal/record"
+	"github.com/dnslb/dnslb/internal/registry"
 )
 
 // Defaults.
@@ -34,6 +35,8 @@ type Local interface {
 	Heard(keys []record.Key) []time.Time
 	// Applied is the store revision this server's answers carry.
 	Applied() int64
+	// SetVerdict makes v the cluster's health verdict of set k (nil: none).
+	SetVerdict(k record.Key, v *registry.Verdict)
 }
 
 // Config configures a Node.
@@ -50,7 +53,10 @@ type Config struct {
 	// network died (DefaultSessionTTL when 0; whole seconds).
 	SessionTTL time.Duration
 	AskTimeout time.Duration // DefaultAskTimeout when 0
-	Now        func() time.Time
+	// HealthQuorum: a set is up when more than this share of the live
+	// observers say so (DefaultHealthQuorum when 0; Route 53: 0.18).
+	HealthQuorum float64
+	Now          func() time.Time
 }
 
 // Member is one live server, as listed in etcd.
@@ -73,6 +79,8 @@ type Node struct {
 	mu      sync.Mutex
 	members map[string]Member // live members, this one included
 	leading bool
+
+	votes votes // health verdicts (health.go)
 }
 
 type localBox struct{ Local }
@@ -86,6 +94,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("server id %q: give each server a name without spaces or slashes (--server-id)", cfg.ID)
 	case cfg.PeerURL == "":
 		return nil, errors.New("cluster: no peer URL")
+	case cfg.HealthQuorum < 0 || cfg.HealthQuorum >= 1:
+		return nil, fmt.Errorf("health quorum %g: give the share of live servers that must say up, above 0 and below 1: 0.5 (a majority, the default) or 0.18 (Route 53's rule)", cfg.HealthQuorum)
+	}
+	if cfg.HealthQuorum == 0 {
+		cfg.HealthQuorum = DefaultHealthQuorum
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultPrefix
@@ -109,7 +122,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Node{cfg: cfg, log: cfg.Logger.With("server_id", cfg.ID), members: map[string]Member{}}, nil
+	return &Node{cfg: cfg, log: cfg.Logger.With("server_id", cfg.ID), members: map[string]Member{}, votes: newVotes()}, nil
 }
 
 // ID is this server's id.
@@ -155,8 +168,9 @@ func (n *Node) Run(ctx context.Context, local Local) error {
 	defer wg.Wait()
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); n.followMembers(wctx) }()
+	go func() { defer wg.Done(); n.followVotes(wctx) }()
 	for ctx.Err() == nil {
 		err := n.session(ctx)
 		n.setLeading(false)
@@ -185,6 +199,11 @@ func (n *Node) session(ctx context.Context) error {
 	if err := n.register(ctx, s); err != nil {
 		return err
 	}
+	vctx, stopVotes := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); n.writeVotes(vctx, s) }()
+	defer func() { stopVotes(); wg.Wait() }()
 	e := concurrency.NewElection(s, n.cfg.Prefix+"leader")
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -22,6 +22,9 @@ type checks struct {
 	metrics *metrics
 	touch   func(record.Key) uint64
 	rules   *record.CheckRules // where probes may connect (Options.Checks)
+
+	votes    Votes                  // a cluster's (Options.Votes); nil on a single server
+	verdicts map[record.Key]Verdict // the cluster's verdicts (cluster_health.go)
 }
 
 // runningCheck is one server-side health checker and its verdict.
@@ -74,6 +77,7 @@ func (c *checks) start(ctx context.Context, key record.Key, cfg record.Check) {
 	c.mu.Lock()
 	c.byKey[key] = rc
 	c.mu.Unlock()
+	c.vote(key, rc.health)
 	c.touch(key)
 	go func() {
 		defer close(rc.done)
@@ -90,6 +94,7 @@ func (c *checks) stop(key record.Key) {
 	if rc != nil {
 		rc.cancel()
 		<-rc.done
+		c.withdraw(key)
 	}
 }
 
@@ -122,12 +127,17 @@ func (c *checks) changed(key record.Key, res health.Result) {
 		rc.lastErr = res.Err.Error()
 	}
 	c.mu.Unlock()
+	c.vote(key, res.Status)
 	c.touch(key)
 	c.metrics.healthTransitions.WithLabelValues(res.Status.String()).Inc() // the checker logs the transition, once
 }
 
-// downLocked reports a set whose checker says down. Callers hold c.mu.
+// downLocked reports a set whose checker says down, or in a cluster the
+// live servers' verdict when there is one. Callers hold c.mu.
 func (c *checks) downLocked(k record.Key) bool {
+	if v, ok := c.verdicts[k]; ok {
+		return !v.Up
+	}
 	rc := c.byKey[k]
 	return rc != nil && rc.health == health.Down
 }

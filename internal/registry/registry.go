@@ -52,6 +52,10 @@ type Options struct {
 	// cluster): lapses are then decided by one server, the leader (see
 	// SetLeading and cluster.go), and written to the store.
 	Peers Peers
+	// Votes, when set, publishes this server's health check verdicts to
+	// the other servers (package cluster), which give back the cluster's
+	// verdict of each set through SetVerdict.
+	Votes Votes
 }
 
 func (o Options) withDefaults() Options {
@@ -120,6 +124,7 @@ func New(st store.Store, opts Options) *Registry {
 		reaper: newReaper(), tickC: make(chan chan struct{}),
 		reports: reports, observed: newObserver(), deleting: make(chan []string, 1),
 	}
+	r.checks.votes = opts.Votes
 	r.hooks = zone.Hooks{Eligible: r.eligible, Gone: r.gone, Served: pub.servedHook}
 	if opts.Registerer != nil {
 		opts.Registerer.MustRegister(newServedCollector(pub, opts.MetricsPerSet))

@@ -150,6 +150,8 @@ func (r *Registry) healthOf(set *record.Set, l *lease) (string, *time.Time, stri
 		return "down (forced)", nil, ""
 	case l != nil && l.reported == 0:
 		return "down (agent)", nil, ""
+	case set.Check != nil && r.checks.verdicts[set.Key].Observers > 0:
+		return r.checks.verdicts[set.Key].String(), nil, ""
 	case set.Check != nil && rc != nil && rc.health != health.Unknown:
 		since := rc.since
 		return rc.health.String(), &since, rc.lastErr

@@ -1,0 +1,123 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dnslb/dnslb/internal/cluster"
+	"github.com/dnslb/dnslb/internal/etcdtest"
+	"github.com/dnslb/dnslb/internal/record"
+	"github.com/dnslb/dnslb/internal/registry"
+)
+
+// verdicts is a cluster.Local that records the verdicts it is given.
+type verdicts struct {
+	mu sync.Mutex
+	by map[record.Key]string
+}
+
+func (v *verdicts) SetLeading(bool)                     {}
+func (v *verdicts) Heard(keys []record.Key) []time.Time { return make([]time.Time, len(keys)) }
+func (v *verdicts) Applied() int64                      { return 0 }
+func (v *verdicts) SetVerdict(k record.Key, vd *registry.Verdict) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if vd == nil {
+		delete(v.by, k)
+		return
+	}
+	v.by[k] = vd.String()
+}
+
+func (v *verdicts) of(k record.Key) string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.by[k]
+}
+
+// observers starts n nodes on one etcd with quorum q, each with a
+// recording Local; stop[i] ends node i (its session, and its votes).
+func observers(t *testing.T, n int, q float64) (nodes []*cluster.Node, locals []*verdicts, stop []func()) {
+	ec := etcdtest.Start(t, 1)
+	for i := range n {
+		node, err := cluster.New(cluster.Config{Client: ec.Client(t), Prefix: "/q/", ID: fmt.Sprintf("s%d", i),
+			PeerURL: "http://127.0.0.1:9", SessionTTL: 2 * time.Second, HealthQuorum: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		local := &verdicts{by: map[record.Key]string{}}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = node.Run(ctx, local) }()
+		var once sync.Once
+		stopOne := func() { once.Do(func() { cancel(); <-done }) }
+		t.Cleanup(stopOne)
+		nodes, locals, stop = append(nodes, node), append(locals, local), append(stop, stopOne)
+	}
+	return nodes, locals, stop
+}
+
+// waitVerdict waits until every local in locals holds want for k.
+func waitVerdict(t *testing.T, locals []*verdicts, k record.Key, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ok := true
+		for _, l := range locals {
+			ok = ok && l.of(k) == want
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			var got []string
+			for _, l := range locals {
+				got = append(got, l.of(k))
+			}
+			t.Fatalf("verdicts of %s: %q, want %q everywhere", k, got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestQuorumHealth: two of three observers say down: down with a
+// majority quorum, up with Route 53's 0.18; an observer that leaves takes
+// its vote with it; a withdrawn vote counts no more.
+func TestQuorumHealth(t *testing.T) {
+	k := key("a")
+	for _, c := range []struct {
+		quorum           float64
+		want, afterLeave string
+	}{
+		{0, "down (1 of 3 servers say up)", "down (0 of 2 servers say up)"},
+		{0.18, "up (1 of 3 servers say up)", "down (0 of 2 servers say up)"},
+	} {
+		t.Run(fmt.Sprint(c.quorum), func(t *testing.T) {
+			nodes, locals, stop := observers(t, 3, c.quorum)
+			nodes[0].Vote(k, true)
+			nodes[1].Vote(k, false)
+			nodes[2].Vote(k, false)
+			waitVerdict(t, locals, k, c.want)
+			stop[0]() // the one saying up leaves
+			waitVerdict(t, locals[1:], k, c.afterLeave)
+			nodes[1].Withdraw(k)
+			nodes[2].Vote(k, true)
+			waitVerdict(t, locals[1:], k, "up (1 of 1 servers say up)")
+			nodes[2].Withdraw(k)
+			waitVerdict(t, locals[1:], k, "")
+		})
+	}
+}
+
+// TestHealthQuorumRefused: a quorum outside [0, 1) is refused with what
+// to give.
+func TestHealthQuorumRefused(t *testing.T) {
+	_, err := cluster.New(cluster.Config{Client: etcdtest.Start(t, 1).Client(t), ID: "s0", PeerURL: "http://127.0.0.1:9", HealthQuorum: 1})
+	want := "health quorum 1: give the share of live servers that must say up, above 0 and below 1: 0.5 (a majority, the default) or 0.18 (Route 53's rule)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+}
