@@ -11,7 +11,6 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -53,6 +52,7 @@ type ServeCmd struct {
 
 	apiListener net.Listener // tests: served instead of binding --api
 	dnsLimits   `embed:""`   // rrl.go
+	storeFlags  `embed:""`   // store.go
 	APISecurity
 }
 
@@ -60,6 +60,9 @@ type ServeCmd struct {
 func (c *ServeCmd) Run(g *Globals) error {
 	log := c.logger(g)
 	if err := c.validate(); err != nil { // before anything is written
+		return err
+	}
+	if err := c.validateStore(); err != nil {
 		return err
 	}
 	sec, err := c.APISecurity.load(c.API)
@@ -74,11 +77,12 @@ func (c *ServeCmd) Run(g *Globals) error {
 		return err
 	}
 	defer st.Close()
+	log.Info("store opened", "store", st.where)
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg := registry.New(st, registry.Options{Logger: log.With("part", "registry"), Registerer: metrics,
+	reg := registry.New(st.Store, registry.Options{Logger: log.With("part", "registry"), Registerer: metrics,
 		LeaseGrace: c.LeaseGrace, RestartGrace: c.RestartGrace, BrakeMax: c.brakeMax(), DrainMargin: c.DrainMargin,
-		MetricsPerSet: c.MetricsPerSet, Checks: c.checkRules()})
+		MetricsPerSet: c.MetricsPerSet, Checks: c.checkRules(), ReapBatch: st.reapBatch})
 	hbs := c.heartbeatHandler(reg, log, metrics)
 	dnsCfg := dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics, Shutdown: c.Shutdown}
 	dnsCfg.RRL, _ = c.rrl() // checked by validate
@@ -116,7 +120,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		hbAddr = hb.Addr()
 	}
 	apiCfg := api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
-		Extra: extra, Heartbeat: hbAddr, Listener: c.apiListener, Backup: st, Storage: st}
+		Extra: extra, Heartbeat: hbAddr, Listener: c.apiListener, Backup: st.backup, Storage: st.storage}
 	sec.apply(&apiCfg)
 	apiSrv := api.New(apiCfg)
 	if err := apiSrv.Listen(); err != nil {
@@ -298,19 +302,6 @@ func seedDemo(ctx context.Context, reg *registry.Registry) error {
 	}
 	_, err := reg.Apply(ctx, "lb.test", changes)
 	return err
-}
-
-// openStore makes the data directory and opens the bolt file in it.
-func (c *ServeCmd) openStore(log *slog.Logger) (*boltstore.Store, error) {
-	if err := os.MkdirAll(c.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("--data %s: cannot create the data directory: %w", c.Data, err)
-	}
-	path := filepath.Join(c.Data, "dnslb.db")
-	st, err := boltstore.Open(path, boltstore.Options{Logger: log.With("part", "store")})
-	if err != nil {
-		return nil, c.advise(fmt.Errorf("--data %s: %w", c.Data, err))
-	}
-	return st, nil
 }
 
 // advise adds what to do to an error that says the data file is damaged.

@@ -56,6 +56,10 @@ type Options struct {
 	// the other servers (package cluster), which give back the cluster's
 	// verdict of each set through SetVerdict.
 	Votes Votes
+	// ReapBatch bounds how many expired sets and finished drains one
+	// store transaction reaps (zero: all that are due, one transaction);
+	// an etcd store needs it under etcd's --max-txn-ops.
+	ReapBatch int
 }
 
 func (o Options) withDefaults() Options {
@@ -101,6 +105,7 @@ type Registry struct {
 
 	tickC    chan chan struct{} // run the lifecycle now (Tick)
 	lastPass time.Time          // of the lifecycle; the loop's alone
+	outage   bool               // the store was unavailable at the last pass (failStatic); the loop's alone
 	deleting chan []string      // zones the first load found being deleted (resumeDeletes)
 }
 
@@ -109,6 +114,10 @@ type Registry struct {
 // and one pass every 10 ms handles them all at a fraction of the wake-ups,
 // well within the 50 ms a lapse may take to leave answers.
 const passGap = 10 * time.Millisecond
+
+// reloadWait is how long Run waits before it loads again when the store
+// was unavailable.
+const reloadWait = 2 * time.Second
 
 // New returns a Registry over st.
 func New(st store.Store, opts Options) *Registry {
@@ -121,7 +130,7 @@ func New(st store.Store, opts Options) *Registry {
 		store: st, opts: opts, log: opts.Logger, now: opts.Now, metrics: m, pub: pub,
 		leases: newLeases(opts, m, touch, reports),
 		checks: newChecks(opts.Logger, opts.Now, m, pub.touch, &opts.Checks),
-		reaper: newReaper(), tickC: make(chan chan struct{}),
+		reaper: newReaper(opts.ReapBatch), tickC: make(chan chan struct{}),
 		reports: reports, observed: newObserver(), deleting: make(chan []string, 1),
 	}
 	r.checks.votes = opts.Votes
@@ -158,17 +167,24 @@ func (r *Registry) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); run(helpers) }()
 	}
-	first := true
 	for {
-		err := r.follow(ctx, first)
-		first = false
+		err := r.follow(ctx, r.Load() == nil) // first until a load succeeds
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !errors.Is(err, store.ErrCompacted) {
+		switch {
+		case errors.Is(err, store.ErrCompacted):
+			r.log.Warn("store watch fell behind; reloading everything", "err", err)
+		case errors.Is(err, store.ErrUnavailable):
+			r.log.Error("store unavailable; loading again shortly", "in", reloadWait.String(), "err", err)
+			select {
+			case <-time.After(reloadWait):
+			case <-ctx.Done():
+				return nil
+			}
+		default:
 			return err
 		}
-		r.log.Warn("store watch fell behind; reloading everything", "err", err)
 	}
 }
 
@@ -388,6 +404,13 @@ func (r *Registry) lifecycle(ctx context.Context, dr drains, done chan struct{})
 	}
 	now := r.now()
 	r.lastPass = now
+	if err := r.storeDown(); err != nil {
+		return r.failStatic(now, err)
+	}
+	if r.outage {
+		r.outage = false
+		r.log.Info("store available again: leases, expiry and drains carry on")
+	}
 	r.reaper.add(r.leases.expire(now))
 	return r.finishDrains(dr, now)
 }

@@ -51,7 +51,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) (int64, err
 	}
 	defer exit()
 	if err := s.av.refuse(); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("write refused, nothing written: %w", err)
 	}
 	for try := 0; ; try++ {
 		rev, done, err := s.try(ctx, fn)
@@ -110,6 +110,9 @@ func (s *Store) commit(ctx context.Context, t *tx) (int64, bool, error) {
 		resp, err = s.cli.Txn(ctx).If(t.compares()...).Then(ops...).Commit()
 		return err
 	})
+	if errors.Is(err, store.ErrUnavailable) {
+		return 0, true, fmt.Errorf("write outcome unknown (etcd did not answer in time; read it back once etcd is back): %w", err)
+	}
 	if err != nil {
 		return 0, true, s.explain(err, len(ops))
 	}
