@@ -50,9 +50,10 @@ type ServeCmd struct {
 	MetricsPerSet bool     `name:"metrics-per-set" help:"Export answers per record set on /metrics (a series per set); by default they are summed per name."`
 	CheckAllow    []string `name:"check-allow" sep:"," placeholder:"CIDR" help:"Addresses server-side health checks may probe besides each set's own (never loopback, link-local or metadata ones), as CIDR prefixes or addresses."`
 
-	apiListener net.Listener // tests: served instead of binding --api
-	dnsLimits   `embed:""`   // rrl.go
-	storeFlags  `embed:""`   // store.go
+	apiListener  net.Listener // tests: served instead of binding --api
+	dnsLimits    `embed:""`   // rrl.go
+	storeFlags   `embed:""`   // store.go
+	clusterFlags `embed:""`   // cluster.go
 	APISecurity
 }
 
@@ -63,6 +64,9 @@ func (c *ServeCmd) Run(g *Globals) error {
 		return err
 	}
 	if err := c.validateStore(); err != nil {
+		return err
+	}
+	if err := c.validateCluster(); err != nil {
 		return err
 	}
 	sec, err := c.APISecurity.load(c.API)
@@ -78,11 +82,17 @@ func (c *ServeCmd) Run(g *Globals) error {
 	}
 	defer st.Close()
 	log.Info("store opened", "store", st.where)
+	node, err := c.clusterNode(st, log) // nil for bbolt
+	if err != nil {
+		return err
+	}
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg := registry.New(st.Store, registry.Options{Logger: log.With("part", "registry"), Registerer: metrics,
+	regOpts := registry.Options{Logger: log.With("part", "registry"), Registerer: metrics,
 		LeaseGrace: c.LeaseGrace, RestartGrace: c.RestartGrace, BrakeMax: c.brakeMax(), DrainMargin: c.DrainMargin,
-		MetricsPerSet: c.MetricsPerSet, Checks: c.checkRules(), ReapBatch: st.reapBatch})
+		MetricsPerSet: c.MetricsPerSet, Checks: c.checkRules(), ReapBatch: st.reapBatch}
+	clusterOptions(&regOpts, node)
+	reg := registry.New(st.Store, regOpts)
 	hbs := c.heartbeatHandler(reg, log, metrics)
 	dnsCfg := dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics, Shutdown: c.Shutdown}
 	dnsCfg.RRL, _ = c.rrl() // checked by validate
@@ -100,6 +110,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		extra["GET /debug/pprof/profile"] = http.HandlerFunc(pprof.Profile)
 		extra["GET /debug/pprof/trace"] = http.HandlerFunc(pprof.Trace)
 	}
+	clusterRoutes(extra, reg, node)
 	if err := dns.Listen(); err != nil {
 		return advisePort(c.DNS, err)
 	}
@@ -126,6 +137,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 	if err := apiSrv.Listen(); err != nil {
 		return advisePort(c.API, err)
 	}
+	defer c.startCluster(node, reg, apiSrv.Addr(), log)()
 	return c.run(g.ctx, g, log, reg, dns, apiSrv, hb)
 }
 

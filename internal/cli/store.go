@@ -51,7 +51,8 @@ type openedStore struct {
 	backup    api.Backuper // nil: GET /v1/backup answers 501 (etcd: use etcdctl snapshot save)
 	storage   api.Storage
 	reapBatch int
-	where     string // for the start log
+	where     string           // for the start log
+	etcd      *clientv3.Client // an etcd store's client (cluster coordination); nil for bbolt
 }
 
 // etcd reports whether --store names an etcd cluster.
@@ -153,7 +154,7 @@ func (c *ServeCmd) openEtcd(log *slog.Logger) (*openedStore, error) {
 	}
 	go func() { _ = st.Run(context.Background()) }() // ends with st.Close
 	c.checkEtcd(log, st, eps)
-	return &openedStore{Store: st, storage: st, reapBatch: etcdReapBatch, where: "etcd " + strings.Join(eps, ",") + " " + c.EtcdPrefix}, nil
+	return &openedStore{Store: st, storage: st, reapBatch: etcdReapBatch, etcd: cli, where: "etcd " + strings.Join(eps, ",") + " " + c.EtcdPrefix}, nil
 }
 
 // checkEtcd says, when etcd does not answer at start, what serve waits for
@@ -175,7 +176,7 @@ func (c *ServeCmd) etcdConfig(eps []string) (clientv3.Config, error) {
 		DialKeepAliveTimeout: 5 * time.Second, Logger: zap.NewNop(), Username: c.EtcdUser,
 		// Reconnect within 2 s of etcd coming back (gRPC's default backoff grows to 2 minutes).
 		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
 			MinConnectTimeout: 2 * time.Second})}}
 	pw, err := c.etcdPassword()
 	if err != nil {

@@ -46,7 +46,9 @@ type Config struct {
 	// package's keys are under Prefix + "cluster/".
 	Prefix  string
 	ID      string // this server's id (serve --server-id); required
-	PeerURL string // where the others reach this server's API, "http://10.0.0.1:5380"; required
+	// PeerURL is where the others reach this server's API,
+	// "http://10.0.0.1:5380"; required by Run (see Advertise).
+	PeerURL string
 	Logger  *slog.Logger
 	HTTP    *http.Client // for the peer endpoint; a client with AskTimeout when nil
 	// SessionTTL is how long a member stays listed after its process or
@@ -92,8 +94,6 @@ func New(cfg Config) (*Node, error) {
 		return nil, errors.New("cluster: no etcd client")
 	case cfg.ID == "" || strings.ContainsAny(cfg.ID, "/ \t\n"):
 		return nil, fmt.Errorf("server id %q: give each server a name without spaces or slashes (--server-id)", cfg.ID)
-	case cfg.PeerURL == "":
-		return nil, errors.New("cluster: no peer URL")
 	case cfg.HealthQuorum < 0 || cfg.HealthQuorum >= 1:
 		return nil, fmt.Errorf("health quorum %g: give the share of live servers that must say up, above 0 and below 1: 0.5 (a majority, the default) or 0.18 (Route 53's rule)", cfg.HealthQuorum)
 	}
@@ -125,6 +125,10 @@ func New(cfg Config) (*Node, error) {
 	return &Node{cfg: cfg, log: cfg.Logger.With("server_id", cfg.ID), members: map[string]Member{}, votes: newVotes()}, nil
 }
 
+// Advertise sets Config.PeerURL when it is known only once the API
+// listens (an --api on port 0). Call it before Run.
+func (n *Node) Advertise(peerURL string) { n.cfg.PeerURL = peerURL }
+
 // ID is this server's id.
 func (n *Node) ID() string { return n.cfg.ID }
 
@@ -154,6 +158,9 @@ func (n *Node) Leading() bool {
 // one is made. It returns nil when ctx ends, or an error that retrying
 // cannot fix.
 func (n *Node) Run(ctx context.Context, local Local) error {
+	if n.cfg.PeerURL == "" {
+		return errors.New("cluster: no peer URL: the other servers could not reach this one")
+	}
 	n.local.Store(&localBox{local})
 	n.started = n.cfg.Now()
 	for err := n.loadSecret(ctx); err != nil; err = n.loadSecret(ctx) {
