@@ -114,7 +114,7 @@ func (c *ServeCmd) peerClient() (*http.Client, error) {
 // other servers of node's cluster (nil: a single server).
 func clusterOptions(opts *registry.Options, node *cluster.Node) {
 	if node != nil {
-		opts.Peers, opts.Votes = node, node
+		opts.Peers, opts.Votes, opts.Served = node, node, node
 	}
 }
 

@@ -92,7 +92,7 @@ func (tc *testCluster) start(id string, ec *etcdtest.Cluster) *server {
 	t.Cleanup(func() { st.Close() })
 	s.store = st
 	s.reg = registry.New(st, registry.Options{Now: tc.clock.Now, Manual: true, LeaseGrace: time.Hour,
-		Registerer: prometheus.NewRegistry(), Peers: s.node})
+		Registerer: prometheus.NewRegistry(), Peers: s.node, Votes: s.node, Served: s.node})
 	peer := s.node.Handler()
 	cuttable := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.refuse.Load() {

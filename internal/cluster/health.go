@@ -73,15 +73,16 @@ func (n *Node) pokeVotes() {
 // healthPrefix is where the votes are.
 func (n *Node) healthPrefix() string { return n.cfg.Prefix + "health/" }
 
-// voteKey is the etcd key of observer id's vote on set k.
-func (n *Node) voteKey(k record.Key, id string) string {
+// markKey is the etcd key of server id's mark (vote, report) on set k
+// under prefix.
+func (n *Node) markKey(prefix string, k record.Key, id string) string {
 	enc := base64.RawURLEncoding.EncodeToString([]byte(k.Zone + "\x00" + k.Name + "\x00" + string(k.Type) + "\x00" + k.SetID))
-	return n.healthPrefix() + enc + "/" + id
+	return prefix + enc + "/" + id
 }
 
-// parseVoteKey is voteKey's inverse.
-func (n *Node) parseVoteKey(key string) (record.Key, string, bool) {
-	enc, id, ok := strings.Cut(strings.TrimPrefix(key, n.healthPrefix()), "/")
+// parseMarkKey is markKey's inverse.
+func (n *Node) parseMarkKey(prefix, key string) (record.Key, string, bool) {
+	enc, id, ok := strings.Cut(strings.TrimPrefix(key, prefix), "/")
 	raw, err := base64.RawURLEncoding.DecodeString(enc)
 	parts := strings.Split(string(raw), "\x00")
 	if !ok || err != nil || len(parts) != 4 {
@@ -123,7 +124,7 @@ func (n *Node) flushVotes(ctx context.Context, lease clientv3.LeaseID) error {
 	var ops []clientv3.Op
 	var keys []record.Key
 	for k := range n.votes.dirty {
-		key := n.voteKey(k, n.cfg.ID)
+		key := n.markKey(n.healthPrefix(), k, n.cfg.ID)
 		if up, ok := n.votes.mine[k]; ok {
 			ops = append(ops, clientv3.OpPut(key, healthWord(up), clientv3.WithLease(lease)))
 		} else {
@@ -219,7 +220,7 @@ func (n *Node) watchVotes(ctx context.Context, rev int64) {
 
 // tallyOne records one observer's vote (or its removal).
 func (n *Node) tallyOne(key, val string, deleted bool) (record.Key, bool) {
-	k, id, ok := n.parseVoteKey(key)
+	k, id, ok := n.parseMarkKey(n.healthPrefix(), key)
 	if !ok {
 		return k, false
 	}

@@ -121,3 +121,47 @@ func TestHealthQuorumRefused(t *testing.T) {
 		t.Fatalf("err = %v, want %s", err, want)
 	}
 }
+
+// TestDrainReports: a drain's safe moment is the latest report of the
+// live servers, known once each of them reported on that drain; a dead
+// server's report vanishes with it.
+func TestDrainReports(t *testing.T) {
+	nodes, _, stop := observers(t, 3, 0)
+	k := key("a")
+	started := time.Unix(1_800_000_000, 0)
+	t1, t2 := started.Add(40*time.Second), started.Add(55*time.Second)
+	waitHeld := func(what string, from []*cluster.Node, wantUntil time.Time, wantAll bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			ok := true
+			for _, n := range from {
+				until, all := n.Held(k, started)
+				ok = ok && until.Equal(wantUntil) && all == wantAll
+			}
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				until, all := from[0].Held(k, started)
+				t.Fatalf("%s: Held = %v, %v; want %v, %v", what, until, all, wantUntil, wantAll)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for _, n := range nodes { // every node lists every member
+		for len(n.Members()) != 3 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	nodes[0].Report(k, started, t1)
+	nodes[1].Report(k, started, time.Time{})        // never served it
+	nodes[2].Report(k, started.Add(-time.Hour), t2) // an earlier drain's report
+	waitHeld("server 2 not reported on this drain", nodes, t1, false)
+	nodes[2].Report(k, started, t2)
+	waitHeld("every server reported", nodes, t2, true)
+	stop[2]()
+	waitHeld("server 2 gone", nodes[:2], t1, true)
+	nodes[0].Forget(k)
+	waitHeld("server 0 forgot", nodes[:2], time.Time{}, false)
+}

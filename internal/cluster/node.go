@@ -44,8 +44,8 @@ type Config struct {
 	Client *clientv3.Client
 	// Prefix is the store's etcd prefix (DefaultPrefix when empty); this
 	// package's keys are under Prefix + "cluster/".
-	Prefix  string
-	ID      string // this server's id (serve --server-id); required
+	Prefix string
+	ID     string // this server's id (serve --server-id); required
 	// PeerURL is where the others reach this server's API,
 	// "http://10.0.0.1:5380"; required by Run (see Advertise).
 	PeerURL string
@@ -82,7 +82,8 @@ type Node struct {
 	members map[string]Member // live members, this one included
 	leading bool
 
-	votes votes // health verdicts (health.go)
+	votes  votes  // health verdicts (health.go)
+	served served // drain reports (served.go)
 }
 
 type localBox struct{ Local }
@@ -122,7 +123,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Node{cfg: cfg, log: cfg.Logger.With("server_id", cfg.ID), members: map[string]Member{}, votes: newVotes()}, nil
+	return &Node{cfg: cfg, log: cfg.Logger.With("server_id", cfg.ID), members: map[string]Member{}, votes: newVotes(), served: newServed()}, nil
 }
 
 // Advertise sets Config.PeerURL when it is known only once the API
@@ -175,9 +176,10 @@ func (n *Node) Run(ctx context.Context, local Local) error {
 	defer wg.Wait()
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); n.followMembers(wctx) }()
 	go func() { defer wg.Done(); n.followVotes(wctx) }()
+	go func() { defer wg.Done(); n.followServed(wctx) }()
 	for ctx.Err() == nil {
 		err := n.session(ctx)
 		n.setLeading(false)
@@ -208,8 +210,9 @@ func (n *Node) session(ctx context.Context) error {
 	}
 	vctx, stopVotes := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); n.writeVotes(vctx, s) }()
+	go func() { defer wg.Done(); n.writeServed(vctx, s) }()
 	defer func() { stopVotes(); wg.Wait() }()
 	e := concurrency.NewElection(s, n.cfg.Prefix+"leader")
 	cctx, cancel := context.WithCancel(ctx)

@@ -30,6 +30,8 @@ type trio struct {
 	mu   sync.Mutex
 	cut  map[int]bool // live servers that do not answer their peers
 	dead map[int]bool // servers gone from the members: nobody asks them
+
+	served sharedServed
 }
 
 // trioPeers are the peers of server self.
@@ -68,11 +70,12 @@ func newTrio(t *testing.T) *trio {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &trio{t: t, clock: newFakeClock(), store: st, cut: map[int]bool{}, dead: map[int]bool{}}
+	tr := &trio{t: t, clock: newFakeClock(), store: st, cut: map[int]bool{}, dead: map[int]bool{},
+		served: sharedServed{marks: map[record.Key]map[int]servedMark{}, mute: map[int]bool{}}}
 	for i := range tr.regs {
 		tr.peers[i] = &trioPeers{tr: tr, self: i}
 		tr.regs[i] = New(st, Options{Now: tr.clock.Now, Manual: true, Registerer: prometheus.NewRegistry(),
-			LeaseGrace: time.Hour, Peers: tr.peers[i]})
+			LeaseGrace: time.Hour, Peers: tr.peers[i], Served: servedView{&tr.served, i}})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func(reg *Registry) { done <- reg.Run(ctx) }(tr.regs[i])

@@ -204,4 +204,5 @@ func (r *Registry) reapOne(tx store.Tx, it reapItem) (ok bool, err error) {
 func (r *Registry) forget(k record.Key) {
 	r.leases.drop(k)
 	r.checks.stop(k)
+	r.forgetDrain(k)
 }

@@ -56,6 +56,9 @@ type Options struct {
 	// the other servers (package cluster), which give back the cluster's
 	// verdict of each set through SetVerdict.
 	Votes Votes
+	// Served, when set, shares with the other servers how long their
+	// answers with a draining set may be held (cluster_drain.go).
+	Served Served
 	// ReapBatch bounds how many expired sets and finished drains one
 	// store transaction reaps (zero: all that are due, one transaction);
 	// an etcd store needs it under etcd's --max-txn-ops.
@@ -107,6 +110,8 @@ type Registry struct {
 	lastPass time.Time          // of the lifecycle; the loop's alone
 	outage   bool               // the store was unavailable at the last pass (failStatic); the loop's alone
 	deleting chan []string      // zones the first load found being deleted (resumeDeletes)
+
+	drainReported map[record.Key]time.Time // drains reported to Options.Served, by start; the loop's alone
 }
 
 // passGap is the shortest time between two lifecycle passes woken by the
@@ -132,6 +137,7 @@ func New(st store.Store, opts Options) *Registry {
 		checks: newChecks(opts.Logger, opts.Now, m, pub.touch, &opts.Checks),
 		reaper: newReaper(opts.ReapBatch), tickC: make(chan chan struct{}),
 		reports: reports, observed: newObserver(), deleting: make(chan []string, 1),
+		drainReported: map[record.Key]time.Time{},
 	}
 	r.checks.votes = opts.Votes
 	r.hooks = zone.Hooks{Eligible: r.eligible, Gone: r.gone, Served: pub.servedHook}
