@@ -346,3 +346,40 @@ func TestClusterHeardUnknown(t *testing.T) {
 		t.Fatalf("renew of an unknown set: %v", err)
 	}
 }
+
+// TestClusterHeartbeatsThroughFollower: heartbeats signed with the set's
+// stored key verify on a follower that never registered the set, and
+// keep it in every server's answers; once they stop, it lapses
+// everywhere, and a heartbeat to a follower brings it back everywhere.
+func TestClusterHeartbeatsThroughFollower(t *testing.T) {
+	tr := newTrio(t)
+	tr.regs[0].SetLeading(true)
+	tr.put(0, leased("a", 15*time.Second))
+	st, err := tr.regs[2].Renew(context.Background(), key("a"), nil) // the agent's first renewal, over HTTP, arms server 2
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, reg: tr.regs[2]}
+	b, err := h.beater(st.Heartbeat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 12 {
+		tr.clock.advance(5 * time.Second)
+		if _, _, ok := b.beat(false, false); !ok {
+			t.Fatal("heartbeat to server 2 refused")
+		}
+		tr.tick()
+	}
+	tr.want("a", "active+")
+	for range 4 {
+		tr.clock.advance(5 * time.Second)
+		tr.tick()
+	}
+	tr.want("a", "expired")
+	if _, _, ok := b.beat(false, false); !ok {
+		t.Fatal("heartbeat of a lapsed set refused")
+	}
+	tr.sync()
+	tr.want("a", "active+")
+}
