@@ -53,13 +53,13 @@ type server struct {
 // testCluster is servers on one real etcd, each with its own client and
 // store (etcdstore), as separate processes would be.
 type testCluster struct {
-	t       *testing.T
+	t       testing.TB
 	clock   *clock
 	etcd    *clientv3.Client
 	servers []*server
 }
 
-func startCluster(t *testing.T, n int) *testCluster {
+func startCluster(t testing.TB, n int) *testCluster {
 	ec := etcdtest.Start(t, 1)
 	tc := &testCluster{t: t, clock: &clock{t: time.Unix(1_800_000_000, 0)}, etcd: ec.Client(t)}
 	for i := range n {
@@ -401,7 +401,7 @@ func TestPeerEndpointRefusesUnsigned(t *testing.T) {
 }
 
 // readToken is a tokens file with one read token, "ro".
-func readToken(t *testing.T) *auth.Keeper {
+func readToken(t testing.TB) *auth.Keeper {
 	ts, err := auth.Parse([]byte("ro read " + auth.Hash("ro") + "\n"))
 	if err != nil {
 		t.Fatal(err)
