@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/dnslb/dnslb/internal/api/client"
 	"github.com/dnslb/dnslb/internal/registry"
@@ -53,4 +54,21 @@ func changeStatus(ctx context.Context, reg *registry.Registry, sync Syncer, rev 
 		st.Status = client.StatusPending
 	}
 	return st
+}
+
+// appliedWait bounds how long a write's answer waits to say on how many
+// live servers it is applied: a server that does not answer by then
+// counts as not yet.
+const appliedWait = 250 * time.Millisecond
+
+// appliedOn says on how many live servers revision rev is applied, for
+// the answer to a write; nil on a single server.
+func (s *Server) appliedOn(ctx context.Context, rev int64) *client.Servers {
+	if s.cfg.Sync == nil || rev <= 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, appliedWait)
+	defer cancel()
+	applied, live, _ := s.cfg.Sync.Sync(ctx, rev)
+	return &client.Servers{Applied: applied, Live: live}
 }

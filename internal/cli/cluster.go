@@ -120,11 +120,13 @@ func clusterOptions(opts *registry.Options, node *cluster.Node) {
 
 // clusterRoutes adds the peer endpoint and the change status to the API's
 // routes; on a single server the change status answers alone.
-func clusterRoutes(extra map[string]http.Handler, reg *registry.Registry, node *cluster.Node) {
+func clusterRoutes(cfg *api.Config, reg *registry.Registry, node *cluster.Node) {
+	extra := cfg.Extra
 	if node == nil {
 		extra[api.ChangesRoute] = api.ChangeStatus(reg, nil)
 		return
 	}
+	cfg.Sync = node
 	extra[cluster.RenewalsRoute] = node.Handler()
 	extra[cluster.AppliedRoute] = node.Handler()
 	extra[api.ChangesRoute] = api.ChangeStatus(reg, node)

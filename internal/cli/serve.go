@@ -110,7 +110,6 @@ func (c *ServeCmd) Run(g *Globals) error {
 		extra["GET /debug/pprof/profile"] = http.HandlerFunc(pprof.Profile)
 		extra["GET /debug/pprof/trace"] = http.HandlerFunc(pprof.Trace)
 	}
-	clusterRoutes(extra, reg, node)
 	if err := dns.Listen(); err != nil {
 		return advisePort(c.DNS, err)
 	}
@@ -133,6 +132,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 	apiCfg := api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
 		Extra: extra, Heartbeat: hbAddr, Listener: c.apiListener, Backup: st.backup, Storage: st.storage}
 	sec.apply(&apiCfg)
+	clusterRoutes(&apiCfg, reg, node)
 	apiSrv := api.New(apiCfg)
 	if err := apiSrv.Listen(); err != nil {
 		return advisePort(c.API, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -101,7 +102,7 @@ func (tc *testCluster) start(id string, ec *etcdtest.Cluster) *server {
 		}
 		peer.ServeHTTP(w, r)
 	})
-	srv := api.New(api.Config{Registry: s.reg, Listener: ln, Tokens: readToken(t), Extra: map[string]http.Handler{
+	srv := api.New(api.Config{Registry: s.reg, Listener: ln, Tokens: readToken(t), Sync: s.node, Extra: map[string]http.Handler{
 		cluster.RenewalsRoute: cuttable,
 		cluster.AppliedRoute:  cuttable,
 		api.ChangesRoute:      api.ChangeStatus(s.reg, s.node),
@@ -400,9 +401,10 @@ func TestPeerEndpointRefusesUnsigned(t *testing.T) {
 	}
 }
 
-// readToken is a tokens file with one read token, "ro".
+// readToken is a tokens file with a read token, "ro", and an admin one,
+// "ops".
 func readToken(t testing.TB) *auth.Keeper {
-	ts, err := auth.Parse([]byte("ro read " + auth.Hash("ro") + "\n"))
+	ts, err := auth.Parse([]byte("ro read " + auth.Hash("ro") + "\nops admin " + auth.Hash("ops") + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,5 +459,34 @@ func TestChangePendingUntilEveryLiveServerHasIt(t *testing.T) {
 	want = client.ChangeStatus{Revision: rev, Status: "INSYNC", Applied: 2, Live: 2}
 	if diff := cmp.Diff(want, tc.changeStatus(tc.servers[0], rev)); diff != "" {
 		t.Errorf("after %s left (-want +got):\n%s", cut.id, diff)
+	}
+}
+
+// TestWriteSaysOnHowManyServers: a write's answer says on how many of
+// the live servers it is applied.
+func TestWriteSaysOnHowManyServers(t *testing.T) {
+	tc := startCluster(t, 3)
+	tc.servers[2].refuse.Store(true) // its answer cannot count
+	url := tc.servers[0].node.Members()[0].URL
+	for _, m := range tc.servers[0].node.Members() {
+		if m.ID == tc.servers[0].id {
+			url = m.URL
+		}
+	}
+	body := `{"name":"www","type":"A","set_id":"i-a","weight":10,"ttl":60,"values":["127.0.1.1"]}`
+	req, _ := http.NewRequest(http.MethodPut, url+"/v1/zones/lb.test/rrsets", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer ops")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var res client.SetResult
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT: %s, %v", resp.Status, err)
+	}
+	if res.Servers == nil || res.Servers.Live != 3 || res.Servers.Applied < 1 || res.Servers.Applied > 2 {
+		t.Fatalf("servers in the answer: %+v; want 1 or 2 applied of 3 live (server 2 does not answer)", res.Servers)
 	}
 }

@@ -83,7 +83,7 @@ func TestClusterDrainWaitsForEveryServersAnswers(t *testing.T) {
 	tr.regs[1].SetLeading(true)
 	tr.put(0, wset("a", 10, "127.0.1.1"))
 	start := tr.clock.Now()
-	tr.regs[0].pub.servedOf(key("a")).Record(start, 60)                   // held until start+60s
+	tr.regs[0].pub.servedOf(key("a")).Record(start, 60)                     // held until start+60s
 	tr.regs[2].pub.servedOf(key("a")).Record(start.Add(10*time.Second), 60) // until start+70s
 	tr.served.mu.Lock()
 	tr.served.mute[2] = true // server 2's report is lost for now

@@ -13,3 +13,11 @@ type ChangeStatus struct {
 // StatusInSync is ChangeStatus.Status once every live server carries the
 // change.
 const StatusInSync = "INSYNC"
+
+// Servers says, in the answer to a write in a cluster, on how many of the
+// live servers DNS answers carry it already (GET /v1/changes/{revision}
+// follows it until every one does).
+type Servers struct {
+	Applied int `json:"applied"`
+	Live    int `json:"live"`
+}
