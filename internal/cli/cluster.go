@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/dnslb/dnslb/internal/api"
 	"github.com/dnslb/dnslb/internal/cluster"
 	"github.com/dnslb/dnslb/internal/registry"
@@ -127,9 +129,33 @@ func clusterRoutes(cfg *api.Config, reg *registry.Registry, node *cluster.Node) 
 		return
 	}
 	cfg.Sync = node
+	extra[cluster.StatusRoute] = node.StatusHandler(reg.LapsesWaiting)
 	extra[cluster.RenewalsRoute] = node.Handler()
 	extra[cluster.AppliedRoute] = node.Handler()
 	extra[api.ChangesRoute] = api.ChangeStatus(reg, node)
+}
+
+// clusterMetrics exports what the cluster looks like from this server.
+func clusterMetrics(m prometheus.Registerer, reg *registry.Registry, node *cluster.Node) {
+	if node == nil {
+		return
+	}
+	m.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dnslb_cluster_members",
+			Help: "Live servers of the cluster, as this one sees them."}, func() float64 { return float64(len(node.Members())) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dnslb_cluster_leader",
+			Help: "1 when this server decides lapses and drains for the cluster."}, func() float64 {
+			if node.Leading() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dnslb_cluster_lapses_waiting",
+			Help: "Lapses the leader cannot decide because a live server did not answer."}, func() float64 {
+			n, _ := reg.LapsesWaiting()
+			return float64(n)
+		}),
+	)
 }
 
 // startCluster runs node with reg until the returned stop, which leaves

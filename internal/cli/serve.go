@@ -93,6 +93,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		MetricsPerSet: c.MetricsPerSet, Checks: c.checkRules(), ReapBatch: st.reapBatch}
 	clusterOptions(&regOpts, node)
 	reg := registry.New(st.Store, regOpts)
+	clusterMetrics(metrics, reg, node)
 	hbs := c.heartbeatHandler(reg, log, metrics)
 	dnsCfg := dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics, Shutdown: c.Shutdown}
 	dnsCfg.RRL, _ = c.rrl() // checked by validate

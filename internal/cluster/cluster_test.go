@@ -106,6 +106,7 @@ func (tc *testCluster) start(id string, ec *etcdtest.Cluster) *server {
 		cluster.RenewalsRoute: cuttable,
 		cluster.AppliedRoute:  cuttable,
 		api.ChangesRoute:      api.ChangeStatus(s.reg, s.node),
+		cluster.StatusRoute:   s.node.StatusHandler(s.reg.LapsesWaiting),
 	}})
 	if err := srv.Listen(); err != nil {
 		t.Fatal(err)
@@ -342,6 +343,11 @@ func TestLapseWaitsForAServerThatDoesNotAnswer(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("why the lapse waits: %q, want %q", err, want)
 	}
+	var st cluster.Status
+	tc.get(tc.leader(), "/v1/cluster", &st)
+	if st.Leader != tc.leader().id || !st.Leading || len(st.Members) != 3 || st.LapsesWaiting != 1 || st.LapsesWaitingReason != want {
+		t.Errorf("GET /v1/cluster on the leader: %+v", st)
+	}
 	cut.refuse.Store(false)
 	tc.round(time.Second)
 	tc.want("a", "expired")
@@ -414,10 +420,18 @@ func readToken(t testing.TB) *auth.Keeper {
 // changeStatus asks server s's API about revision rev.
 func (tc *testCluster) changeStatus(s *server, rev int64) client.ChangeStatus {
 	tc.t.Helper()
+	var st client.ChangeStatus
+	tc.get(s, fmt.Sprintf("/v1/changes/%d", rev), &st)
+	return st
+}
+
+// get reads path from server s's API, with a read token, into out.
+func (tc *testCluster) get(s *server, path string, out any) {
+	tc.t.Helper()
 	var url string
 	for _, m := range s.node.Members() {
 		if m.ID == s.id {
-			url = fmt.Sprintf("%s/v1/changes/%d", m.URL, rev)
+			url = m.URL + path
 		}
 	}
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
@@ -427,11 +441,9 @@ func (tc *testCluster) changeStatus(s *server, rev int64) client.ChangeStatus {
 		tc.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var st client.ChangeStatus
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK {
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil || resp.StatusCode != http.StatusOK {
 		tc.t.Fatalf("GET %s: %s, %v", url, resp.Status, err)
 	}
-	return st
 }
 
 // TestChangePendingUntilEveryLiveServerHasIt: a change is PENDING while a
