@@ -53,6 +53,23 @@ type RenewalsResponse struct {
 // none did). A member that does not answer fails it, naming the member:
 // it may be the one hearing the agent. It implements registry.Peers.
 func (n *Node) Heard(ctx context.Context, keys []record.Key) ([]time.Time, error) {
+	out := make([]time.Time, 0, len(keys))
+	for i := 0; i < len(keys); i += askChunk {
+		heard, err := n.heard(ctx, keys[i:min(i+askChunk, len(keys))])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, heard...)
+	}
+	return out, nil
+}
+
+// askChunk is how many sets one question names at most: its body stays
+// well under the API's 1 MiB limit.
+const askChunk = 2000
+
+// heard asks every other live member about keys, in parallel.
+func (n *Node) heard(ctx context.Context, keys []record.Key) ([]time.Time, error) {
 	body, err := json.Marshal(RenewalsRequest{Keys: keys})
 	if err != nil {
 		return nil, err
