@@ -45,6 +45,10 @@
 // the leader asked clears the lapse as soon as it sees it. The leader
 // alone deletes lapsed sets after the lease grace.
 //
+// A server cut off from etcd refuses renewals (503; heartbeats are told
+// to renew over HTTP): the others cannot hear them, so the agent must
+// renew through one they can.
+//
 // A new leader starts every lease afresh, a whole lease from its
 // election (like a restart's grace), before it may lapse anything: it has
 // heard no renewal of the sets renewed through others, and the followers

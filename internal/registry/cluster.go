@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/dnslb/dnslb/internal/record"
@@ -60,8 +62,9 @@ type clusterState struct {
 	busy    bool          // runCluster works on what it took
 	idle    chan struct{} // closed and replaced when runCluster goes idle
 	wake    chan struct{}
-	waiting int   // lapses waiting for a peer's answer, at the last round
-	lastErr error // why they wait
+	waiting int          // lapses waiting for a peer's answer, at the last round
+	lastErr error        // why they wait
+	cut     *atomic.Bool // the store is unavailable here: renewals go elsewhere (cutCheck)
 }
 
 // clusterLease is what a cluster adds to a lease.
@@ -82,7 +85,32 @@ type markItem struct {
 }
 
 func newClusterState(on bool) clusterState {
-	return clusterState{on: on, idle: make(chan struct{}), wake: make(chan struct{}, 1)}
+	return clusterState{on: on, idle: make(chan struct{}), wake: make(chan struct{}, 1), cut: new(atomic.Bool)}
+}
+
+// cutOff reports, in a cluster, a server cut off from the store (see
+// renewRefused). It is one atomic load: the heartbeat path reads it.
+func (c *clusterState) cutOff() bool { return c.on && c.cut.Load() }
+
+// cutCheck is how often a cluster server looks whether the store is
+// reachable, for the heartbeat path.
+const cutCheck = 250 * time.Millisecond
+
+// renewRefused refuses renewals on a cluster server cut off from the
+// store: the others cannot hear them (the leader would lapse the set
+// while this one keeps it), so the agent must renew through another
+// server, and does once this one answers 503 (heartbeats: renew over
+// HTTP).
+func (r *Registry) renewRefused() error {
+	if !r.leases.cl.on {
+		return nil
+	}
+	err := r.storeDown()
+	r.leases.cl.cut.Store(err != nil)
+	if err != nil {
+		return fmt.Errorf("this server is cut off from the cluster's store; renew through another server: %w", err)
+	}
+	return nil
 }
 
 func (c *clusterState) poke() {
@@ -220,9 +248,18 @@ func (r *Registry) LapsesWaiting() (int, error) {
 // revivals, until ctx ends. On a single server it only waits.
 func (r *Registry) runCluster(ctx context.Context) {
 	e := r.leases
+	var tick <-chan time.Time
+	if e.cl.on {
+		t := time.NewTicker(cutCheck)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-e.cl.wake:
+		case <-tick:
+			_ = r.renewRefused() // keeps cl.cut current for heartbeats
+			continue
 		case <-ctx.Done():
 			e.clusterIdle(true)
 			return

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/dnslb/dnslb/internal/heartbeat"
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/store"
 	"github.com/dnslb/dnslb/internal/store/boltstore"
@@ -32,6 +34,31 @@ type trio struct {
 	dead map[int]bool // servers gone from the members: nobody asks them
 
 	served sharedServed
+	stores [3]*cuttable // each server's way to the store
+}
+
+// cuttable is a store whose server can be cut off from it
+// (store.Availability), as etcdstore reports etcd unreachable.
+type cuttable struct {
+	store.Store
+	down atomic.Pointer[error]
+}
+
+func (c *cuttable) Unavailable() error {
+	if err := c.down.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+// cut cuts the server off the store (on), or reconnects it.
+func (c *cuttable) cut(on bool) {
+	if !on {
+		c.down.Store(nil)
+		return
+	}
+	err := fmt.Errorf("etcd unreachable since 12:00: %w", store.ErrUnavailable)
+	c.down.Store(&err)
 }
 
 // trioPeers are the peers of server self.
@@ -74,7 +101,8 @@ func newTrio(t *testing.T) *trio {
 		served: sharedServed{marks: map[record.Key]map[int]servedMark{}, mute: map[int]bool{}}}
 	for i := range tr.regs {
 		tr.peers[i] = &trioPeers{tr: tr, self: i}
-		tr.regs[i] = New(st, Options{Now: tr.clock.Now, Manual: true, Registerer: prometheus.NewRegistry(),
+		tr.stores[i] = &cuttable{Store: st}
+		tr.regs[i] = New(tr.stores[i], Options{Now: tr.clock.Now, Manual: true, Registerer: prometheus.NewRegistry(),
 			LeaseGrace: time.Hour, Peers: tr.peers[i], Served: servedView{&tr.served, i}})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -382,4 +410,39 @@ func TestClusterHeartbeatsThroughFollower(t *testing.T) {
 	}
 	tr.sync()
 	tr.want("a", "active+")
+}
+
+// TestClusterCutServerRefusesRenewals: a server cut off from the store
+// refuses renewals (503 over HTTP; heartbeats are told to renew over
+// HTTP), so that its agents renew through another server, which the
+// leader hears; once back, it takes them again.
+func TestClusterCutServerRefusesRenewals(t *testing.T) {
+	tr := newTrio(t)
+	tr.regs[0].SetLeading(true)
+	tr.put(0, leased("a", 15*time.Second))
+	st, err := tr.regs[2].Renew(context.Background(), key("a"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, reg: tr.regs[2]}
+	b, err := h.beater(st.Heartbeat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.stores[2].cut(true)
+	_, err = tr.regs[2].Renew(context.Background(), key("a"), nil)
+	want := "this server is cut off from the cluster's store; renew through another server: etcd unreachable since 12:00: store unavailable"
+	if !errors.Is(err, store.ErrUnavailable) || err.Error() != want {
+		t.Fatalf("renewal through the cut server: %v, want %s", err, want)
+	}
+	if res := b.send(b.datagram(false, false)); res.Verdict != heartbeat.RenewOverHTTP {
+		t.Fatalf("heartbeat to the cut server: %+v, want renew over HTTP", res)
+	}
+	tr.stores[2].cut(false)
+	if _, err := tr.regs[2].Renew(context.Background(), key("a"), nil); err != nil {
+		t.Fatalf("renewal once reconnected: %v", err)
+	}
+	if _, _, ok := b.beat(false, false); !ok {
+		t.Fatal("heartbeat once reconnected refused")
+	}
 }
