@@ -160,62 +160,25 @@ func healthWord(up bool) string {
 }
 
 // followVotes keeps the tally current from etcd and hands each set's
-// verdict to the registry, until ctx ends.
+// verdict to the registry, until ctx ends. The tally is its alone.
 func (n *Node) followVotes(ctx context.Context) {
-	for ctx.Err() == nil {
-		rev, err := n.readVotes(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				n.log.Warn("reading health verdicts failed; retrying", "err", err)
-			}
-			sleep(ctx, time.Second)
-			continue
-		}
-		n.watchVotes(ctx, rev)
-	}
-}
-
-// readVotes replaces the tally with etcd's and returns its revision.
-func (n *Node) readVotes(ctx context.Context) (int64, error) {
-	resp, err := n.cfg.Client.Get(ctx, n.healthPrefix(), clientv3.WithPrefix())
-	if err != nil {
-		return 0, fmt.Errorf("read health verdicts: %w", err)
-	}
-	old := n.votes.tally
-	n.votes.tally = map[record.Key]map[string]bool{}
-	for _, kv := range resp.Kvs {
-		n.tallyOne(string(kv.Key), string(kv.Value), false)
-	}
-	for k := range old {
-		n.verdict(k)
-	}
-	for k := range n.votes.tally {
-		n.verdict(k)
-	}
-	return resp.Header.Revision, nil
-}
-
-// watchVotes applies vote changes after rev until the watch fails.
-func (n *Node) watchVotes(ctx context.Context, rev int64) {
-	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-	defer cancel()
-	for resp := range n.cfg.Client.Watch(wctx, n.healthPrefix(), clientv3.WithPrefix(), clientv3.WithRev(rev+1)) {
-		if err := resp.Err(); err != nil {
-			if ctx.Err() == nil {
-				n.log.Warn("watching health verdicts failed; reading them again", "err", err)
-			}
-			return
-		}
+	follow(ctx, n, n.healthPrefix(), "health verdicts", func(full bool, kvs []kv) {
 		touched := map[record.Key]bool{}
-		for _, ev := range resp.Events {
-			if k, ok := n.tallyOne(string(ev.Kv.Key), string(ev.Kv.Value), ev.Type == clientv3.EventTypeDelete); ok {
+		if full { // sets with votes before the read may have none now
+			for k := range n.votes.tally {
+				touched[k] = true
+			}
+			n.votes.tally = map[record.Key]map[string]bool{}
+		}
+		for _, e := range kvs {
+			if k, ok := n.tallyOne(e.key, string(e.val), e.deleted); ok {
 				touched[k] = true
 			}
 		}
 		for k := range touched {
 			n.verdict(k)
 		}
-	}
+	})
 }
 
 // tallyOne records one observer's vote (or its removal).
