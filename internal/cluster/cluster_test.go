@@ -151,6 +151,9 @@ func (tc *testCluster) waitMembers(n int) {
 	tc.t.Helper()
 	tc.waitFor(fmt.Sprintf("%d members and a leader", n), func() bool {
 		leaders := 0
+		if len(tc.live()) != n {
+			return false
+		}
 		for _, s := range tc.live() {
 			if len(s.node.Members()) != n {
 				return false
