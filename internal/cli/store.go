@@ -2,9 +2,9 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -199,7 +199,7 @@ func (c *ServeCmd) etcdConfig(eps []string) (clientv3.Config, error) {
 		DialKeepAliveTimeout: 5 * time.Second, Logger: zap.NewNop(), Username: c.EtcdUser,
 		// Reconnect within 2 s of etcd coming back (gRPC's default backoff grows to 2 minutes).
 		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
 			MinConnectTimeout: 2 * time.Second})}}
 	pw, err := c.etcdPassword()
 	if err != nil {
