@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,5 +129,42 @@ func TestEtcdFailStatic(t *testing.T) {
 		if out := s.run(t, "record", "ls", "lb.test"); strings.Contains(out, "i-refused") {
 			t.Errorf("%s: a refused write was stored:\n%s", outage.name, out)
 		}
+	}
+}
+
+var waitingLine = regexp.MustCompile(`msg="waiting for etcd: [^"]*" (endpoints)=\[(\S+)\]`)
+
+// TestServeWaitsForEtcd: started while etcd is down, serve says which
+// endpoints it waits for and what to check, answers no DNS query (never
+// NXDOMAIN from an empty state), and starts serving once etcd is up,
+// loading what etcd holds. The etcd password is never logged.
+func TestServeWaitsForEtcd(t *testing.T) {
+	const secret = "s3cret-never-logged"
+	pc := etcdtest.StartProcesses(t, 1)
+	pc.Members[0].Kill()
+	cmd := exec.Command(os.Args[0], "serve", "--dns", "127.0.0.32:0", "--api", "127.0.0.32:0", "--data", t.TempDir(),
+		"--zone", "lb.test", "--store", etcdStore(pc.Endpoints()), "--etcd-prefix", "/wait/", "--etcd-user", "root")
+	cmd.Env = append(os.Environ(), "DNSLB_TEST_MAIN=1", "DNSLB_ETCD_PASSWORD="+secret)
+	s, err := launch(t, cmd, waitingLine)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, s.stderr)
+	}
+	if want := pc.Endpoints()[0]; s.api != want {
+		t.Errorf("waiting line names %s, want the endpoint %s", s.api, want)
+	}
+	if err := pc.Members[0].Restart(); err != nil {
+		t.Fatal(err)
+	}
+	var m []string
+	until(t, "serving after etcd came up", 60*time.Second, func() bool {
+		m = servingLine.FindStringSubmatch(s.stderr.String())
+		return m != nil
+	})
+	s.dns, s.api = m[1], m[2]
+	if r := s.query(t, "lb.test.", dns.TypeSOA, "udp"); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+		t.Errorf("SOA of lb.test after etcd came up: %v", r)
+	}
+	if strings.Contains(s.stderr.String(), secret) {
+		t.Errorf("the etcd password was logged:\n%s", s.stderr)
 	}
 }

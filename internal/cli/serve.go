@@ -76,7 +76,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 	if c.BrakeShare != nil {
 		log.Warn("--brake-share is ignored: the mass-expiry brake now engages only when renewals across the whole server stop, never for one name; --brake-max bounds it")
 	}
-	st, err := c.openStore(log)
+	st, err := c.openStore(g.ctx, log)
 	if err != nil {
 		return err
 	}

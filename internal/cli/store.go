@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -110,9 +111,9 @@ func (f *storeFlags) endpoints() ([]string, error) {
 }
 
 // openStore opens the store the flags name.
-func (c *ServeCmd) openStore(log *slog.Logger) (*openedStore, error) {
+func (c *ServeCmd) openStore(ctx context.Context, log *slog.Logger) (*openedStore, error) {
 	if c.etcd() {
-		return c.openEtcd(log)
+		return c.openEtcd(ctx, log)
 	}
 	st, err := c.openBolt(log)
 	if err != nil {
@@ -136,15 +137,15 @@ func (c *ServeCmd) openBolt(log *slog.Logger) (*boltstore.Store, error) {
 
 // openEtcd connects to etcd (without waiting for it: the registry loads
 // once etcd answers) and starts the store's prober, which Close stops.
-func (c *ServeCmd) openEtcd(log *slog.Logger) (*openedStore, error) {
+func (c *ServeCmd) openEtcd(ctx context.Context, log *slog.Logger) (*openedStore, error) {
 	eps, _ := c.endpoints() // checked by validateStore
 	cfg, err := c.etcdConfig(eps)
 	if err != nil {
 		return nil, err
 	}
-	cli, err := clientv3.New(cfg)
+	cli, err := c.dialEtcd(ctx, log, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("--store %s: %w", c.Store, err)
+		return nil, err
 	}
 	st, err := etcdstore.New(etcdstore.Options{Client: cli, OwnClient: true, Prefix: c.EtcdPrefix,
 		Endpoints: eps, Timeout: etcdTimeout, Logger: log.With("part", "store")})
@@ -157,6 +158,30 @@ func (c *ServeCmd) openEtcd(log *slog.Logger) (*openedStore, error) {
 	return &openedStore{Store: st, storage: st, reapBatch: etcdReapBatch, etcd: cli, where: "etcd " + strings.Join(eps, ",") + " " + c.EtcdPrefix}, nil
 }
 
+// dialEtcd makes the etcd client. Without a user it connects lazily; with
+// one, the client logs in as it is made, which needs etcd up: dialEtcd
+// then tries again until etcd answers or ctx ends (a signal), saying what
+// it waits for. A refused login ends serve.
+func (c *ServeCmd) dialEtcd(ctx context.Context, log *slog.Logger, cfg clientv3.Config) (*clientv3.Client, error) {
+	for {
+		cfg.Context = ctx
+		cli, err := clientv3.New(cfg)
+		if err == nil {
+			return cli, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("--store %s: %w", c.Store, err)
+		}
+		log.Error(waitingForEtcd, "endpoints", cfg.Endpoints, "err", err)
+	}
+}
+
+// waitingForEtcd is logged while etcd does not answer at start.
+const waitingForEtcd = "waiting for etcd: DNS and the API start once dnslb's state is loaded from it; check that etcd runs at these endpoints, and that --etcd-ca, --etcd-cert, --etcd-key and --etcd-user match its setup"
+
 // checkEtcd says, when etcd does not answer at start, what serve waits for
 // and what to check. The registry keeps trying (and logging) until it has
 // loaded the state: no DNS answer is given before.
@@ -164,8 +189,7 @@ func (c *ServeCmd) checkEtcd(log *slog.Logger, st *etcdstore.Store, eps []string
 	ctx, cancel := context.WithTimeout(context.Background(), etcdTimeout)
 	defer cancel()
 	if err := st.Check(ctx); err != nil {
-		log.Error("waiting for etcd: DNS and the API start once dnslb's state is loaded from it; check that etcd runs at these endpoints, and that --etcd-ca, --etcd-cert, --etcd-key and --etcd-user match its setup",
-			"endpoints", eps, "err", err)
+		log.Error(waitingForEtcd, "endpoints", eps, "err", err)
 	}
 }
 

@@ -22,8 +22,8 @@ type entry struct {
 // logEvent is one event of the log key.
 type logEvent struct {
 	Kind store.Kind      `json:"k"`
-	Val  json.RawMessage `json:"v,omitempty"`    // PutZone, PutSet
-	Name string          `json:"n,omitempty"`    // DeleteZone
+	Val  json.RawMessage `json:"v,omitempty"`   // PutZone, PutSet
+	Name string          `json:"n,omitempty"`   // DeleteZone
 	Key  *record.Key     `json:"key,omitempty"` // DeleteSet
 }
 
