@@ -68,7 +68,7 @@ ETCDCTL_API=3 etcdctl --endpoints "$store" endpoint health
 for i in 1 2 3; do
 	ip=$NET.1$i
 	"$DNSLB" serve --store "etcd://$store" --dns "$ip:$DNS_PORT" --api "$ip:$API_PORT" \
-		--data "$DIR/dnslb-$i" --zone lb.test >"$DIR/dnslb-$i.log" 2>&1 &
+		--server-id "dnslb-$i" --data "$DIR/dnslb-$i" --zone lb.test >"$DIR/dnslb-$i.log" 2>&1 &
 	pids+=($!)
 done
 for i in 1 2 3; do

@@ -242,7 +242,7 @@ func (n *Node) session(ctx context.Context) error {
 func (n *Node) register(ctx context.Context, s *concurrency.Session) error {
 	key := n.cfg.Prefix + "members/" + n.cfg.ID
 	val, _ := json.Marshal(Member{ID: n.cfg.ID, URL: n.cfg.PeerURL, Started: n.started})
-	for warned := false; ; warned = true {
+	for tries := 0; ; tries++ {
 		resp, err := n.cfg.Client.Txn(ctx).
 			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 			Then(clientv3.OpPut(key, string(val), clientv3.WithLease(s.Lease()))).
@@ -254,8 +254,9 @@ func (n *Node) register(ctx context.Context, s *concurrency.Session) error {
 			n.log.Info("joined the cluster", "peer_url", n.cfg.PeerURL)
 			return nil
 		}
-		if !warned {
-			n.log.Warn("a live member has this server's id; waiting for it to leave (give each server its own --server-id)")
+		if tries%30 == 0 { // a restart's old session ends within the TTL; anything longer is two servers with one id
+			n.log.Error("a live member of the cluster has this server's id; this server takes no part until it leaves: give each server its own --server-id",
+				"waited", (time.Duration(tries) * time.Second).String())
 		}
 		if !sleep(ctx, time.Second) {
 			return ctx.Err()
