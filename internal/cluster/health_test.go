@@ -165,3 +165,48 @@ func TestDrainReports(t *testing.T) {
 	nodes[0].Forget(k)
 	waitHeld("server 0 forgot", nodes[:2], time.Time{}, false)
 }
+
+// TestSameIDWaits: a second server with a live member's id takes no part
+// until that member leaves.
+func TestSameIDWaits(t *testing.T) {
+	ec := etcdtest.Start(t, 1)
+	start := func(url string) (*cluster.Node, func()) {
+		node, err := cluster.New(cluster.Config{Client: ec.Client(t), Prefix: "/same/", ID: "ns1", PeerURL: url, SessionTTL: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = node.Run(ctx, &verdicts{by: map[record.Key]string{}}) }()
+		var once sync.Once
+		stop := func() { once.Do(func() { cancel(); <-done }) }
+		t.Cleanup(stop)
+		return node, stop
+	}
+	memberURL := func(n *cluster.Node) string {
+		if ms := n.Members(); len(ms) == 1 {
+			return ms[0].URL
+		}
+		return ""
+	}
+	first, stopFirst := start("http://127.0.0.1:1")
+	waitUntil(t, "the first server joined", func() bool { return memberURL(first) == "http://127.0.0.1:1" && first.Leading() })
+	second, _ := start("http://127.0.0.1:2")
+	waitUntil(t, "the second server sees the first", func() bool { return memberURL(second) == "http://127.0.0.1:1" })
+	if second.Leading() {
+		t.Fatal("the second server with the same id leads")
+	}
+	stopFirst()
+	waitUntil(t, "the second server joined once the first left", func() bool { return memberURL(second) == "http://127.0.0.1:2" && second.Leading() })
+}
+
+func waitUntil(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10s for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
