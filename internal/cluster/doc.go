@@ -71,15 +71,33 @@
 // Membership keys are written once per session, and session keepalives
 // are lease renewals, which etcd does not replicate through raft.
 //
-// # Not done yet
+// Quorum health. Every server probes the server-side checks (the first
+// probe of each at a random point of its interval, so that N servers do
+// not hit a backend in bursts) and writes only its verdict changes, and
+// its presumption when a check starts, to PREFIX cluster/health/<set>/<id>
+// under its session lease. Every server watches them all and answers from
+// the same verdict: up when more than HealthQuorum of the live observers
+// say so (serve --health-quorum; a majority by default; Route 53's rule,
+// "healthy when more than 18% of checkers say so", is 0.18). A dead
+// observer's votes vanish with its lease. A set no live server has a vote
+// for is answered by the server's own verdict.
 //
-// Designed, to be built on this package: quorum health (each member
-// writes only its own check transitions to PREFIX cluster/health/<set>/<id>
-// under its session lease, and a set is healthy when more than
-// --health-quorum of the live observers say so; Route 53's rule is
-// 0.18); drains in a cluster (each member writes its last-served time and
-// served TTL to PREFIX cluster/served/<set>/<id> when it applies a drain, and
-// safe_at is the latest over the live members, waited for until all
-// reported); and changes INSYNC when every live member has applied the
-// revision (asked through the peer endpoint).
+// Drains. safe_at is the latest moment any server's answers with the set
+// may still be held. Each server, once its answers no longer carry the
+// drained set, writes until when the answers it gave may be held (its last
+// answer plus the TTL it served) to PREFIX cluster/served/<set>/<id> under
+// its session lease; the leader finishes the drain at the latest of the
+// live members' reports plus the margin, once every live member reported,
+// and never later than the drain's own bound (start + TTL + margin), which
+// is also the safe_at shown while reports are missing.
+//
+// Changes. A write answers once committed and in this server's answers,
+// saying on how many live servers it already is (each asked for its
+// applied revision, GET /v1/cluster/applied, within 250 ms);
+// GET /v1/changes/{revision} is PENDING until every live member's answers
+// carry the revision, then INSYNC.
+//
+// Visibility. GET /v1/cluster shows the members, the leader and the lapses
+// waiting for a member that does not answer (with the reason); the
+// dnslb_cluster_* metrics follow them.
 package cluster
