@@ -237,6 +237,12 @@ type Status struct {
 	Braked      bool       `json:"braked,omitempty"`
 	BrakedSince *time.Time `json:"braked_since,omitempty"` // held since
 	BrakedUntil *time.Time `json:"braked_until,omitempty"` // expiry resumes at (--brake-max)
+
+	// LapsePending: in a cluster, the lease ran out as this server sees
+	// it, but the one server that decides lapses has not decided (this
+	// server follows, or the decider waits for a server's word): the set
+	// stays in answers meanwhile.
+	LapsePending bool `json:"lapse_pending,omitempty"`
 }
 
 // LeaseStatus answers a renewal.

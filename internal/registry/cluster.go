@@ -74,6 +74,7 @@ type clusterLease struct {
 	asking    bool    // queued for, or in, a round of questions to the peers
 	marking   bool    // its lapse is being written
 	undecided bool    // past its deadline on a follower: the leader decides
+	waiting   bool    // on the leader: its lapse waits for a server's answer
 }
 
 // markItem is a lapse to write: only the version at rev is marked, as
@@ -125,7 +126,7 @@ func (e *leases) heardLocked(l *lease, now time.Time) {
 	if !e.cl.on {
 		return
 	}
-	l.heard, l.undecided = instantOf(now), false
+	l.heard, l.undecided, l.waiting = instantOf(now), false, false
 	if l.expired && l.lapsedAt != 0 {
 		e.cl.revive = append(e.cl.revive, l.key) // a transition: every server takes it back
 		e.cl.poke()
@@ -312,7 +313,7 @@ func (r *Registry) decide(ctx context.Context, ask []*lease) {
 	var lapsing []*lease
 	e.cl.waiting, e.cl.lastErr = 0, err
 	for i, l := range ask {
-		l.asking = false
+		l.asking, l.waiting = false, err != nil
 		switch {
 		case l.dropped || l.expired || l.draining || l.held || l.deleting:
 		case !e.cl.leading:

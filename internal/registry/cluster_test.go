@@ -270,6 +270,12 @@ func TestClusterLapseWaitsForSilentServer(t *testing.T) {
 		tr.tick()
 	}
 	tr.want("a", "active+")
+	for i, reg := range tr.regs {
+		sets, _ := reg.Sets(context.Background(), "lb.test", Filter{Name: "www", Type: "A", SetID: "a"})
+		if st := reg.Statuses(sets)[0]; !st.LapsePending {
+			t.Errorf("server %d: lapse_pending not shown: %+v", i, st)
+		}
+	}
 	if n, err := tr.regs[0].LapsesWaiting(); n != 1 || err == nil || err.Error() != "server-2: no answer" {
 		t.Fatalf("LapsesWaiting = %d, %v; want 1, server-2: no answer", n, err)
 	}

@@ -115,6 +115,7 @@ func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
 		if d := l.deadline.time(); d.After(now) {
 			st.LeaseRemaining, st.LeaseGrace = leaseLeft(d.Sub(now), l.ttl)
 		}
+		st.LapsePending = l.undecided || l.waiting
 		if l.held {
 			since, until := l.heldAt.time(), r.leases.brake.until
 			st.Braked, st.BrakedSince, st.BrakedUntil = true, &since, &until
@@ -122,7 +123,7 @@ func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
 	}
 	st.Health, st.HealthSince, st.HealthError = r.healthOf(set, l)
 	if set.Drain != nil {
-		safe := safeAt(set)
+		safe := r.drainSafeAt(set)
 		st.SafeAt = &safe
 	}
 	return st
