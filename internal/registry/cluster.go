@@ -162,7 +162,9 @@ func (e *leases) markLapsed(l *lease, at time.Time) {
 
 // followLapse applies set's stored lapse to l: out of answers when the
 // decider wrote one (unless this server heard the agent since: then it
-// clears it), back in when a renewal cleared it. Callers hold e.mu.
+// clears it), back in when a renewal cleared it. A write that keeps the
+// lapse (an operator's force, a drain) keeps the set out: only a renewal
+// or a registration, which clear it, bring it back. Callers hold e.mu.
 func (e *leases) followLapse(l *lease, set *record.Set, now time.Time) {
 	l.marking = false
 	if set.Lapsed == nil {
@@ -175,9 +177,6 @@ func (e *leases) followLapse(l *lease, set *record.Set, now time.Time) {
 		return
 	}
 	at := instantOf(*set.Lapsed)
-	if at == l.lapsedAt {
-		return // followed already
-	}
 	l.lapsedAt = at
 	if l.heard > at && !l.draining { // renewed here after the leader decided
 		e.cl.revive = append(e.cl.revive, l.key)

@@ -452,3 +452,27 @@ func TestClusterCutServerRefusesRenewals(t *testing.T) {
 		t.Fatal("heartbeat once reconnected refused")
 	}
 }
+
+// TestClusterWriteKeepingTheLapse: an operator's write to a lapsed set
+// (forcing its health) keeps it lapsed on every server, where on a single
+// server any write renews; a renewal then brings it back, and it lapses
+// again once nobody renews it.
+func TestClusterWriteKeepingTheLapse(t *testing.T) {
+	tr := newTrio(t)
+	tr.regs[0].SetLeading(true)
+	tr.put(0, leased("a", 15*time.Second))
+	tr.clock.advance(16 * time.Second)
+	tr.tick()
+	tr.want("a", "expired")
+	if err := tr.regs[1].Force(context.Background(), key("a"), record.ForceUp); err != nil {
+		t.Fatal(err)
+	}
+	tr.sync()
+	tr.want("a", "expired")
+	tr.renew(1, "a")
+	tr.sync()
+	tr.want("a", "active+")
+	tr.clock.advance(16 * time.Second)
+	tr.tick()
+	tr.want("a", "expired")
+}
