@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -56,13 +57,14 @@ type server struct {
 type testCluster struct {
 	t       testing.TB
 	clock   *clock
+	ec      *etcdtest.Cluster
 	etcd    *clientv3.Client
 	servers []*server
 }
 
 func startCluster(t testing.TB, n int) *testCluster {
 	ec := etcdtest.Start(t, 1)
-	tc := &testCluster{t: t, clock: &clock{t: time.Unix(1_800_000_000, 0)}, etcd: ec.Client(t)}
+	tc := &testCluster{t: t, clock: &clock{t: time.Unix(1_800_000_000, 0)}, ec: ec, etcd: ec.Client(t)}
 	for i := range n {
 		tc.servers = append(tc.servers, tc.start(fmt.Sprintf("s%d", i), ec))
 	}
@@ -115,6 +117,7 @@ func (tc *testCluster) start(id string, ec *etcdtest.Cluster) *server {
 	nctx, leave := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for _, run := range []func() error{
+		func() error { return st.Run(ctx) }, // probes etcd, as serve runs it
 		func() error { return s.reg.Run(ctx) },
 		func() error { return srv.Run(ctx) },
 		func() error { <-s.reg.Ready(); return s.node.Run(nctx, s.reg) },
@@ -503,5 +506,82 @@ func TestWriteSaysOnHowManyServers(t *testing.T) {
 	}
 	if res.Servers == nil || res.Servers.Live != 3 || res.Servers.Applied < 1 || res.Servers.Applied > 2 {
 		t.Fatalf("servers in the answer: %+v; want 1 or 2 applied of 3 live (server 2 does not answer)", res.Servers)
+	}
+}
+
+// TestEtcdGoneAndBack: with etcd away, every server answers from its last
+// state, refuses renewals and lapses nothing, however long; when etcd is
+// back, nothing lapses at once either: sets renewed again stay, and only
+// the one nobody renews leaves, a lease later.
+func TestEtcdGoneAndBack(t *testing.T) {
+	tc := startCluster(t, 3)
+	tc.register("a")
+	tc.register("b")
+	via := tc.followers()[0]
+	for range 3 {
+		tc.renew(via, "a")
+		tc.renew(via, "b")
+		tc.round(5 * time.Second)
+	}
+	tc.ec.Members()[0].Stop()
+	tc.waitFor("every server to see etcd gone", func() bool {
+		for _, s := range tc.servers {
+			if s.store.(store.Availability).Unavailable() == nil {
+				return false
+			}
+		}
+		return true
+	})
+	if _, err := via.reg.Renew(context.Background(), key("a"), nil); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("renewal while etcd is away: %v, want unavailable", err)
+	}
+	for range 12 { // a minute without etcd
+		tc.clock.advance(5 * time.Second)
+		for _, s := range tc.servers {
+			if err := s.reg.Tick(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tc.wantAnswered("a")
+	tc.wantAnswered("b")
+	if err := tc.ec.Members()[0].Restart(); err != nil {
+		t.Fatal(err)
+	}
+	tc.waitFor("every server to see etcd back", func() bool {
+		for _, s := range tc.servers {
+			if s.store.(store.Availability).Unavailable() != nil {
+				return false
+			}
+		}
+		return true
+	})
+	tc.waitMembers(3)
+	tc.round(time.Second)
+	tc.want("a", "active+")
+	tc.want("b", "active+")
+	for range 4 { // a's agent renews again; b's is gone
+		tc.renew(tc.followers()[0], "a")
+		tc.round(5 * time.Second)
+	}
+	tc.want("a", "active+")
+	tc.want("b", "expired")
+}
+
+// wantAnswered checks that every server answers with set id, reading the
+// snapshot its DNS server answers from (the store may be away).
+func (tc *testCluster) wantAnswered(id string) {
+	tc.t.Helper()
+	for _, s := range tc.servers {
+		g, ok := s.reg.Load().Group(key(id))
+		found := false
+		for i, set := range g.Sets {
+			if set.Key.SetID == id && g.Shares[i] > 0 {
+				found = true
+			}
+		}
+		if !ok || !found {
+			tc.t.Fatalf("set %s on %s: not in answers (group %v)", id, s.id, g)
+		}
 	}
 }
