@@ -23,7 +23,8 @@ const maxAuditBody = 64 << 10
 func audited(r *http.Request) bool {
 	switch r.Method {
 	case http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch:
-		return !strings.HasSuffix(r.URL.Path, "/renew")
+		// renewals are no change; nor are the cluster's questions (cluster.go)
+		return !strings.HasSuffix(r.URL.Path, "/renew") && !strings.HasPrefix(r.URL.Path, "/v1/cluster/")
 	}
 	return false
 }

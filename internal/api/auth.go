@@ -50,6 +50,8 @@ var routeAccess = map[string]access{
 	"POST /v1/zones/{zone}/rrsets/{name}/{type}/health": adminOnly,
 	"GET /v1/brake":                                     readable,
 	"POST /v1/brake/release":                            adminOnly,
+	"POST /v1/cluster/renewals":                         public, // signed with the cluster secret instead (package cluster)
+	"GET /v1/cluster/applied":                           public, // likewise
 }
 
 func accessOf(r *http.Request, pattern string) access {

@@ -56,6 +56,8 @@ func (s *Server) classify(err error) (int, client.Error) {
 		return http.StatusConflict, client.Error{Code: client.CodeExists, Message: err.Error()}
 	case errors.Is(err, store.ErrFull):
 		return http.StatusInsufficientStorage, client.Error{Code: client.CodeStorageFull, Message: err.Error()}
+	case errors.Is(err, store.ErrUnavailable): // fail static: nothing written
+		return http.StatusServiceUnavailable, client.Error{Code: client.CodeUnavailable, Message: err.Error()}
 	case errors.Is(err, store.ErrClosed):
 		return http.StatusServiceUnavailable, client.Error{Code: client.CodeUnavailable, Message: "server is shutting down"}
 	}

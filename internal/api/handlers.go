@@ -96,6 +96,7 @@ func (s *Server) putSet(w http.ResponseWriter, r *http.Request) {
 	if own != nil {
 		res.SetSecret = own.secret
 	}
+	res.Servers = s.appliedOn(r.Context(), rev)
 	writeJSON(w, status, res)
 }
 
@@ -119,7 +120,7 @@ func (s *Server) deleteSet(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, unwrapChange(err, ""))
 		return
 	}
-	writeJSON(w, status, client.ChangeResult{Revision: rev, Pending: p})
+	writeJSON(w, status, client.ChangeResult{Revision: rev, Pending: p, Servers: s.appliedOn(r.Context(), rev)})
 }
 
 func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
@@ -139,7 +140,7 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, unwrapChange(err, "changes[%d].rrset"))
 		return
 	}
-	writeJSON(w, status, client.ChangeResult{Revision: rev, Pending: p})
+	writeJSON(w, status, client.ChangeResult{Revision: rev, Pending: p, Servers: s.appliedOn(r.Context(), rev)})
 }
 
 // unwrapChange places a registry error about one change under the field

@@ -52,6 +52,9 @@ type Config struct {
 	Backup Backuper
 	// Storage, when set, makes /readyz fail while writes cannot be stored.
 	Storage Storage
+	// Sync, in a cluster, tells on how many live servers a write is
+	// applied, in its answer (cluster.go).
+	Sync Syncer
 
 	// Tokens, when not nil, are the bearer tokens the API requires (see
 	// auth.go); nil means an open API, which serve allows on loopback only.

@@ -11,7 +11,6 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -36,7 +35,7 @@ type ServeCmd struct {
 	Data      string        `default:"./dnslb-data" help:"Data directory (holds dnslb.db)."`
 	Zone      []string      `sep:"none" help:"Zone to serve (repeatable); created with SOA and NS if missing."`
 	NS        []string      `name:"ns" sep:"none" placeholder:"NAME[=ADDR,...]" help:"Name server of the --zone zones created here (repeatable; default ns1.<zone>), with its IPv4/IPv6 addresses when inside the zone (glue), e.g. ns1.lb.example.com=192.0.2.53."`
-	ServerID  string        `name:"server-id" help:"This server's identity: answers CHAOS TXT id.server. and hostname.bind. (and NSID with --nsid); default the host name."`
+	ServerID  string        `name:"server-id" placeholder:"NAME" help:"This server's identity: its name in a cluster (--store etcd://, unique per server), and the answer to CHAOS TXT id.server. and hostname.bind. (and NSID with --nsid). Default: the host name."`
 	Demo      bool          `help:"Into an empty store, also create zone lb.test with weighted name www (weights 10, 20, 30 on 127.0.1.1-3)."`
 	Lameduck  time.Duration `default:"0s" help:"On SIGTERM, keep answering this long while /readyz reports not ready."`
 
@@ -53,10 +52,12 @@ type ServeCmd struct {
 	MetricsPerSet bool     `name:"metrics-per-set" help:"Export answers per record set on /metrics (a series per set); by default they are summed per name."`
 	CheckAllow    []string `name:"check-allow" sep:"," placeholder:"CIDR" help:"Addresses server-side health checks may probe besides each set's own (never loopback, link-local or metadata ones), as CIDR prefixes or addresses."`
 
-	apiListener net.Listener // tests: served instead of binding --api
-	dnsLimits   `embed:""`   // rrl.go
-	dnsIdentity `embed:""`   // identity.go
-	externalDNS `embed:""`   // xdns.go
+	apiListener  net.Listener // tests: served instead of binding --api
+	dnsLimits    `embed:""`   // rrl.go
+	dnsIdentity  `embed:""`   // identity.go
+	externalDNS  `embed:""`   // xdns.go
+	storeFlags   `embed:""`   // store.go
+	clusterFlags `embed:""`   // cluster.go
 	APISecurity
 	Route53Flags // route53.go
 }
@@ -67,6 +68,12 @@ func (c *ServeCmd) Run(g *Globals) error {
 	if err := c.validate(); err != nil { // before anything is written
 		return err
 	}
+	if err := c.validateStore(); err != nil {
+		return err
+	}
+	if err := c.validateCluster(); err != nil {
+		return err
+	}
 	sec, err := c.APISecurity.load(c.API)
 	if err != nil {
 		return err
@@ -74,16 +81,24 @@ func (c *ServeCmd) Run(g *Globals) error {
 	if c.BrakeShare != nil {
 		log.Warn("--brake-share is ignored: the mass-expiry brake now engages only when renewals across the whole server stop, never for one name; --brake-max bounds it")
 	}
-	st, err := c.openStore(log)
+	st, err := c.openStore(g.ctx, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	log.Info("store opened", "store", st.where)
+	node, err := c.clusterNode(st, log) // nil for bbolt
+	if err != nil {
+		return err
+	}
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg := registry.New(st, registry.Options{Logger: log.With("part", "registry"), Registerer: metrics,
+	regOpts := registry.Options{Logger: log.With("part", "registry"), Registerer: metrics,
 		LeaseGrace: c.LeaseGrace, RestartGrace: c.RestartGrace, BrakeMax: c.brakeMax(), DrainMargin: c.DrainMargin,
-		MetricsPerSet: c.MetricsPerSet, Checks: c.checkRules()})
+		MetricsPerSet: c.MetricsPerSet, Checks: c.checkRules(), ReapBatch: st.reapBatch}
+	clusterOptions(&regOpts, node)
+	reg := registry.New(st.Store, regOpts)
+	clusterMetrics(metrics, reg, node)
 	hbs := c.heartbeatHandler(reg, log, metrics)
 	dnsCfg := dnsserver.Config{Addr: c.DNS, Snapshot: reg, Logger: log.With("part", "dns"), Registerer: metrics, Shutdown: c.Shutdown}
 	dnsCfg.RRL, _ = c.rrl() // checked by validate
@@ -122,11 +137,12 @@ func (c *ServeCmd) Run(g *Globals) error {
 		hbAddr = hb.Addr()
 	}
 	apiCfg := api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
-		Extra: extra, Heartbeat: hbAddr, Listener: c.apiListener, Backup: st, Storage: st}
+		Extra: extra, Heartbeat: hbAddr, Listener: c.apiListener, Backup: st.backup, Storage: st.storage}
 	sec.apply(&apiCfg)
 	if apiCfg.Route53, err = c.route53Handler(reg, log, c.Data); err != nil {
 		return err
 	}
+	clusterRoutes(&apiCfg, reg, node)
 	apiSrv := api.New(apiCfg)
 	if err := apiSrv.Listen(); err != nil {
 		return advisePort(c.API, err)
@@ -134,6 +150,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 	if err := c.listenWebhook(reg, log, c.Shutdown); err != nil {
 		return err
 	}
+	defer c.startCluster(node, reg, apiSrv.Addr(), log)()
 	return c.run(g.ctx, g, log, reg, dns, apiSrv, hb)
 }
 
@@ -324,19 +341,6 @@ func seedDemo(ctx context.Context, reg *registry.Registry) error {
 	}
 	_, err := reg.Apply(ctx, "lb.test", changes)
 	return err
-}
-
-// openStore makes the data directory and opens the bolt file in it.
-func (c *ServeCmd) openStore(log *slog.Logger) (*boltstore.Store, error) {
-	if err := os.MkdirAll(c.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("--data %s: cannot create the data directory: %w", c.Data, err)
-	}
-	path := filepath.Join(c.Data, "dnslb.db")
-	st, err := boltstore.Open(path, boltstore.Options{Logger: log.With("part", "store")})
-	if err != nil {
-		return nil, c.advise(fmt.Errorf("--data %s: %w", c.Data, err))
-	}
-	return st, nil
 }
 
 // advise adds what to do to an error that says the data file is damaged.

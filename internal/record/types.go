@@ -196,6 +196,11 @@ type Set struct {
 	// on a change only (not on every renewal), so that a restarted server
 	// keeps a set that reported down out of answers.
 	AgentHealth string `json:"agent_health,omitempty"`
+	// Lapsed is when the cluster's one decider found the lease lapsed
+	// (several servers on one store, package cluster): every server takes
+	// the set out of answers from the watch. A renewal through any server
+	// clears it. Single servers never write it.
+	Lapsed *time.Time `json:"lapsed,omitempty"`
 	// Drain is set while the set is draining.
 	Drain    *Drain    `json:"drain,omitempty"`
 	Created  time.Time `json:"created"`
@@ -240,6 +245,12 @@ type Status struct {
 	Braked      bool       `json:"braked,omitempty"`
 	BrakedSince *time.Time `json:"braked_since,omitempty"` // held since
 	BrakedUntil *time.Time `json:"braked_until,omitempty"` // expiry resumes at (--brake-max)
+
+	// LapsePending: in a cluster, the lease ran out as this server sees
+	// it, but the one server that decides lapses has not decided (this
+	// server follows, or the decider waits for a server's word): the set
+	// stays in answers meanwhile.
+	LapsePending bool `json:"lapse_pending,omitempty"`
 }
 
 // LeaseStatus answers a renewal.

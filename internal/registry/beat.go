@@ -179,7 +179,7 @@ func (en *leases) beat(q heartbeat.Request) heartbeat.Result {
 		return heartbeat.Result{Verdict: heartbeat.Replay}
 	}
 	lease := time.Duration(e.lease.Load())
-	if lease <= 0 || !en.queueBeat(e, q.Health) {
+	if lease <= 0 || en.cl.cutOff() || !en.queueBeat(e, q.Health) {
 		return res
 	}
 	res.Verdict, res.Lease, res.Draining = heartbeat.Renewed, lease, e.draining.Load()

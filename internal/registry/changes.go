@@ -259,8 +259,9 @@ func (n *nodes) retime(sets []record.Set, set *record.Set) {
 }
 
 // rewrittenOnly reports whether cur is prev rewritten by the server, not by
-// its owner: given its group's new TTL (nodes.retime), or its
-// agent-reported health recorded (reports), and nothing else. Such a write
+// its owner: given its group's new TTL (nodes.retime), its agent-reported
+// health recorded (reports), or its lapse written or cleared in a cluster
+// (cluster.go), and nothing else. Such a write
 // keeps Created and Updated; it renews no lease and brings back no set
 // whose lease lapsed.
 func rewrittenOnly(prev, cur *record.Set) bool {
@@ -269,6 +270,7 @@ func rewrittenOnly(prev, cur *record.Set) bool {
 	}
 	p := *prev
 	p.TTL, p.AgentHealth, p.Revision, p.Updated, p.Created = cur.TTL, cur.AgentHealth, cur.Revision, cur.Updated, cur.Created
+	p.Lapsed = cur.Lapsed
 	return reflect.DeepEqual(&p, cur)
 }
 

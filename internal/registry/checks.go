@@ -23,6 +23,9 @@ type checks struct {
 	touch   func(record.Key) uint64
 	rules   *record.CheckRules      // where probes may connect (Options.Checks)
 	noted   func(record.Transition) // transitions, for the history (set by wireHistory)
+
+	votes    Votes                  // a cluster's (Options.Votes); nil on a single server
+	verdicts map[record.Key]Verdict // the cluster's verdicts (cluster_health.go)
 }
 
 // runningCheck is one server-side health checker and its verdict.
@@ -75,6 +78,7 @@ func (c *checks) start(ctx context.Context, key record.Key, cfg record.Check) {
 	c.mu.Lock()
 	c.byKey[key] = rc
 	c.mu.Unlock()
+	c.vote(key, rc.health)
 	c.touch(key)
 	go func() {
 		defer close(rc.done)
@@ -91,6 +95,7 @@ func (c *checks) stop(key record.Key) {
 	if rc != nil {
 		rc.cancel()
 		<-rc.done
+		c.withdraw(key)
 	}
 }
 
@@ -125,12 +130,17 @@ func (c *checks) changed(key record.Key, res health.Result) {
 	lastErr := rc.lastErr
 	c.mu.Unlock()
 	c.noteHealth(key, res, lastErr)
+	c.vote(key, res.Status)
 	c.touch(key)
 	c.metrics.healthTransitions.WithLabelValues(res.Status.String()).Inc() // the checker logs the transition, once
 }
 
-// downLocked reports a set whose checker says down. Callers hold c.mu.
+// downLocked reports a set whose checker says down, or in a cluster the
+// live servers' verdict when there is one. Callers hold c.mu.
 func (c *checks) downLocked(k record.Key) bool {
+	if v, ok := c.verdicts[k]; ok {
+		return !v.Up
+	}
 	rc := c.byKey[k]
 	return rc != nil && rc.health == health.Down
 }

@@ -135,7 +135,22 @@ func (r *Registry) DrainStatus(ctx context.Context, k record.Key) (record.DrainS
 	if set.Drain == nil {
 		return record.DrainStatus{Key: set.Key, TTL: set.TTL, Done: set.State == record.Active}, nil
 	}
-	return drainStatus(&set, r.now()), nil
+	st := drainStatus(&set, r.now())
+	if r.opts.Served != nil {
+		st.SafeAt, st.Remaining = r.drainSafeAt(&set), 0
+		if rem := st.SafeAt.Sub(r.now()); rem > 0 {
+			st.Remaining = record.Duration(rem)
+		}
+	}
+	return st, nil
+}
+
+// earliest is the earlier of a and b, a zero time being none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
 }
 
 func drainStatus(set *record.Set, now time.Time) record.DrainStatus {
@@ -189,15 +204,22 @@ func (r *Registry) finishDrains(dr drains, now time.Time) (next time.Time) {
 		if r.reaper.busy(k) {
 			continue
 		}
-		if at := safeAt(&set); now.Before(at) {
-			if next.IsZero() || at.Before(next) {
-				next = at
+		at := safeAt(&set)
+		if r.opts.Served != nil { // a cluster: cluster_drain.go
+			var later time.Time
+			if at, later = r.clusterDrain(&set, now); at.IsZero() {
+				next = earliest(next, later)
+				continue
 			}
+		}
+		if now.Before(at) {
+			next = earliest(next, at)
 			continue
 		}
 		ready = append(ready, reapItem{key: k, rev: set.Revision, drain: true, keep: set.Drain.Keep})
 	}
 	r.metrics.drains.Set(float64(len(dr)))
+	r.forgetReports(dr)
 	r.reaper.add(ready)
 	return next
 }

@@ -32,6 +32,8 @@ func (e *leases) expire(now time.Time) (toDelete []reapItem) {
 		switch {
 		case l.held || l.deleting || l.draining:
 			// the brake, the reaper, or the drain (which removes it) has it
+		case e.cl.on && !e.cl.leading && (l.expired || !l.deadline.time().After(now)):
+			e.undecided(l) // the cluster's decider, not this server, expires and deletes
 		case l.expired && !now.Before(l.expireAt.time()):
 			l.deleting = true
 			toDelete = append(toDelete, reapItem{key: l.key, rev: l.rev})
@@ -39,6 +41,8 @@ func (e *leases) expire(now time.Time) (toDelete []reapItem) {
 			e.schedule(l, l.expireAt.time())
 		case l.deadline.time().After(now):
 			e.schedule(l, l.deadline.time()) // renewed since
+		case e.cl.on:
+			e.askPeers(l) // did another server hear it? (cluster.go)
 		default:
 			lapsing = append(lapsing, l)
 		}
@@ -48,15 +52,26 @@ func (e *leases) expire(now time.Time) (toDelete []reapItem) {
 }
 
 // expireLocked takes the lapsed set l out of answers; it is deleted after
-// LeaseGrace. Callers hold e.mu.
+// LeaseGrace. In a cluster it writes the lapse instead, and every server
+// takes the set out of answers from the watch (cluster.go). Callers hold
+// e.mu.
 func (e *leases) expireLocked(l *lease, now time.Time) {
+	if e.cl.on {
+		e.markLapsed(l, now)
+		return
+	}
+	e.lapseLocked(l, now)
+}
+
+// lapseLocked takes l out of answers, lapsed at at. Callers hold e.mu.
+func (e *leases) lapseLocked(l *lease, at time.Time) {
 	l.expired, l.held = true, false
 	l.beat.follow(l)
-	l.expireAt = instantOf(now.Add(e.opts.LeaseGrace))
+	l.expireAt = instantOf(at.Add(e.opts.LeaseGrace))
 	e.schedule(l, l.expireAt.time())
 	e.touch(l.key)
 	e.metrics.leaseExpiries.Inc()
-	e.noteLapse(l, now)
+	e.noteLapse(l, at)
 	e.log.Warn("lease lapsed; set left answers", "set", l.key.String(), "zone", l.key.Zone,
 		"deadline", l.deadline.time(), "delete_at", l.expireAt.time())
 }

@@ -20,6 +20,9 @@ func (r *Registry) Renew(ctx context.Context, k record.Key, healthy *bool) (reco
 	if err != nil {
 		return record.LeaseStatus{}, err
 	}
+	if err := r.renewRefused(); err != nil { // a cluster server cut off from the store: cluster.go
+		return record.LeaseStatus{}, err
+	}
 	rn := r.leases.renew(key, healthy, r.now())
 	if !rn.known { // not leased here (yet, or any more): the store says why
 		return r.renewUnknown(ctx, key)

@@ -32,6 +32,8 @@ type leases struct {
 
 	armed int64         // when the registry loop wakes next, unix ns (0: not armed)
 	wake  chan struct{} // the loop must wake earlier than armed
+
+	cl clusterState // the engine's part in a cluster (cluster.go); off on a single server
 }
 
 // lease is the runtime state of one leased set.
@@ -51,6 +53,8 @@ type lease struct {
 	held     bool   // the brake holds this lapsed set in answers
 	deleting bool   // handed to the reaper
 	dropped  bool   // gone from the store
+
+	clusterLease // what a cluster adds (cluster.go)
 }
 
 // instant is a time as unix nanoseconds: 8 bytes where a time.Time takes
@@ -70,7 +74,7 @@ func nameOf(k record.Key) nameKey { return nameKey{k.Zone, k.Name} }
 func newLeases(opts Options, m *metrics, touch func(record.Key), reports *reports) *leases {
 	return &leases{byKey: map[record.Key]*lease{}, byName: map[nameKey][]*lease{},
 		beats: newBeats(), opts: opts, log: opts.Logger, metrics: m, touch: touch, reports: reports,
-		wake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), cl: newClusterState(opts.Peers != nil)}
 }
 
 // fresh reports whether l renewed within the last half of its lease: an
@@ -123,6 +127,7 @@ func (e *leases) put(set *record.Set, now time.Time, mode putMode) {
 		l.held = false // the drain takes it out of answers, and removes it
 	}
 	restoreReported(l, set)
+	e.followLapse(l, set, now)
 	e.beats.followKey(l, set.BeatKey, e.log)
 	l.beat.follow(l)
 	e.schedule(l, l.deadline.time())
@@ -221,6 +226,7 @@ func healthyOf(h *bool) int8 {
 // changed says whether answers may change. Callers hold e.mu.
 func (e *leases) renewLocked(l *lease, reported int8, now time.Time) (changed bool) {
 	changed = l.expired || (reported >= 0 && reported != l.reported)
+	e.heardLocked(l, now)
 	l.deadline, l.expired, l.held = instantOf(now.Add(l.ttl)), false, false
 	e.schedule(l, l.deadline.time()) // a lapsed set was due only at its deletion
 	if reported >= 0 && reported != l.reported {

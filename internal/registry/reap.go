@@ -21,13 +21,14 @@ type reaper struct {
 	queue    []reapItem
 	inflight map[record.Key]bool // drains queued, being finished, or finished but not yet seen on the watch
 	wake     chan struct{}
+	batch    int // the most items one round takes (Options.ReapBatch); 0: all
 }
 
 // reapRetry is how long the reaper waits after a failed transaction.
 const reapRetry = time.Second
 
-func newReaper() *reaper {
-	q := &reaper{inflight: map[record.Key]bool{}, wake: make(chan struct{}, 1)}
+func newReaper(batch int) *reaper {
+	q := &reaper{inflight: map[record.Key]bool{}, wake: make(chan struct{}, 1), batch: batch}
 	q.idle = sync.NewCond(&q.mu)
 	return q
 }
@@ -71,7 +72,15 @@ func (q *reaper) take() []reapItem {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	items := q.queue
-	q.queue, q.working = nil, len(items) > 0
+	q.queue = nil
+	if q.batch > 0 && len(items) > q.batch { // the rest in the next round
+		items, q.queue = items[:q.batch:q.batch], items[q.batch:]
+		select {
+		case q.wake <- struct{}{}: // the next round takes the rest
+		default:
+		}
+	}
+	q.working = len(items) > 0
 	return items
 }
 
@@ -210,4 +219,5 @@ func (r *Registry) reapOne(tx store.Tx, n *notes, it reapItem) (ok bool, err err
 func (r *Registry) forget(k record.Key) {
 	r.leases.drop(k)
 	r.checks.stop(k)
+	r.forgetDrain(k)
 }

@@ -51,6 +51,21 @@ type Options struct {
 	// and when probing (serve --check-allow); zero: the sets' own
 	// addresses only.
 	Checks record.CheckRules
+	// Peers, when set, are the other servers sharing the store (package
+	// cluster): lapses are then decided by one server, the leader (see
+	// SetLeading and cluster.go), and written to the store.
+	Peers Peers
+	// Votes, when set, publishes this server's health check verdicts to
+	// the other servers (package cluster), which give back the cluster's
+	// verdict of each set through SetVerdict.
+	Votes Votes
+	// Served, when set, shares with the other servers how long their
+	// answers with a draining set may be held (cluster_drain.go).
+	Served Served
+	// ReapBatch bounds how many expired sets and finished drains one
+	// store transaction reaps (zero: all that are due, one transaction);
+	// an etcd store needs it under etcd's --max-txn-ops.
+	ReapBatch int
 }
 
 func (o Options) withDefaults() Options {
@@ -99,7 +114,10 @@ type Registry struct {
 
 	tickC    chan chan struct{} // run the lifecycle now (Tick)
 	lastPass time.Time          // of the lifecycle; the loop's alone
+	outage   bool               // the store was unavailable at the last pass (failStatic); the loop's alone
 	deleting chan []string      // zones the first load found being deleted (resumeDeletes)
+
+	drainReported map[record.Key]time.Time // drains reported to Options.Served, by start; the loop's alone
 }
 
 // passGap is the shortest time between two lifecycle passes woken by the
@@ -107,6 +125,10 @@ type Registry struct {
 // and one pass every 10 ms handles them all at a fraction of the wake-ups,
 // well within the 50 ms a lapse may take to leave answers.
 const passGap = 10 * time.Millisecond
+
+// reloadWait is how long Run waits before it loads again when the store
+// was unavailable.
+const reloadWait = 2 * time.Second
 
 // New returns a Registry over st.
 func New(st store.Store, opts Options) *Registry {
@@ -119,11 +141,13 @@ func New(st store.Store, opts Options) *Registry {
 		store: st, opts: opts, log: opts.Logger, now: opts.Now, metrics: m, pub: pub,
 		leases: newLeases(opts, m, touch, reports),
 		checks: newChecks(opts.Logger, opts.Now, m, pub.touch, &opts.Checks),
-		reaper: newReaper(), tickC: make(chan chan struct{}),
+		reaper: newReaper(opts.ReapBatch), tickC: make(chan chan struct{}),
 		reports: reports, observed: newObserver(), deleting: make(chan []string, 1),
 		journal: newJournalQ(), timeline: newTimeline(opts.Now),
+		drainReported: map[record.Key]time.Time{},
 	}
 	r.wireHistory()
+	r.checks.votes = opts.Votes
 	r.hooks = zone.Hooks{Eligible: r.eligible, Gone: r.gone, Served: pub.servedHook}
 	if opts.Registerer != nil {
 		opts.Registerer.MustRegister(newServedCollector(pub, opts.MetricsPerSet))
@@ -154,21 +178,29 @@ func (r *Registry) Run(ctx context.Context) error {
 		r.runJournal,
 		func(ctx context.Context) { r.timeline.run(ctx, r.opts.TimelineEvery, r.Load, r.observed.lastMinute) },
 		r.runResumeDeletes,
+		r.runCluster,
 	} {
 		wg.Add(1)
 		go func() { defer wg.Done(); run(helpers) }()
 	}
-	first := true
 	for {
-		err := r.follow(ctx, first)
-		first = false
+		err := r.follow(ctx, r.Load() == nil) // first until a load succeeds
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !errors.Is(err, store.ErrCompacted) {
+		switch {
+		case errors.Is(err, store.ErrCompacted):
+			r.log.Warn("store watch fell behind; reloading everything", "err", err)
+		case errors.Is(err, store.ErrUnavailable):
+			r.log.Error("store unavailable; loading again shortly", "in", reloadWait.String(), "err", err)
+			select {
+			case <-time.After(reloadWait):
+			case <-ctx.Done():
+				return nil
+			}
+		default:
 			return err
 		}
-		r.log.Warn("store watch fell behind; reloading everything", "err", err)
 	}
 }
 
@@ -185,6 +217,7 @@ func (r *Registry) Tick(ctx context.Context) error {
 	select {
 	case <-done:
 		r.reaper.wait()
+		r.leases.clusterWait()
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -387,6 +420,13 @@ func (r *Registry) lifecycle(ctx context.Context, dr drains, done chan struct{})
 	}
 	now := r.now()
 	r.lastPass = now
+	if err := r.storeDown(); err != nil {
+		return r.failStatic(now, err)
+	}
+	if r.outage {
+		r.outage = false
+		r.log.Info("store available again: leases, expiry and drains carry on")
+	}
 	r.reaper.add(r.leases.expire(now))
 	return r.finishDrains(dr, now)
 }

@@ -49,7 +49,3 @@ func (r *Registry) SetRoute53(ctx context.Context, zone string, fn func(*record.
 	return r.waitPublished(ctx, rev)
 }
 
-// Revision is the store's current revision: no write has a greater one.
-func (r *Registry) Revision(ctx context.Context) (int64, error) {
-	return r.store.View(ctx, func(store.ReadTx) error { return nil })
-}

@@ -115,6 +115,7 @@ func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
 		if d := l.deadline.time(); d.After(now) {
 			st.LeaseRemaining, st.LeaseGrace = leaseLeft(d.Sub(now), l.ttl)
 		}
+		st.LapsePending = l.undecided || l.waiting
 		if l.held {
 			since, until := l.heldAt.time(), r.leases.brake.until
 			st.Braked, st.BrakedSince, st.BrakedUntil = true, &since, &until
@@ -122,7 +123,7 @@ func (r *Registry) statusOf(set *record.Set, now time.Time) record.Status {
 	}
 	st.Health, st.HealthSince, st.HealthError = r.healthOf(set, l)
 	if set.Drain != nil {
-		safe := safeAt(set)
+		safe := r.drainSafeAt(set)
 		st.SafeAt = &safe
 	}
 	return st
@@ -150,6 +151,8 @@ func (r *Registry) healthOf(set *record.Set, l *lease) (string, *time.Time, stri
 		return "down (forced)", nil, ""
 	case l != nil && l.reported == 0:
 		return "down (agent)", nil, ""
+	case set.Check != nil && r.checks.verdicts[set.Key].Observers > 0:
+		return r.checks.verdicts[set.Key].String(), nil, ""
 	case set.Check != nil && rc != nil && rc.health != health.Unknown:
 		since := rc.since
 		return rc.health.String(), &since, rc.lastErr

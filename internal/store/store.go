@@ -25,7 +25,21 @@ var (
 	// ErrFull: a write failed for lack of space (disk full, quota); the
 	// store stays readable, and writes work again once space is freed.
 	ErrFull = errors.New("storage full")
+	// ErrUnavailable: the store cannot be reached (etcd down or cut off);
+	// nothing was written, or, for a write that timed out in flight, its
+	// outcome is unknown (the error says which). Reads of what a server
+	// already loaded go on; writes work again once the store is back.
+	ErrUnavailable = errors.New("store unavailable")
 )
+
+// Availability is implemented by stores that can lose their backend while
+// the process runs (etcdstore). Unavailable returns nil while the store
+// answers, and otherwise an error wrapping ErrUnavailable that says what
+// is unreachable and since when. It is cheap: it reports what the store
+// last saw, and never waits for the backend.
+type Availability interface {
+	Unavailable() error
+}
 
 // Store is durable, transactional storage for zones and record sets.
 //
@@ -43,8 +57,9 @@ var (
 // channel.
 //
 // Watch delivers, in order, every change committed after revision from;
-// FromNow starts at the current revision. Revision 0 is that of an empty
-// store, so View's revision is always a correct from: a reader that loads
+// FromNow starts at the current revision. An empty store is at its first
+// revision (0 for bbolt; etcd's revisions start at 1), and View's revision
+// is always a correct from: a reader that loads
 // with View and then watches misses nothing, even a write that commits
 // between the two calls. The channel is closed when ctx ends or the store
 // closes; a watcher that asked for a compacted revision, or fell that far

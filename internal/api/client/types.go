@@ -60,10 +60,12 @@ type ChangeBatch struct {
 type ChangeResult struct {
 	Revision int64 `json:"revision"`
 	Pending
+	Servers *Servers `json:"servers,omitempty"` // in a cluster: on how many live servers it is applied
 }
 
 // SetResult is the answer to a single-set write.
 type SetResult struct {
+	Servers  *Servers   `json:"servers,omitempty"` // in a cluster: on how many live servers it is applied
 	Revision int64      `json:"revision"`
 	RRSet    record.Set `json:"rrset"`
 	// SetSecret is the set's new ownership secret, answered once when a
