@@ -198,8 +198,24 @@ func (m *Member) Stop() {
 	e := m.etcd
 	m.etcd = nil
 	m.mu.Unlock()
-	if e != nil {
+	if e == nil {
+		return
+	}
+	select {
+	case <-e.Server.ReadyNotify():
 		e.Close()
+	case <-time.After(5 * time.Second):
+		// embed.Etcd.Close waits for its client servers, which start only
+		// once the member is ready: one restarted while its peers were
+		// stopping never is, and Close would wait for ever. Stop the
+		// server and close its listeners instead.
+		e.Server.HardStop()
+		for _, p := range e.Peers {
+			p.Close()
+		}
+		for _, l := range e.Clients {
+			l.Close()
+		}
 	}
 }
 
