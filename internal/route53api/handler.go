@@ -33,8 +33,6 @@ type Options struct {
 	// ProbeInterval, when set, is the interval of every health check's
 	// probes instead of its RequestInterval (10 or 30 s): tests.
 	ProbeInterval time.Duration
-	// HealthChecks keeps the Route 53 health checks; in memory when nil.
-	HealthChecks *HealthChecks
 }
 
 // Handler serves the Route 53 API (and STS GetCallerIdentity). New starts
@@ -44,7 +42,6 @@ type Handler struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	ops    map[string]operation // by mux pattern
-	checks *HealthChecks
 	keys   atomic.Pointer[Keys]
 	lists  listCache // list.go
 }
@@ -74,10 +71,7 @@ func New(opts Options) *Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	h := &Handler{opts: opts, log: opts.Logger, mux: http.NewServeMux(), ops: map[string]operation{}, checks: opts.HealthChecks}
-	if h.checks == nil {
-		h.checks, _ = OpenHealthChecks("") // in memory: cannot fail
-	}
+	h := &Handler{opts: opts, log: opts.Logger, mux: http.NewServeMux(), ops: map[string]operation{}}
 	h.keys.Store(opts.Keys)
 	h.routes()
 	return h
