@@ -38,12 +38,12 @@ type Options struct {
 // Handler serves the Route 53 API (and STS GetCallerIdentity). New starts
 // nothing; it is an http.Handler mounted by package api (Match).
 type Handler struct {
-	opts   Options
-	log    *slog.Logger
-	mux    *http.ServeMux
-	ops    map[string]operation // by mux pattern
-	keys   atomic.Pointer[Keys]
-	lists  listCache // list.go
+	opts  Options
+	log   *slog.Logger
+	mux   *http.ServeMux
+	ops   map[string]operation // by mux pattern
+	keys  atomic.Pointer[Keys]
+	lists listCache // list.go
 }
 
 // operation is one API call: its name (as in IAM and Options.Inject),
