@@ -3,10 +3,10 @@ package registry
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
+	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/store"
 )
 
@@ -70,7 +70,7 @@ func (r *Registry) applyZones(tx store.Tx, n *notes, now time.Time, byZone map[s
 	slices.Sort(zones)
 	for _, z := range zones {
 		if len(byZone[z]) > MaxChanges {
-			return fmt.Errorf("zone %s: %d changes; at most %d are allowed in one batch", z, len(byZone[z]), MaxChanges)
+			return record.Errorf("changes", "%d changes given to zone %s; at most %d are allowed in one batch", len(byZone[z]), z, MaxChanges)
 		}
 		if err := r.applyZone(tx, n, now, z, byZone[z]); err != nil {
 			return err
