@@ -136,6 +136,29 @@ func rewriteCheck(tx store.ReadTx, id string, rc *record.Check) (map[string][]re
 	return out, nil
 }
 
+// taggedCheck is check id as a resource with tags.
+func (h *Handler) taggedCheck(ctx context.Context, id string) (tagged, error) {
+	sc, err := h.check(ctx, id)
+	if err != nil {
+		return tagged{}, err
+	}
+	return tagged{tags: sc.Tags, change: func(fn func(map[string]string) error) error {
+		return h.updateChecks(ctx, func(_ store.ReadTx, d store.Docs) (map[string][]registry.Change, error) {
+			sc, err := readCheck(d, id)
+			if err != nil {
+				return nil, err
+			}
+			if sc.Tags == nil {
+				sc.Tags = map[string]string{}
+			}
+			if err := fn(sc.Tags); err != nil {
+				return nil, err
+			}
+			return nil, writeCheck(d, &sc)
+		})
+	}}, nil
+}
+
 // newCheckID is an id as Route 53 makes them: a random UUID.
 func newCheckID() string {
 	var b [16]byte
