@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -15,8 +16,9 @@ type Route53Flags struct {
 }
 
 // route53Handler is the Route 53 API's handler, nil without
-// --r53-credentials; its health checks are kept in the data directory.
-func (c *Route53Flags) route53Handler(reg *registry.Registry, log *slog.Logger, data string) (http.Handler, error) {
+// --r53-credentials; health checks a file of the data directory kept
+// (earlier versions) are moved into the store first.
+func (c *Route53Flags) route53Handler(ctx context.Context, reg *registry.Registry, log *slog.Logger, data string) (http.Handler, error) {
 	if c.R53Credentials == "" {
 		return nil, nil
 	}
@@ -24,9 +26,10 @@ func (c *Route53Flags) route53Handler(reg *registry.Registry, log *slog.Logger, 
 	if err != nil {
 		return nil, err
 	}
-	checks, err := route53api.OpenHealthChecks(filepath.Join(data, "route53-healthchecks.json"))
-	if err != nil {
+	log = log.With("part", "route53")
+	// Earlier versions kept the health checks in this file; they are in the store now.
+	if _, err := route53api.ImportHealthChecks(ctx, reg, filepath.Join(data, "route53-healthchecks.json"), log); err != nil {
 		return nil, err
 	}
-	return route53api.New(route53api.Options{Registry: reg, Keys: keys, KeysFile: c.R53Credentials, HealthChecks: checks, Logger: log.With("part", "route53")}), nil
+	return route53api.New(route53api.Options{Registry: reg, Keys: keys, KeysFile: c.R53Credentials, Logger: log}), nil
 }

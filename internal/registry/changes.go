@@ -77,24 +77,30 @@ func (r *Registry) Apply(ctx context.Context, zone string, changes []Change) (in
 	n := newNotes(ctx)
 	rev, err := r.store.Update(ctx, func(tx store.Tx) error {
 		n.reset()
-		z, err := writableZone(tx, zoneName)
-		if err != nil {
-			return err
-		}
-		nodes := newNodes(tx, now)
-		nodes.notes = n
-		for i := range changes {
-			if err := r.applyOne(nodes, &z, changes[i], i); err != nil {
-				return &ChangeError{Index: i, Err: err}
-			}
-		}
-		return nodes.finish()
+		return r.applyZone(tx, n, now, zoneName, changes)
 	})
 	if err != nil {
 		return 0, err
 	}
 	r.committed(ctx, n, rev)
 	return rev, r.waitPublished(ctx, rev)
+}
+
+// applyZone applies changes to zone inside tx, noting transitions in n:
+// Apply's transaction.
+func (r *Registry) applyZone(tx store.Tx, n *notes, now time.Time, zoneName string, changes []Change) error {
+	z, err := writableZone(tx, zoneName)
+	if err != nil {
+		return err
+	}
+	nodes := newNodes(tx, now)
+	nodes.notes = n
+	for i := range changes {
+		if err := r.applyOne(nodes, &z, changes[i], i); err != nil {
+			return &ChangeError{Index: i, Err: err}
+		}
+	}
+	return nodes.finish()
 }
 
 // MaxChanges is the largest batch Apply accepts (Route 53: 1,000).

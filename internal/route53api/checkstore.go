@@ -1,28 +1,28 @@
 package route53api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
-	"sync"
+
+	"github.com/dnslb/dnslb/internal/record"
+	"github.com/dnslb/dnslb/internal/registry"
+	"github.com/dnslb/dnslb/internal/store"
 )
 
-// HealthChecks keeps the Route 53 health checks: their configuration,
-// version and tags, in a JSON file (or in memory when it has no path).
-// What DNS answers depend on is not here but in the record sets, which
-// carry a copy of their check (record.Check with its ID); this is the
-// catalogue Get/List/UpdateHealthCheck read, one per server.
-type HealthChecks struct {
-	mu   sync.Mutex
-	path string
-	byID map[string]*storedCheck
-}
+// The Route 53 health checks (configuration, version, tags, caller
+// reference) are documents of the store (store.Docs) of kind checkKind,
+// one per check, JSON: every server sharing the store sees the same
+// checks, they are in every backup, and they change in the transaction
+// that rewrites the record sets carrying them. What DNS answers depend on
+// is in those sets, which carry a copy of their check (record.Check with
+// its ID).
+
+// checkKind is the kind of the documents that keep health checks.
+const checkKind = "route53-healthcheck"
 
 // storedCheck is one health check as kept.
 type storedCheck struct {
@@ -33,137 +33,130 @@ type storedCheck struct {
 	Tags            map[string]string `json:"tags,omitempty"`
 }
 
-// OpenHealthChecks reads the health checks kept at path, or starts with
-// none when the file does not exist; "" keeps them in memory only.
-func OpenHealthChecks(path string) (*HealthChecks, error) {
-	hc := &HealthChecks{path: path, byID: map[string]*storedCheck{}}
-	if path == "" {
-		return hc, nil
+// readCheck reads check id; NoSuchHealthCheck when there is none.
+func readCheck(d store.Docs, id string) (storedCheck, error) {
+	var sc storedCheck
+	if store.CheckDocName(checkKind, id) != nil {
+		return sc, noSuchCheck(id)
 	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return hc, nil
+	data, err := d.Doc(checkKind, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return sc, noSuchCheck(id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("route53 health checks: %w", err)
+		return sc, err
 	}
-	var list []*storedCheck
-	if err := json.Unmarshal(data, &list); err != nil {
-		return nil, fmt.Errorf("route53 health checks %s: %w", path, err)
+	if err := json.Unmarshal(data, &sc); err != nil {
+		return sc, fmt.Errorf("route53 health check %s: %w", id, err)
 	}
-	for _, c := range list {
-		hc.byID[c.ID] = c
-	}
-	return hc, nil
+	return sc, nil
 }
 
-// get returns a copy of check id.
-func (hc *HealthChecks) get(id string) (storedCheck, bool) {
-	hc.mu.Lock()
-	defer hc.mu.Unlock()
-	c, ok := hc.byID[id]
-	if !ok {
-		return storedCheck{}, false
+// readChecks reads every check, by id.
+func readChecks(d store.Docs) ([]storedCheck, error) {
+	docs, err := d.DocsOf(checkKind)
+	if err != nil {
+		return nil, err
 	}
-	return c.copy(), true
-}
-
-func (c *storedCheck) copy() storedCheck {
-	out := *c
-	if c.Tags != nil {
-		out.Tags = make(map[string]string, len(c.Tags))
-		for k, v := range c.Tags {
-			out.Tags[k] = v
+	out := make([]storedCheck, len(docs))
+	for i, doc := range docs {
+		if err := json.Unmarshal(doc.Data, &out[i]); err != nil {
+			return nil, fmt.Errorf("route53 health check %s: %w", doc.ID, err)
 		}
 	}
-	return out
+	return out, nil
 }
 
-// list returns copies of every check, by id.
-func (hc *HealthChecks) list() []storedCheck {
-	hc.mu.Lock()
-	defer hc.mu.Unlock()
-	out := make([]storedCheck, 0, len(hc.byID))
-	for _, c := range hc.byID {
-		out = append(out, c.copy())
-	}
-	slices.SortFunc(out, func(a, b storedCheck) int { return compareStr(a.ID, b.ID) })
-	return out
-}
-
-func compareStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// update runs fn on check id (nil when absent) under the lock; fn returns
-// the check to keep (nil deletes it). The file is written before update
-// returns; if writing fails nothing changes.
-func (hc *HealthChecks) update(id string, fn func(c *storedCheck) (*storedCheck, error)) error {
-	hc.mu.Lock()
-	defer hc.mu.Unlock()
-	var cur *storedCheck
-	if c, ok := hc.byID[id]; ok {
-		cp := c.copy()
-		cur = &cp
-	}
-	next, err := fn(cur)
+// writeCheck creates or replaces sc.
+func writeCheck(d store.Docs, sc *storedCheck) error {
+	data, err := json.Marshal(sc)
 	if err != nil {
 		return err
 	}
-	old, had := hc.byID[id]
-	if next == nil {
-		delete(hc.byID, id)
-	} else {
-		hc.byID[next.ID] = next
-	}
-	if err := hc.save(); err != nil {
-		delete(hc.byID, id)
-		if had {
-			hc.byID[id] = old
-		}
-		return err
-	}
-	return nil
+	return d.PutDoc(checkKind, sc.ID, data)
 }
 
-// save writes every check to the file, atomically.
-func (hc *HealthChecks) save() error {
-	if hc.path == "" {
+// check reads check id in a View.
+func (h *Handler) check(ctx context.Context, id string) (sc storedCheck, err error) {
+	err = h.opts.Registry.ViewDocs(ctx, func(_ store.ReadTx, d store.Docs) error {
+		sc, err = readCheck(d, id)
+		return err
+	})
+	return sc, err
+}
+
+// checks reads every check in a View.
+func (h *Handler) checks(ctx context.Context) (out []storedCheck, err error) {
+	err = h.opts.Registry.ViewDocs(ctx, func(_ store.ReadTx, d store.Docs) error {
+		out, err = readChecks(d)
+		return err
+	})
+	return out, err
+}
+
+// updateChecks is Registry.UpdateDocs, a change that commits but is not
+// yet in this server's answers counting as done (GetChange tells).
+func (h *Handler) updateChecks(ctx context.Context, fn func(tx store.ReadTx, d store.Docs) (map[string][]registry.Change, error)) error {
+	_, err := h.opts.Registry.UpdateDocs(ctx, fn)
+	if errors.Is(err, registry.ErrNotVisible) {
 		return nil
 	}
-	list := make([]*storedCheck, 0, len(hc.byID))
-	for _, c := range hc.byID {
-		list = append(list, c)
-	}
-	slices.SortFunc(list, func(a, b *storedCheck) int { return compareStr(a.ID, b.ID) })
-	data, err := json.MarshalIndent(list, "", "  ")
+	return err
+}
+
+// rewriteCheck is the record sets, in every zone that takes writes,
+// whose check is id, as changes giving them the check rc (none when nil),
+// by zone.
+func rewriteCheck(tx store.ReadTx, id string, rc *record.Check) (map[string][]registry.Change, error) {
+	zones, err := tx.Zones()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(hc.path), ".route53-healthchecks-*")
+	out := map[string][]registry.Change{}
+	for _, z := range zones {
+		if z.Deleting {
+			continue
+		}
+		sets, err := tx.Sets(z.Name, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range sets {
+			if s.Check == nil || s.Check.ID != id {
+				continue
+			}
+			s.Check = nil
+			if rc != nil {
+				cp := *rc
+				s.Check = &cp
+			}
+			out[z.Name] = append(out[z.Name], registry.Change{Action: registry.Upsert, Set: s})
+		}
+	}
+	return out, nil
+}
+
+// taggedCheck is check id as a resource with tags.
+func (h *Handler) taggedCheck(ctx context.Context, id string) (tagged, error) {
+	sc, err := h.check(ctx, id)
 	if err != nil {
-		return fmt.Errorf("route53 health checks: %w", err)
+		return tagged{}, err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), hc.path)
-	}
-	if err != nil {
-		return fmt.Errorf("route53 health checks: %w", err)
-	}
-	return nil
+	return tagged{tags: sc.Tags, change: func(fn func(map[string]string) error) error {
+		return h.updateChecks(ctx, func(_ store.ReadTx, d store.Docs) (map[string][]registry.Change, error) {
+			sc, err := readCheck(d, id)
+			if err != nil {
+				return nil, err
+			}
+			if sc.Tags == nil {
+				sc.Tags = map[string]string{}
+			}
+			if err := fn(sc.Tags); err != nil {
+				return nil, err
+			}
+			return nil, writeCheck(d, &sc)
+		})
+	}}, nil
 }
 
 // newCheckID is an id as Route 53 makes them: a random UUID.

@@ -33,20 +33,17 @@ type Options struct {
 	// ProbeInterval, when set, is the interval of every health check's
 	// probes instead of its RequestInterval (10 or 30 s): tests.
 	ProbeInterval time.Duration
-	// HealthChecks keeps the Route 53 health checks; in memory when nil.
-	HealthChecks *HealthChecks
 }
 
 // Handler serves the Route 53 API (and STS GetCallerIdentity). New starts
 // nothing; it is an http.Handler mounted by package api (Match).
 type Handler struct {
-	opts   Options
-	log    *slog.Logger
-	mux    *http.ServeMux
-	ops    map[string]operation // by mux pattern
-	checks *HealthChecks
-	keys   atomic.Pointer[Keys]
-	lists  listCache // list.go
+	opts  Options
+	log   *slog.Logger
+	mux   *http.ServeMux
+	ops   map[string]operation // by mux pattern
+	keys  atomic.Pointer[Keys]
+	lists listCache // list.go
 }
 
 // operation is one API call: its name (as in IAM and Options.Inject),
@@ -74,10 +71,7 @@ func New(opts Options) *Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	h := &Handler{opts: opts, log: opts.Logger, mux: http.NewServeMux(), ops: map[string]operation{}, checks: opts.HealthChecks}
-	if h.checks == nil {
-		h.checks, _ = OpenHealthChecks("") // in memory: cannot fail
-	}
+	h := &Handler{opts: opts, log: opts.Logger, mux: http.NewServeMux(), ops: map[string]operation{}}
 	h.keys.Store(opts.Keys)
 	h.routes()
 	return h

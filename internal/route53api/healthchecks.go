@@ -3,7 +3,6 @@ package route53api
 import (
 	"context"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/registry"
+	"github.com/dnslb/dnslb/internal/store"
 )
 
 // Route 53 health checks map onto dnslb's server-side checks: a record
@@ -254,24 +254,39 @@ func (h *Handler) createCheck(c *call) (int, any, error) {
 	}
 	cfg.withDefaults()
 	sc := &storedCheck{ID: newCheckID(), CallerReference: req.CallerReference, Version: 1, Config: cfg}
-	for _, old := range h.checks.list() {
-		if old.CallerReference == req.CallerReference {
-			return 0, nil, &Error{Status: http.StatusConflict, Code: "HealthCheckAlreadyExists",
-				Message: "A health check with the specified caller reference already exists: " + old.ID}
+	err := h.updateChecks(c.r.Context(), func(_ store.ReadTx, d store.Docs) (map[string][]registry.Change, error) {
+		if err := callerRefFree(d, req.CallerReference); err != nil {
+			return nil, err
 		}
-	}
-	if err := h.checks.update(sc.ID, func(*storedCheck) (*storedCheck, error) { return sc, nil }); err != nil {
+		return nil, writeCheck(d, sc)
+	})
+	if err != nil {
 		return 0, nil, err
 	}
 	c.w.Header().Set("Location", "https://route53.amazonaws.com/2013-04-01/healthcheck/"+sc.ID)
 	return http.StatusCreated, healthCheckResponse{XMLName: xml.Name{Local: "CreateHealthCheckResponse"}, NS: Namespace, HealthCheck: sc.wire()}, nil
 }
 
+// callerRefFree refuses ref when a check has it already: caller
+// references are unique across every server sharing the store.
+func callerRefFree(d store.Docs, ref string) error {
+	all, err := readChecks(d)
+	if err != nil {
+		return err
+	}
+	for _, old := range all {
+		if old.CallerReference == ref {
+			return &Error{Status: http.StatusConflict, Code: "HealthCheckAlreadyExists",
+				Message: "A health check with the specified caller reference already exists: " + old.ID}
+		}
+	}
+	return nil
+}
+
 func (h *Handler) getCheck(c *call) (int, any, error) {
-	id := c.r.PathValue("id")
-	sc, ok := h.checks.get(id)
-	if !ok {
-		return 0, nil, noSuchCheck(id)
+	sc, err := h.check(c.r.Context(), c.r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
 	}
 	return http.StatusOK, healthCheckResponse{XMLName: xml.Name{Local: "GetHealthCheckResponse"}, NS: Namespace, HealthCheck: sc.wire()}, nil
 }
@@ -283,7 +298,11 @@ func (h *Handler) listChecks(c *call) (int, any, error) {
 	}
 	marker := c.r.URL.Query().Get("marker")
 	res := listHealthChecksResponse{NS: Namespace, Marker: marker, MaxItems: strconv.Itoa(limit), HealthChecks: []healthCheck{}}
-	for _, sc := range h.checks.list() {
+	all, err := h.checks(c.r.Context())
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, sc := range all {
 		if sc.ID < marker {
 			continue
 		}
@@ -309,30 +328,38 @@ func (h *Handler) updateCheck(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	var out storedCheck
-	err := h.checks.update(id, func(sc *storedCheck) (*storedCheck, error) {
-		if sc == nil {
-			return nil, noSuchCheck(id)
-		}
-		if req.HealthCheckVersion != nil && *req.HealthCheckVersion != sc.Version {
-			return nil, &Error{Status: http.StatusConflict, Code: "HealthCheckVersionMismatch",
-				Message: fmt.Sprintf("The value of HealthCheckVersion in the request (%d) doesn't match the value of HealthCheckVersion of the health check (%d)", *req.HealthCheckVersion, sc.Version)}
-		}
-		cfg := req.apply(sc.Config)
-		if err := cfg.validate(); err != nil {
+	err := h.updateChecks(c.r.Context(), func(tx store.ReadTx, d store.Docs) (map[string][]registry.Change, error) {
+		sc, err := readCheck(d, id)
+		if err != nil {
 			return nil, err
 		}
-		cfg.withDefaults()
-		sc.Config, sc.Version = cfg, sc.Version+1
-		out = *sc
-		return sc, nil
+		if out, err = req.update(sc); err != nil {
+			return nil, err
+		}
+		if err := writeCheck(d, &out); err != nil {
+			return nil, err
+		}
+		return rewriteCheck(tx, id, h.recordCheck(&out))
 	})
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := h.resetSets(c.r.Context(), id, h.recordCheck(&out)); err != nil {
-		return 0, nil, err
-	}
 	return http.StatusOK, healthCheckResponse{XMLName: xml.Name{Local: "UpdateHealthCheckResponse"}, NS: Namespace, HealthCheck: out.wire()}, nil
+}
+
+// update is sc with the request applied and its version incremented.
+func (u *updateHealthCheckRequest) update(sc storedCheck) (storedCheck, error) {
+	if u.HealthCheckVersion != nil && *u.HealthCheckVersion != sc.Version {
+		return sc, &Error{Status: http.StatusConflict, Code: "HealthCheckVersionMismatch",
+			Message: fmt.Sprintf("The value of HealthCheckVersion in the request (%d) doesn't match the value of HealthCheckVersion of the health check (%d)", *u.HealthCheckVersion, sc.Version)}
+	}
+	cfg := u.apply(sc.Config)
+	if err := cfg.validate(); err != nil {
+		return sc, err
+	}
+	cfg.withDefaults()
+	sc.Config, sc.Version = cfg, sc.Version+1
+	return sc, nil
 }
 
 // apply is cfg updated with what the request sets or resets.
@@ -375,17 +402,18 @@ func (u *updateHealthCheckRequest) apply(cfg healthCheckConfig) healthCheckConfi
 
 func (h *Handler) deleteCheck(c *call) (int, any, error) {
 	id := c.r.PathValue("id")
-	err := h.checks.update(id, func(sc *storedCheck) (*storedCheck, error) {
-		if sc == nil {
-			return nil, noSuchCheck(id)
+	// As on AWS a check in use may be deleted; its sets are then healthy:
+	// they lose their check in the same transaction.
+	err := h.updateChecks(c.r.Context(), func(tx store.ReadTx, d store.Docs) (map[string][]registry.Change, error) {
+		if _, err := readCheck(d, id); err != nil {
+			return nil, err
 		}
-		return nil, nil
+		if err := d.DeleteDoc(checkKind, id); err != nil {
+			return nil, err
+		}
+		return rewriteCheck(tx, id, nil)
 	})
 	if err != nil {
-		return 0, nil, err
-	}
-	// As on AWS a check in use may be deleted; its sets are then healthy.
-	if err := h.resetSets(c.r.Context(), id, nil); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, emptyResponse{XMLName: xml.Name{Local: "DeleteHealthCheckResponse"}, NS: Namespace}, nil
@@ -412,34 +440,10 @@ func (h *Handler) setsWithCheck(ctx context.Context, id string) ([]record.Set, e
 	return out, nil
 }
 
-// resetSets gives the sets whose check is id the check rc (nil: none),
-// a batch per zone.
-func (h *Handler) resetSets(ctx context.Context, id string, rc *record.Check) error {
-	sets, err := h.setsWithCheck(ctx, id)
-	if err != nil {
-		return err
-	}
-	byZone := map[string][]registry.Change{}
-	for _, s := range sets {
-		s.Check = nil
-		if rc != nil {
-			cp := *rc
-			s.Check = &cp
-		}
-		byZone[s.Zone] = append(byZone[s.Zone], registry.Change{Action: registry.Upsert, Set: s})
-	}
-	for zone, changes := range byZone {
-		if _, err := h.opts.Registry.Apply(ctx, zone, changes); err != nil && !errors.Is(err, registry.ErrNotVisible) {
-			return err
-		}
-	}
-	return nil
-}
-
 func (h *Handler) checkStatus(c *call) (int, any, error) {
 	id := c.r.PathValue("id")
-	if _, ok := h.checks.get(id); !ok {
-		return 0, nil, noSuchCheck(id)
+	if _, err := h.check(c.r.Context(), id); err != nil {
+		return 0, nil, err
 	}
 	sets, err := h.setsWithCheck(c.r.Context(), id)
 	if err != nil {
@@ -471,23 +475,4 @@ func statusText(st record.Status) string {
 		return "Failure: " + st.HealthError
 	}
 	return "Unknown: no probe result yet"
-}
-
-// tagged is check id as a resource with tags.
-func (hc *HealthChecks) tagged(id string) (tagged, error) {
-	sc, ok := hc.get(id)
-	if !ok {
-		return tagged{}, noSuchCheck(id)
-	}
-	return tagged{tags: sc.Tags, change: func(fn func(map[string]string) error) error {
-		return hc.update(id, func(sc *storedCheck) (*storedCheck, error) {
-			if sc == nil {
-				return nil, noSuchCheck(id)
-			}
-			if sc.Tags == nil {
-				sc.Tags = map[string]string{}
-			}
-			return sc, fn(sc.Tags)
-		})
-	}}, nil
 }

@@ -70,7 +70,9 @@ func (h *Handler) changeRecordSets(c *call) (int, any, error) {
 	for i := range changes {
 		rcs[i] = changes[i].c
 	}
-	rev, err := h.opts.Registry.Apply(ctx, z.Name, rcs)
+	rev, err := h.opts.Registry.UpdateDocs(ctx, func(_ store.ReadTx, d store.Docs) (map[string][]registry.Change, error) {
+		return map[string][]registry.Change{z.Name: rcs}, h.attachChecks(d, changes, rcs)
+	})
 	if err != nil && !errors.Is(err, registry.ErrNotVisible) {
 		return 0, nil, batchError(changes, err)
 	}
@@ -153,21 +155,30 @@ func (h *Handler) toChange(z record.Zone, ch *change, i int) (batchChange, error
 	if err := bc.build(z); err != nil {
 		return bc, err
 	}
-	return bc, h.attachCheck(&bc)
+	return bc, nil
 }
 
-// attachCheck gives the set of bc the health check its HealthCheckId names.
-func (h *Handler) attachCheck(bc *batchChange) error {
-	id := bc.rrs.HealthCheckID
-	if id == "" || bc.action == "DELETE" {
-		return nil
+// attachChecks gives the set of each change (rcs[i] of changes[i]) the
+// health check its HealthCheckId names, read in the batch's transaction:
+// a check deleted meanwhile is never attached.
+func (h *Handler) attachChecks(d store.Docs, changes []batchChange, rcs []registry.Change) error {
+	for i := range changes {
+		bc := &changes[i]
+		id := bc.rrs.HealthCheckID
+		if id == "" || bc.action == "DELETE" {
+			continue
+		}
+		sc, err := readCheck(d, id)
+		var e *Error
+		if errors.As(err, &e) && e.Code == codeNoSuchHealthCheck {
+			return &Error{Status: http.StatusNotFound, Code: codeNoSuchHealthCheck,
+				Message: fmt.Sprintf("The health check with ID %s in %s does not exist", id, bc.inChange())}
+		}
+		if err != nil {
+			return err
+		}
+		rcs[i].Set.Check = h.recordCheck(&sc)
 	}
-	sc, ok := h.checks.get(id)
-	if !ok {
-		return &Error{Status: http.StatusNotFound, Code: codeNoSuchHealthCheck,
-			Message: fmt.Sprintf("The health check with ID %s in %s does not exist", id, bc.inChange())}
-	}
-	bc.c.Set.Check = h.recordCheck(&sc)
 	return nil
 }
 

@@ -75,7 +75,7 @@ func (h *Handler) taggedOf(c *call) (tagged, error) {
 			})
 		}}, nil
 	case "healthcheck":
-		return h.checks.tagged(id)
+		return h.taggedCheck(ctx, id)
 	}
 	return tagged{}, invalidInput("1 validation error detected: Value '%s' at 'resourceType' failed to satisfy constraint: Member must satisfy enum value set: [healthcheck, hostedzone]", c.r.PathValue("type"))
 }

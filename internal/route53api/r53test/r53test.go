@@ -15,6 +15,7 @@ import (
 	"github.com/dnslb/dnslb/internal/api"
 	"github.com/dnslb/dnslb/internal/registry"
 	"github.com/dnslb/dnslb/internal/route53api"
+	"github.com/dnslb/dnslb/internal/store"
 	"github.com/dnslb/dnslb/internal/store/boltstore"
 )
 
@@ -43,6 +44,10 @@ type Options struct {
 	// ProbeInterval is route53api.Options.ProbeInterval.
 	ProbeInterval time.Duration
 	Logger        *slog.Logger
+	// Store, when set, is the store the server uses instead of a new
+	// bbolt file: several servers over one store, as servers share etcd.
+	// The caller closes it.
+	Store store.Store
 }
 
 // Server is a running API.
@@ -56,9 +61,13 @@ type Server struct {
 // Start runs a server until the test ends.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "dnslb.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
+	st, closeStore := o.Store, func() {}
+	if st == nil {
+		bs, err := boltstore.Open(filepath.Join(t.TempDir(), "dnslb.db"), boltstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, closeStore = bs, func() { bs.Close() }
 	}
 	reg := registry.New(st, o.Registry)
 	keys := o.Keys
@@ -92,7 +101,7 @@ func Start(t testing.TB, o Options) *Server {
 		if err := <-regDone; err != nil {
 			t.Errorf("registry: %v", err)
 		}
-		st.Close()
+		closeStore()
 	})
 	if !o.Stalled {
 		<-reg.Ready()

@@ -46,6 +46,7 @@ func TestConformance(t *testing.T) {
 	}
 	storetest.Run(t, newStore, reopen)
 	t.Run("Journal", func(t *testing.T) { storetest.RunJournal(t, newStore, reopen) })
+	t.Run("Docs", func(t *testing.T) { storetest.RunDocs(t, newStore, reopen) })
 }
 
 func mustOpen(t *testing.T, path string, opts boltstore.Options) *boltstore.Store {
