@@ -14,12 +14,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 
+	"github.com/dnslb/dnslb/internal/etcdtest"
 	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/registry"
 	"github.com/dnslb/dnslb/internal/route53api"
 	"github.com/dnslb/dnslb/internal/route53api/r53test"
 	"github.com/dnslb/dnslb/internal/store"
 	"github.com/dnslb/dnslb/internal/store/boltstore"
+	"github.com/dnslb/dnslb/internal/store/etcdstore"
 )
 
 // sharedStore is one bbolt store for several servers, closed after them.
@@ -33,13 +35,34 @@ func sharedStore(t *testing.T) store.Store {
 	return st
 }
 
-// Two servers over one store, as servers sharing etcd: a check created
-// through one is read, tagged, attached by id, updated and deleted
-// through the other, and its caller reference is taken on both.
+// Two servers over one state: a check created through one is read,
+// tagged, attached by id, updated and deleted through the other, and its
+// caller reference is taken on both. Once over one bbolt store, and once
+// as a cluster has them: each server with its own etcdstore and client
+// on one real etcd.
 func TestHealthChecksSharedByServers(t *testing.T) {
-	st := sharedStore(t)
+	t.Run("bbolt", func(t *testing.T) {
+		st := sharedStore(t)
+		healthChecksShared(t, st, st)
+	})
+	t.Run("etcd", func(t *testing.T) {
+		ec := etcdtest.Start(t, 1)
+		var sts [2]store.Store
+		for i := range sts {
+			st, err := etcdstore.New(etcdstore.Options{Client: ec.Client(t), Prefix: "/r53/"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() }) // registered first: runs after the servers stop
+			sts[i] = st
+		}
+		healthChecksShared(t, sts[0], sts[1])
+	})
+}
+
+func healthChecksShared(t *testing.T, st, other store.Store) {
 	a := r53test.Start(t, r53test.Options{Store: st, Registry: loopbackChecks})
-	b := r53test.Start(t, r53test.Options{Store: st, Registry: loopbackChecks})
+	b := r53test.Start(t, r53test.Options{Store: other, Registry: loopbackChecks})
 	ca, cb, ctx := adminClient(a), adminClient(b), context.Background()
 	tcp := &types.HealthCheckConfig{Type: types.HealthCheckTypeTcp, Port: aws.Int32(8080)}
 	hc, err := ca.CreateHealthCheck(ctx, &route53.CreateHealthCheckInput{CallerReference: aws.String("hc1"), HealthCheckConfig: tcp})

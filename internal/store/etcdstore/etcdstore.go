@@ -8,6 +8,8 @@
 //	PREFIX z/ZONE                         a zone, JSON
 //	PREFIX s/ZONE \x00 NAME \x00 TYPE \x00 SETID   a record set, JSON
 //	PREFIX log                            the events of the last write, JSON
+//	PREFIX d/KIND/ID                      a document (store.Docs), as given
+//	PREFIX dlog                           put by every write of documents
 //
 // The \x00 separators make etcd's key order the order Sets returns (by
 // name, type and set id, as Go compares strings) and make the sets of a

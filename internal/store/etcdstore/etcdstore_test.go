@@ -140,4 +140,5 @@ func TestConformance(t *testing.T) {
 		return st
 	}
 	storetest.Run(t, openStore, reopen)
+	t.Run("Docs", func(t *testing.T) { storetest.RunDocs(t, openStore, reopen) })
 }

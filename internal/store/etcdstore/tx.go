@@ -40,12 +40,14 @@ type tx struct {
 	zones  map[string]entry // zone name → written zone
 	sets   map[string]entry // set key → written set
 	gone   map[string]bool  // zones deleted: their stored sets are hidden
+	docs   map[string]entry // document key → written document (docs.go)
+	ro     bool             // a View: documents cannot be written
 	events []logEvent
 }
 
 func newTx(s *Store, ctx context.Context) *tx {
 	return &tx{s: s, ctx: ctx, seen: map[string]int64{},
-		zones: map[string]entry{}, sets: map[string]entry{}, gone: map[string]bool{}}
+		zones: map[string]entry{}, sets: map[string]entry{}, gone: map[string]bool{}, docs: map[string]entry{}}
 }
 
 // get reads key (a range with opts) at the transaction's revision; the

@@ -28,6 +28,7 @@ func (s *Store) View(ctx context.Context, fn func(store.ReadTx) error) (int64, e
 	}
 	defer exit()
 	t := newTx(s, ctx)
+	t.ro = true
 	if err := fn(t); err != nil {
 		return 0, err
 	}
@@ -82,7 +83,12 @@ func (s *Store) try(ctx context.Context, fn func(store.Tx) error) (rev int64, do
 	}
 	if len(t.events) == 0 {
 		rev, err := t.lastWrite()
-		return rev, true, err
+		if err != nil || len(t.docs) == 0 {
+			return rev, true, err
+		}
+		// Documents alone: committed, but no store revision (store.Docs).
+		_, done, err := s.commit(ctx, t)
+		return rev, done, err
 	}
 	return s.commit(ctx, t)
 }
@@ -125,7 +131,11 @@ func (t *tx) compares() []clientv3.Cmp {
 		return nil // fn read nothing: blind writes
 	}
 	if t.ranged || len(t.seen) > maxCompares {
-		return []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(t.s.keys.log()), "<", t.rev+1)}
+		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(t.s.keys.log()), "<", t.rev+1)}
+		if rev, ok := t.seen[t.s.keys.docsLog()]; ok { // documents listed: no document write since
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(t.s.keys.docsLog()), "=", rev))
+		}
+		return cmps
 	}
 	cmps := make([]clientv3.Cmp, 0, len(t.seen))
 	for key, rev := range t.seen {
@@ -149,6 +159,10 @@ func (t *tx) ops() ([]clientv3.Op, error) {
 	}
 	for key, e := range t.sets {
 		ops = append(ops, op(key, e))
+	}
+	ops = append(ops, t.docOps()...)
+	if len(t.events) == 0 {
+		return ops, nil // documents alone: the log key stays
 	}
 	log, err := json.Marshal(t.events)
 	if err != nil {

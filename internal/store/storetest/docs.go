@@ -179,15 +179,16 @@ func testDocsNoRevision(t *testing.T, h *harness) {
 	if got := putDoc(t, st, "check", "a", "1"); got != rev0 {
 		t.Fatalf("a document alone made revision %d, want %d (none)", got, rev0)
 	}
-	update(t, st, func(tx store.Tx) error { return docsOf(t, tx).DeleteDoc("check", "a") })
-	if got := revision(t, st); got != rev0 {
-		t.Fatalf("revision after document writes = %d, want %d", got, rev0)
+	if got := update(t, st, func(tx store.Tx) error { return docsOf(t, tx).DeleteDoc("check", "a") }); got != rev0 {
+		t.Fatalf("a document deleted alone made revision %d, want %d (none)", got, rev0)
 	}
+	// The next change is the next event. Its revision follows rev0, not
+	// necessarily at once: etcd's revisions count every key's writes.
 	set := newSet(zoneName, "www."+zoneName, record.A, "a", "192.0.2.1")
 	rev := put(t, st, set)
 	ev := recv(t, events)
-	if rev != rev0+1 || ev.Rev != rev || ev.Kind != store.PutSet || !ev.Last {
-		t.Fatalf("after document writes: revision %d, event %+v; want revision %d and its put-set", rev, ev, rev0+1)
+	if rev <= rev0 || ev.Rev != rev || ev.Kind != store.PutSet || !ev.Last {
+		t.Fatalf("after document writes: revision %d, event %+v; want the put-set's revision, after %d", rev, ev, rev0)
 	}
 }
 
