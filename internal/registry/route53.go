@@ -48,4 +48,3 @@ func (r *Registry) SetRoute53(ctx context.Context, zone string, fn func(*record.
 	}
 	return r.waitPublished(ctx, rev)
 }
-
