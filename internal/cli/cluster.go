@@ -17,6 +17,7 @@ import (
 	"github.com/dnslb/dnslb/internal/api"
 	"github.com/dnslb/dnslb/internal/cluster"
 	"github.com/dnslb/dnslb/internal/registry"
+	"github.com/dnslb/dnslb/internal/route53api"
 )
 
 // clusterFlags configure a server's part in a cluster (--store etcd://):
@@ -132,6 +133,15 @@ func clusterRoutes(cfg *api.Config, reg *registry.Registry, node *cluster.Node) 
 	extra[cluster.RenewalsRoute] = node.Handler()
 	extra[cluster.AppliedRoute] = node.Handler()
 	extra[api.ChangesRoute] = api.ChangeStatus(reg, node)
+}
+
+// nodeSync is node as the Route 53 API's Syncer: nil (no interface
+// holding a nil pointer) on a single server.
+func nodeSync(node *cluster.Node) route53api.Syncer {
+	if node == nil {
+		return nil
+	}
+	return node
 }
 
 // clusterMetrics exports what the cluster looks like from this server.

@@ -18,7 +18,7 @@ type Route53Flags struct {
 // route53Handler is the Route 53 API's handler, nil without
 // --r53-credentials; health checks a file of the data directory kept
 // (earlier versions) are moved into the store first.
-func (c *Route53Flags) route53Handler(ctx context.Context, reg *registry.Registry, log *slog.Logger, data string) (http.Handler, error) {
+func (c *Route53Flags) route53Handler(ctx context.Context, reg *registry.Registry, sync route53api.Syncer, log *slog.Logger, data string) (http.Handler, error) {
 	if c.R53Credentials == "" {
 		return nil, nil
 	}
@@ -31,5 +31,5 @@ func (c *Route53Flags) route53Handler(ctx context.Context, reg *registry.Registr
 	if _, err := route53api.ImportHealthChecks(ctx, reg, filepath.Join(data, "route53-healthchecks.json"), log); err != nil {
 		return nil, err
 	}
-	return route53api.New(route53api.Options{Registry: reg, Keys: keys, KeysFile: c.R53Credentials, Logger: log}), nil
+	return route53api.New(route53api.Options{Registry: reg, Keys: keys, KeysFile: c.R53Credentials, Sync: sync, Logger: log}), nil
 }

@@ -139,7 +139,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 	apiCfg := api.Config{Addr: c.API, Registry: reg, Logger: log.With("part", "api"), Shutdown: c.Shutdown,
 		Extra: extra, Heartbeat: hbAddr, Listener: c.apiListener, Backup: st.backup, Storage: st.storage}
 	sec.apply(&apiCfg)
-	if apiCfg.Route53, err = c.route53Handler(g.ctx, reg, log, c.Data); err != nil {
+	if apiCfg.Route53, err = c.route53Handler(g.ctx, reg, nodeSync(node), log, c.Data); err != nil {
 		return err
 	}
 	clusterRoutes(&apiCfg, reg, node)

@@ -1,6 +1,7 @@
 package route53api
 
 import (
+	"context"
 	"encoding/base32"
 	"encoding/binary"
 	"net/http"
@@ -45,21 +46,26 @@ func parseChangeID(id string) (rev int64, at time.Time, ok bool) {
 }
 
 // applied reports whether the change that committed revision rev is in
-// DNS answers: on one server, in this server's snapshot. This is the one
+// DNS answers: on one server, in this server's snapshot; in a cluster
+// (Options.Sync), in the answers of every live server. This is the one
 // place that decides INSYNC.
-func (h *Handler) applied(rev int64) bool {
+func (h *Handler) applied(ctx context.Context, rev int64) bool {
+	if h.opts.Sync != nil {
+		applied, live, _ := h.opts.Sync.Sync(ctx, rev)
+		return applied >= live
+	}
 	return h.opts.Registry.Published() >= rev
 }
 
 // changeInfo describes the change that committed rev, submitted now.
-func (h *Handler) changeInfo(rev int64, comment string) changeInfo {
+func (h *Handler) changeInfo(ctx context.Context, rev int64, comment string) changeInfo {
 	now := h.now().UTC().Truncate(time.Second)
-	return h.infoOf(rev, now, comment)
+	return h.infoOf(ctx, rev, now, comment)
 }
 
-func (h *Handler) infoOf(rev int64, at time.Time, comment string) changeInfo {
+func (h *Handler) infoOf(ctx context.Context, rev int64, at time.Time, comment string) changeInfo {
 	status := statusPending
-	if h.applied(rev) {
+	if h.applied(ctx, rev) {
 		status = statusInSync
 	}
 	return changeInfo{ID: "/change/" + changeID(rev, at), Status: status, SubmittedAt: at, Comment: comment}
@@ -75,5 +81,5 @@ func (h *Handler) getChange(c *call) (int, any, error) {
 	if !ok || rev < 0 || rev > cur || at.After(h.now().Add(MaxSkew)) {
 		return 0, nil, &Error{Status: http.StatusNotFound, Code: codeNoSuchChange, Message: "A change with the specified change ID does not exist: " + id}
 	}
-	return http.StatusOK, getChangeResponse{NS: Namespace, ChangeInfo: h.infoOf(rev, at, "")}, nil
+	return http.StatusOK, getChangeResponse{NS: Namespace, ChangeInfo: h.infoOf(c.r.Context(), rev, at, "")}, nil
 }

@@ -1,6 +1,7 @@
 package route53api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -30,9 +31,18 @@ type Options struct {
 	// returns (Throttling(), PriorRequestNotComplete()) is answered
 	// instead. Tests of clients use it to make the server throttle.
 	Inject func(op string) error
+	// Sync, when set, tells on how many of a cluster's live servers a
+	// revision is in DNS answers (cluster.Node): a change is INSYNC once
+	// it is on all of them. Without it, once it is in this server's.
+	Sync Syncer
 	// ProbeInterval, when set, is the interval of every health check's
 	// probes instead of its RequestInterval (10 or 30 s): tests.
 	ProbeInterval time.Duration
+}
+
+// Syncer is what Options.Sync needs of a cluster (cluster.Node).
+type Syncer interface {
+	Sync(ctx context.Context, rev int64) (applied, live int, pending []string)
 }
 
 // Handler serves the Route 53 API (and STS GetCallerIdentity). New starts

@@ -76,7 +76,7 @@ func (h *Handler) changeRecordSets(c *call) (int, any, error) {
 	if err != nil && !errors.Is(err, registry.ErrNotVisible) {
 		return 0, nil, batchError(changes, err)
 	}
-	return http.StatusOK, changeResourceRecordSetsResponse{NS: Namespace, ChangeInfo: h.changeInfo(rev, batch.Comment)}, nil
+	return http.StatusOK, changeResourceRecordSetsResponse{NS: Namespace, ChangeInfo: h.changeInfo(c.r.Context(), rev, batch.Comment)}, nil
 }
 
 // decodeBatch decodes and checks the shape of a ChangeResourceRecordSets

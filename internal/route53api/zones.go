@@ -144,7 +144,7 @@ func (h *Handler) createHostedZone(c *call) (int, any, error) {
 	}
 	c.w.Header().Set("Location", "https://route53.amazonaws.com/2013-04-01/hostedzone/"+ZoneID(z))
 	return http.StatusCreated, createHostedZoneResponse{NS: Namespace, HostedZone: hz,
-		ChangeInfo: h.changeInfo(z.Revision, ""), DelegationSet: delegationSet{NameServers: z.NS}}, nil
+		ChangeInfo: h.changeInfo(c.r.Context(), z.Revision, ""), DelegationSet: delegationSet{NameServers: z.NS}}, nil
 }
 
 // created creates z; a zone committed but not yet in DNS answers is
@@ -346,7 +346,7 @@ func (h *Handler) deleteHostedZone(c *call) (int, any, error) {
 	if nv := (*registry.NotVisibleError)(nil); errors.As(err, &nv) {
 		rev = nv.Revision // deleted, not yet in answers: PENDING
 	}
-	return http.StatusOK, deleteHostedZoneResponse{NS: Namespace, ChangeInfo: h.changeInfo(rev, "")}, nil
+	return http.StatusOK, deleteHostedZoneResponse{NS: Namespace, ChangeInfo: h.changeInfo(c.r.Context(), rev, "")}, nil
 }
 
 // fromRegistry is a registry error in Route 53's terms, or nil.
