@@ -18,7 +18,11 @@ var keysOnlyOpts = []clientv3.OpOption{clientv3.WithKeysOnly()}
 
 // rewatchWait is how long a watch waits before it starts again after etcd
 // ended it (no leader, connection lost).
-const rewatchWait = 200 * time.Millisecond
+// It doubles up to maxRewatchWait while etcd stays away.
+const (
+	rewatchWait    = 200 * time.Millisecond
+	maxRewatchWait = 2 * time.Second
+)
 
 // Watch follows the log key from revision from. The channel is closed when
 // ctx ends or the store closes; a compacted revision ends it with one
@@ -28,11 +32,11 @@ func (s *Store) Watch(ctx context.Context, from int64) <-chan store.Event {
 	if from == store.FromNow {
 		var err error
 		if from, err = s.View(ctx, func(store.ReadTx) error { return nil }); err != nil {
-			if ctx.Err() != nil || errors.Is(err, store.ErrClosed) {
-				close(ch)
-			} else {
-				go s.fail(ctx, ch, err)
+			if ctx.Err() == nil && !errors.Is(err, store.ErrClosed) {
+				ch = make(chan store.Event, 1) // room for the one terminal event
+				ch <- store.Event{Err: err}
 			}
+			close(ch)
 			return ch
 		}
 	}
@@ -55,34 +59,30 @@ func (s *Store) Watch(ctx context.Context, from int64) <-chan store.Event {
 	return ch
 }
 
-// fail ends a watch that could not start with one Event carrying err.
-func (s *Store) fail(ctx context.Context, ch chan<- store.Event, err error) {
-	defer close(ch)
-	select {
-	case ch <- store.Event{Err: err}:
-	case <-ctx.Done():
-	}
-}
-
 // follow delivers the events after revision from until ctx ends or the
 // history is compacted; it watches again when etcd ends a watch.
 func (s *Store) follow(ctx context.Context, ch chan<- store.Event, from int64) {
+	wait := rewatchWait
 	for ctx.Err() == nil {
 		wctx := clientv3.WithRequireLeader(ctx)
 		w := s.cli.Watch(wctx, s.keys.log(), clientv3.WithRev(from+1))
-		var err error
-		from, err = s.deliver(ctx, ch, w, from)
+		last, err := s.deliver(ctx, ch, w, from)
 		if errors.Is(err, store.ErrCompacted) {
 			send(ctx, ch, store.Event{Rev: from, Err: err})
 			return
 		}
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("etcd watch ended; watching again", "after", from, "err", err)
+		if last > from || wait == rewatchWait { // once per outage, not per retry
+			wait = rewatchWait
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("etcd watch ended; watching again until etcd answers", "after", last, "err", err)
+			}
 		}
+		from = last
 		select {
-		case <-time.After(rewatchWait):
+		case <-time.After(wait):
 		case <-ctx.Done():
 		}
+		wait = min(2*wait, maxRewatchWait)
 	}
 }
 
