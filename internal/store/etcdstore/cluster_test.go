@@ -255,3 +255,42 @@ func TestUnavailable(t *testing.T) {
 		t.Errorf("watch after etcd came back: %+v, want set b at revision %d", ev, next)
 	}
 }
+
+// TestJournalOutsideTheTxn: a batch of 100 changes, each noting its
+// transition, fits etcd's default --max-txn-ops (128) because the
+// journal is written after the change, name by name; every entry carries
+// the change's revision, and a name keeps the newest HistoryLimit.
+func TestJournalOutsideTheTxn(t *testing.T) {
+	st := open(t, startEtcd(t, 0), etcdstore.Options{})
+	defer st.Close()
+	put(t, st, newZone(zoneName))
+	for round := range 3 {
+		rev, err := st.Update(t.Context(), func(tx store.Tx) error {
+			for i := range 100 {
+				set := newSet("www", fmt.Sprintf("i-%d", i), "192.0.2.1")
+				if err := tx.PutSet(set); err != nil {
+					return err
+				}
+				tr := record.Transition{At: time.Unix(0, 0), Key: set.Key, Event: record.EventUpdated, Detail: fmt.Sprint(round*100 + i)}
+				if err := tx.(store.Journal).Note(tr); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		var got []record.Transition
+		if _, err := st.View(t.Context(), func(tx store.ReadTx) (err error) {
+			got, err = tx.(store.Journal).History(zoneName, "www."+zoneName)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := min((round+1)*100, store.HistoryLimit)
+		if len(got) != want || got[len(got)-1].Revision != rev || got[len(got)-1].Detail != fmt.Sprint(round*100+99) || got[0].Detail != fmt.Sprint((round+1)*100-want) {
+			t.Fatalf("round %d: %d entries (last %+v), want %d ending with revision %d", round, len(got), got[len(got)-1], want, rev)
+		}
+	}
+}

@@ -10,6 +10,8 @@
 //	PREFIX log                            the events of the last write, JSON
 //	PREFIX d/KIND/ID                      a document (store.Docs), as given
 //	PREFIX dlog                           put by every write of documents
+//	PREFIX j/ZONE \x00 NAME \x00 SEQ        a transition of the journal (journal.go)
+//	PREFIX jn/ZONE \x00 NAME                the next SEQ of a name's journal
 //
 // The \x00 separators make etcd's key order the order Sets returns (by
 // name, type and set id, as Go compares strings) and make the sets of a
@@ -95,7 +97,8 @@ type Options struct {
 	// Probe is how often the store checks etcd while it is unreachable,
 	// and how long such a check may take (default DefaultProbe).
 	Probe time.Duration
-	// Logger receives availability changes; nil discards them.
+	// Logger receives availability changes and failed journal writes; nil
+	// discards them.
 	Logger *slog.Logger
 	// Now is the clock of "unavailable since" (default time.Now).
 	Now func() time.Time

@@ -141,4 +141,5 @@ func TestConformance(t *testing.T) {
 	}
 	storetest.Run(t, openStore, reopen)
 	t.Run("Docs", func(t *testing.T) { storetest.RunDocs(t, openStore, reopen) })
+	t.Run("Journal", func(t *testing.T) { storetest.RunJournal(t, openStore, reopen) })
 }

@@ -37,11 +37,12 @@ type tx struct {
 	ranged bool             // a range was read
 	err    error            // the first etcd failure: the transaction cannot commit
 
-	zones  map[string]entry // zone name → written zone
-	sets   map[string]entry // set key → written set
-	gone   map[string]bool  // zones deleted: their stored sets are hidden
-	docs   map[string]entry // document key → written document (docs.go)
-	ro     bool             // a View: documents cannot be written
+	zones  map[string]entry    // zone name → written zone
+	sets   map[string]entry    // set key → written set
+	gone   map[string]bool     // zones deleted: their stored sets are hidden
+	docs   map[string]entry    // document key → written document (docs.go)
+	notes  []record.Transition // journal entries, written after the commit (journal.go)
+	ro     bool                // a View: documents cannot be written
 	events []logEvent
 }
 
@@ -306,6 +307,7 @@ func (t *tx) DeleteZone(name string) error {
 	}
 	t.zones[name] = entry{del: true}
 	t.gone[name] = true
+	t.notes = slices.DeleteFunc(t.notes, func(tr record.Transition) bool { return tr.Key.Zone == name }) // its history goes with it
 	prefix := t.s.keys.setsOf(name, "")
 	for key := range t.sets {
 		if strings.HasPrefix(key, prefix) {

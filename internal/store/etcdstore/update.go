@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/dnslb/dnslb/internal/record"
 	"github.com/dnslb/dnslb/internal/store"
 )
 
@@ -83,14 +84,33 @@ func (s *Store) try(ctx context.Context, fn func(store.Tx) error) (rev int64, do
 	}
 	if len(t.events) == 0 {
 		rev, err := t.lastWrite()
-		if err != nil || len(t.docs) == 0 {
+		if err != nil {
 			return rev, true, err
 		}
-		// Documents alone: committed, but no store revision (store.Docs).
-		_, done, err := s.commit(ctx, t)
-		return rev, done, err
+		if len(t.docs) > 0 { // documents alone: committed, but no store revision (store.Docs)
+			if _, done, err = s.commit(ctx, t); !done || err != nil {
+				return rev, done, err
+			}
+		}
+		s.journal(ctx, t.notes, rev)
+		return rev, true, nil
 	}
-	return s.commit(ctx, t)
+	rev, done, err = s.commit(ctx, t)
+	if done && err == nil {
+		s.journal(ctx, t.notes, rev)
+	}
+	return rev, done, err
+}
+
+// journal writes the journal entries of a committed transaction (see
+// journal.go); a failure is logged, since the change itself committed.
+func (s *Store) journal(ctx context.Context, notes []record.Transition, rev int64) {
+	if len(notes) == 0 {
+		return
+	}
+	if err := s.writeJournal(ctx, notes, rev); err != nil {
+		s.log.Warn("history entries not written; the change they describe is", "revision", rev, "err", err)
+	}
 }
 
 // lastWrite returns the revision of the last dnslb write as of the
@@ -153,6 +173,7 @@ func (t *tx) ops() ([]clientv3.Op, error) {
 			return nil, err
 		}
 		ops = append(ops, del...)
+		ops = append(ops, t.deleteJournalOf(zone)...)
 	}
 	for name, e := range t.zones {
 		ops = append(ops, op(t.s.keys.zone(name), e))
