@@ -33,6 +33,11 @@ func TestLeaderKilledDuringWrites(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		stores = append(stores, st)
 	}
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	for _, st := range stores { // probes etcd while it is away, as serve runs it
+		go st.Run(runCtx)
+	}
 	put(t, stores[0], newZone(zoneName))
 
 	var (
@@ -69,7 +74,9 @@ func TestLeaderKilledDuringWrites(t *testing.T) {
 			if time.Now().After(deadline) {
 				cancel()
 				wg.Wait()
-				t.Fatalf("%d writes acknowledged within %v, want %d; failures: %v", count(), within, n, failed)
+				mu.Lock()
+				defer mu.Unlock()
+				t.Fatalf("%d writes acknowledged within %v, want %d; %d failures, the last: %v", len(acked), within, n, len(failed), failed[max(0, len(failed)-1):])
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
