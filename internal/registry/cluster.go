@@ -184,7 +184,7 @@ func (e *leases) followLapse(l *lease, set *record.Set, now time.Time) {
 		return
 	}
 	if !l.expired {
-		e.lapseLocked(l, *set.Lapsed)
+		e.lapseLocked(l, *set.Lapsed, e.cl.leading) // the decider notes it in the history, once for the cluster
 	}
 }
 

@@ -60,18 +60,21 @@ func (e *leases) expireLocked(l *lease, now time.Time) {
 		e.markLapsed(l, now)
 		return
 	}
-	e.lapseLocked(l, now)
+	e.lapseLocked(l, now, true)
 }
 
-// lapseLocked takes l out of answers, lapsed at at. Callers hold e.mu.
-func (e *leases) lapseLocked(l *lease, at time.Time) {
+// lapseLocked takes l out of answers, lapsed at at, noting it in the
+// history when note. Callers hold e.mu.
+func (e *leases) lapseLocked(l *lease, at time.Time, note bool) {
 	l.expired, l.held = true, false
 	l.beat.follow(l)
 	l.expireAt = instantOf(at.Add(e.opts.LeaseGrace))
 	e.schedule(l, l.expireAt.time())
 	e.touch(l.key)
 	e.metrics.leaseExpiries.Inc()
-	e.noteLapse(l, at)
+	if note {
+		e.noteLapse(l, at)
+	}
 	e.log.Warn("lease lapsed; set left answers", "set", l.key.String(), "zone", l.key.Zone,
 		"deadline", l.deadline.time(), "delete_at", l.expireAt.time())
 }
