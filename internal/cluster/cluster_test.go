@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,35 @@ type server struct {
 	node   *cluster.Node
 	refuse atomic.Bool // the peer endpoint answers 503: cut from the leader's question
 	stop   func()      // leaves the cluster (the node stops; the registry keeps running)
+	votes  *spiedVotes // the registry's health votes on their way to the node
+}
+
+// spiedVotes hands a registry's health votes to its node, noting when
+// each was handed over (the moment the server publishes it).
+type spiedVotes struct {
+	*cluster.Node
+	mu   sync.Mutex
+	last map[record.Key]vote
+}
+
+type vote struct {
+	up bool
+	at time.Time
+}
+
+func (v *spiedVotes) Vote(k record.Key, up bool) {
+	v.mu.Lock()
+	v.last[k] = vote{up: up, at: time.Now()}
+	v.mu.Unlock()
+	v.Node.Vote(k, up)
+}
+
+// lastVote is the last vote on k handed to the node.
+func (v *spiedVotes) lastVote(k record.Key) (vote, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	vt, ok := v.last[k]
+	return vt, ok
 }
 
 // testCluster is servers on one real etcd, each with its own client and
@@ -60,11 +90,37 @@ type testCluster struct {
 	ec      *etcdtest.Cluster
 	etcd    *clientv3.Client
 	servers []*server
+	cfg     clusterConfig
 }
 
-func startCluster(t testing.TB, n int) *testCluster {
-	ec := etcdtest.Start(t, 1)
-	tc := &testCluster{t: t, clock: &clock{t: time.Unix(1_800_000_000, 0)}, ec: ec, etcd: ec.Client(t)}
+// clusterConfig is how startCluster builds the cluster; options change
+// it.
+type clusterConfig struct {
+	etcdMembers int               // embedded etcd members (default 1)
+	checks      record.CheckRules // where the servers' health checks may connect
+}
+
+type clusterOption func(*clusterConfig)
+
+// withEtcdMembers runs the servers on an embedded etcd of n members (a
+// real raft: every write is replicated to a majority before it commits).
+func withEtcdMembers(n int) clusterOption { return func(c *clusterConfig) { c.etcdMembers = n } }
+
+// withLoopbackChecks lets the servers' health checks probe loopback
+// backends (serve --check-allow 127.0.0.0/8).
+func withLoopbackChecks() clusterOption {
+	return func(c *clusterConfig) {
+		c.checks = record.CheckRules{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+	}
+}
+
+func startCluster(t testing.TB, n int, opts ...clusterOption) *testCluster {
+	cfg := clusterConfig{etcdMembers: 1}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ec := etcdtest.Start(t, cfg.etcdMembers)
+	tc := &testCluster{t: t, clock: &clock{t: time.Unix(1_800_000_000, 0)}, ec: ec, etcd: ec.Client(t), cfg: cfg}
 	for i := range n {
 		tc.servers = append(tc.servers, tc.start(fmt.Sprintf("s%d", i), ec))
 	}
@@ -94,8 +150,9 @@ func (tc *testCluster) start(id string, ec *etcdtest.Cluster) *server {
 	}
 	t.Cleanup(func() { st.Close() })
 	s.store = st
-	s.reg = registry.New(st, registry.Options{Now: tc.clock.Now, Manual: true, LeaseGrace: time.Hour,
-		Registerer: prometheus.NewRegistry(), Peers: s.node, Votes: s.node, Served: s.node})
+	s.votes = &spiedVotes{Node: s.node, last: map[record.Key]vote{}}
+	s.reg = registry.New(st, registry.Options{Now: tc.clock.Now, Manual: true, LeaseGrace: time.Hour, Checks: tc.cfg.checks,
+		Registerer: prometheus.NewRegistry(), Peers: s.node, Votes: s.votes, Served: s.node})
 	peer := s.node.Handler()
 	cuttable := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.refuse.Load() {
