@@ -153,16 +153,16 @@ func (e *r53Env) setIDs(t *testing.T) []string {
 // that a test waits for what the agent did instead of sleeping.
 type events struct {
 	slog.Handler
-	c chan string
+	c chan slog.Record
 }
 
 func newEvents() *events {
-	return &events{Handler: slog.NewTextHandler(testWriter{}, &slog.HandlerOptions{Level: slog.LevelDebug}), c: make(chan string, 1000)}
+	return &events{Handler: slog.NewTextHandler(testWriter{}, &slog.HandlerOptions{Level: slog.LevelDebug}), c: make(chan slog.Record, 1000)}
 }
 
 func (h *events) Handle(ctx context.Context, r slog.Record) error {
 	select {
-	case h.c <- r.Message:
+	case h.c <- r:
 	default:
 	}
 	return nil
@@ -174,15 +174,16 @@ type testWriter struct{}
 
 func (testWriter) Write(b []byte) (int, error) { return len(b), nil }
 
-// await waits for the log message msg.
+// await waits for the log message msg and returns when it was logged
+// (not when this goroutine got it, which may be later).
 func (h *events) await(t *testing.T, msg string) time.Time {
 	t.Helper()
 	timeout := time.After(20 * time.Second)
 	for {
 		select {
-		case m := <-h.c:
-			if m == msg {
-				return time.Now()
+		case r := <-h.c:
+			if r.Message == msg {
+				return r.Time
 			}
 		case <-timeout:
 			t.Fatalf("no %q logged", msg)
