@@ -129,7 +129,9 @@ func (c *checks) changed(key record.Key, res health.Result) {
 	}
 	lastErr := rc.lastErr
 	c.mu.Unlock()
-	c.noteHealth(key, res, lastErr)
+	if c.votes == nil { // in a cluster the verdict's turns are noted (SetVerdict)
+		c.noteHealth(key, res, lastErr)
+	}
 	c.vote(key, res.Status)
 	c.touch(key)
 	c.metrics.healthTransitions.WithLabelValues(res.Status.String()).Inc() // the checker logs the transition, once

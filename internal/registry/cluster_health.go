@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/dnslb/dnslb/internal/health"
 	"github.com/dnslb/dnslb/internal/record"
@@ -43,11 +44,20 @@ func (v Verdict) String() string {
 
 // SetVerdict makes v the health of set k in this server's answers (nil:
 // no live server has a verdict; the server's own counts).
+//
+// The history notes the verdict's turns, once for the cluster: by the
+// deciding server (each server's own probe results are its votes, not
+// history; see changed).
 func (r *Registry) SetVerdict(k record.Key, v *Verdict) {
 	c := r.checks
 	c.mu.Lock()
 	if c.verdicts == nil {
 		c.verdicts = map[record.Key]Verdict{}
+	}
+	old, had := c.verdicts[k]
+	lastErr := ""
+	if rc := c.byKey[k]; rc != nil {
+		lastErr = rc.lastErr
 	}
 	if v == nil {
 		delete(c.verdicts, k)
@@ -56,6 +66,22 @@ func (r *Registry) SetVerdict(k record.Key, v *Verdict) {
 	}
 	c.mu.Unlock()
 	c.touch(k)
+	if v != nil && had && old.Up != v.Up && c.noted != nil && r.Leading() {
+		c.noted(verdictTransition(k, *v, lastErr, c.now()))
+	}
+}
+
+// verdictTransition is the history's entry for the cluster's verdict of k
+// turning to v; lastErr is the deciding server's last probe error.
+func verdictTransition(k record.Key, v Verdict, lastErr string, now time.Time) record.Transition {
+	tr := record.Transition{At: now, Key: k, Event: record.EventHealthUp, Detail: "server-side check, " + v.String()}
+	if !v.Up {
+		tr.Event = record.EventHealthDown
+		if lastErr != "" {
+			tr.Detail += "; here: " + lastErr
+		}
+	}
+	return tr
 }
 
 // vote publishes status s of set k, unless unknown.

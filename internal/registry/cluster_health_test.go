@@ -70,3 +70,52 @@ func TestQuorumVerdictDecidesAnswers(t *testing.T) {
 		t.Fatalf("votes %q, want %q", got, want)
 	}
 }
+
+// TestVerdictTurnsNotedOnce: in a cluster every server gets the same
+// verdict; its turn is noted in the history once, by the deciding server,
+// with the tally; a verdict that does not turn, or the first one a server
+// gets, notes nothing.
+func TestVerdictTurnsNotedOnce(t *testing.T) {
+	tr := newTrio(t)
+	tr.regs[0].SetLeading(true)
+	tr.put(0, leased("a", time.Hour))
+	k := key("a")
+	for _, v := range []Verdict{{Up: true, UpVotes: 3, Observers: 3}, {Up: true, UpVotes: 2, Observers: 3},
+		{Up: false, UpVotes: 1, Observers: 3}, {Up: false, UpVotes: 0, Observers: 3}} {
+		for _, reg := range tr.regs {
+			reg.SetVerdict(k, &v)
+		}
+	}
+	var got []record.Transition
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		trs, err := tr.regs[1].History(context.Background(), "lb.test", "www", "A", "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = nil
+		for _, x := range trs {
+			if x.Event == record.EventHealthDown || x.Event == record.EventHealthUp {
+				got = append(got, x)
+			}
+		}
+		if len(got) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // a follower's entry, were one written, would be there by now
+	trs, err := tr.regs[1].History(context.Background(), "lb.test", "www", "A", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for _, x := range trs {
+		if x.Event == record.EventHealthDown || x.Event == record.EventHealthUp {
+			got = append(got, x)
+		}
+	}
+	if len(got) != 1 || got[0].Event != record.EventHealthDown || got[0].Detail != "server-side check, down (1 of 3 servers say up)" {
+		t.Fatalf("health in the history: %+v; want one health-down with the tally", got)
+	}
+}
