@@ -16,6 +16,7 @@ import (
 // server keep it in all three's answers, though the other two never hear
 // its agent; once nobody renews it, it leaves all three.
 func TestClusterServe(t *testing.T) {
+	waitBound(t)
 	ec := etcdtest.Start(t, 1)
 	var servers []*server
 	for i := range 3 {
@@ -49,6 +50,7 @@ func TestClusterServe(t *testing.T) {
 // set for three leases and more, since the agent renews through it now;
 // SIGTERM to the agent then drains the set out of its answers.
 func TestClusterAgentFailsOver(t *testing.T) {
+	waitBound(t)
 	ec := etcdtest.Start(t, 1)
 	var servers []*server
 	for i := range 2 {

@@ -25,6 +25,7 @@ import (
 // the first server and reads the answer from the other two over DNS; then
 // Ctrl-C (SIGINT) stops every process the script started.
 func TestDeployCluster(t *testing.T) {
+	waitBound(t)
 	if _, err := os.Stat(etcdtest.Binary); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%s missing: apt-get install etcd-server (.ci/run does)", etcdtest.Binary)

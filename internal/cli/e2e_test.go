@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -29,7 +30,29 @@ func TestMain(m *testing.M) {
 	if os.Getenv("DNSLB_TEST_MAIN") == "1" {
 		os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
+	// The tests marked parallel wait on real time (leases, outages of etcd,
+	// clusters settling) far more than they use the CPU: four at a time,
+	// not GOMAXPROCS (2 here), unless -parallel says otherwise.
+	flag.Parse()
+	if p := flag.Lookup("test.parallel"); p != nil && !flagSet("test.parallel") {
+		_ = p.Value.Set("4")
+	}
 	goleak.VerifyTestMain(m)
+}
+
+// flagSet reports whether the command line set flag name.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// waitBound marks an end-to-end test that mostly waits on real time and
+// shares no address or file with another as parallel.
+func waitBound(t *testing.T) {
+	if !testing.Short() {
+		t.Parallel()
+	}
 }
 
 // server is a `dnslb serve` subprocess.

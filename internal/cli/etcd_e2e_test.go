@@ -77,6 +77,7 @@ func until(t *testing.T, what string, limit time.Duration, ok func() bool) time.
 // with 503 and a message naming etcd; when etcd is back, writes work
 // without a restart. The timeline is logged.
 func TestEtcdFailStatic(t *testing.T) {
+	waitBound(t)
 	pc := etcdtest.StartProcesses(t, 1)
 	s := startServer(t, "127.0.0.31", t.TempDir(), "--zone", "lb.test", "--store", etcdStore(pc.Endpoints()))
 	s.run(t, "record", "set", "lb.test", "www", "A", "--set-id", "i-a", "--weight", "10", "--ttl", "5", "--value", "127.0.1.1", "--lease", "3s")
@@ -139,6 +140,7 @@ var waitingLine = regexp.MustCompile(`msg="waiting for etcd: [^"]*" (endpoints)=
 // NXDOMAIN from an empty state), and starts serving once etcd is up,
 // loading what etcd holds. The etcd password is never logged.
 func TestServeWaitsForEtcd(t *testing.T) {
+	waitBound(t)
 	const secret = "s3cret-never-logged"
 	pc := etcdtest.StartProcesses(t, 1)
 	pc.Members[0].Kill()

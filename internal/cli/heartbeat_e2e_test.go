@@ -40,6 +40,7 @@ func sendsTo(a *agentProc, addr string) bool {
 // so it answers "renew over HTTP", and the agent does, then beats again,
 // without its set lapsing; with heartbeats off it renews over HTTP only.
 func TestAgentRenewsByHeartbeat(t *testing.T) {
+	waitBound(t)
 	if testing.Short() {
 		t.Skip("end-to-end agent test")
 	}

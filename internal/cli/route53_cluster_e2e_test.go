@@ -24,6 +24,7 @@ import (
 // it thaws, the change is INSYNC and answered by it. The aws CLI is the
 // client, as `aws route53 wait resource-record-sets-changed` users have it.
 func TestRoute53GetChangeInCluster(t *testing.T) {
+	waitBound(t)
 	needTool(t, "/usr/bin/aws")
 	ec := etcdtest.Start(t, 1)
 	creds := filepath.Join(t.TempDir(), "r53-credentials")

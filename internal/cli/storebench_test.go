@@ -7,8 +7,8 @@ import (
 	"net/netip"
 	"path/filepath"
 	"runtime"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
