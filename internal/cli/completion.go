@@ -146,20 +146,7 @@ func writeBash(w io.Writer, cmds []command) error {
 	b.WriteString("    *) return 1 ;;\n    esac\n}\n\n")
 	bashTable(&b, "_dnslb_cmds PATH prints the subcommands of PATH.", "_dnslb_cmds", cmds, command.subWords)
 	bashTable(&b, "_dnslb_flags PATH prints the flags of PATH.", "_dnslb_flags", cmds, command.flagWordList)
-	b.WriteString("# _dnslb_value PATH FLAG fails if FLAG takes no value; else it prints\n# the values FLAG allows, @file for a file name, or nothing.\n_dnslb_value() {\n    case \"$1/$2\" in\n")
-	for _, c := range cmds {
-		for _, f := range c.flags {
-			if !takesValue(f) {
-				continue
-			}
-			var pats []string
-			for _, word := range flagWords(f) {
-				pats = append(pats, fmt.Sprintf("%q", c.path+"/"+word))
-			}
-			fmt.Fprintf(&b, "    %s) echo %s ;;\n", strings.Join(pats, " | "), bashValues(f))
-		}
-	}
-	b.WriteString("    *) return 1 ;;\n    esac\n}\n")
+	writeValueCase(&b, cmds, "echo")
 	b.WriteString(bashMain)
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -224,3 +211,22 @@ _dnslb() {
 }
 complete -o default -F _dnslb dnslb
 `
+
+// writeValueCase writes _dnslb_value, the shell function bash's and zsh's
+// scripts share: say is the shell's command that prints its words.
+func writeValueCase(b *strings.Builder, cmds []command, say string) {
+	b.WriteString("# _dnslb_value PATH FLAG fails if FLAG takes no value; else it prints\n# the values FLAG allows, @file for a file name, or nothing.\n_dnslb_value() {\n    case \"$1/$2\" in\n")
+	for _, c := range cmds {
+		for _, f := range c.flags {
+			if !takesValue(f) {
+				continue
+			}
+			var pats []string
+			for _, word := range flagWords(f) {
+				pats = append(pats, fmt.Sprintf("%q", c.path+"/"+word))
+			}
+			fmt.Fprintf(b, "    %s) %s %s ;;\n", strings.Join(pats, " | "), say, bashValues(f))
+		}
+	}
+	b.WriteString("    *) return 1 ;;\n    esac\n}\n")
+}

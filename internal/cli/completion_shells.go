@@ -69,20 +69,7 @@ func writeZsh(w io.Writer, cmds []command) error {
 	b.WriteString("    *) return 1 ;;\n    esac\n}\n\n")
 	shTable(&b, "_dnslb_cmds PATH prints NAME:DESCRIPTION of the subcommands of PATH.", "_dnslb_cmds", cmds, zshSubs)
 	shTable(&b, "_dnslb_flags PATH prints FLAG:DESCRIPTION of the flags of PATH.", "_dnslb_flags", cmds, zshFlags)
-	b.WriteString("# _dnslb_value PATH FLAG fails if FLAG takes no value; else it prints\n# the values FLAG allows, @file for a file name, or nothing.\n_dnslb_value() {\n    case \"$1/$2\" in\n")
-	for _, c := range cmds {
-		for _, f := range c.flags {
-			if !takesValue(f) {
-				continue
-			}
-			var pats []string
-			for _, word := range flagWords(f) {
-				pats = append(pats, fmt.Sprintf("%q", c.path+"/"+word))
-			}
-			fmt.Fprintf(&b, "    %s) print -r -- %s ;;\n", strings.Join(pats, " | "), bashValues(f))
-		}
-	}
-	b.WriteString("    *) return 1 ;;\n    esac\n}\n")
+	writeValueCase(&b, cmds, "print -r --")
 	b.WriteString(zshMain)
 	_, err := io.WriteString(w, b.String())
 	return err
